@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AllMyTracksConfig(AppConfig):
+    name = "allmytracks"
+    verbose_name = "AllMyTracks"

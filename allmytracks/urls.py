@@ -1,0 +1,38 @@
+from django.conf import settings
+from django.contrib import admin
+from django.templatetags.static import static
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from . import views
+
+admin.site.site_header = "AllMyTracks staff"
+admin.site.site_title = "AllMyTracks staff"
+admin.site.index_title = "Run the catalogue, the accounts and the licences"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("robots.txt", views.robots_txt, name="robots-txt"),
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+    path("files/<str:token>/", views.private_file, name="private-file"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+    path("legal/", include("legal.urls")),
+    path("", include("catalog.urls")),
+    path("", include("billing.urls")),
+    path("licenses/", include("licensing.urls")),
+]
+
+if settings.DEBUG and not settings.USE_S3:
+    from django.conf.urls.static import static as media_static
+
+    urlpatterns += media_static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler400 = "allmytracks.views.bad_request"
+handler403 = "allmytracks.views.permission_denied"
+handler404 = "allmytracks.views.page_not_found"
+handler500 = "allmytracks.views.server_error"
+# allauth looks this up for its own rate limits.
+handler429 = "allmytracks.views.too_many_requests"
