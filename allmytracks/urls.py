@@ -18,11 +18,12 @@ urlpatterns = [
     path("files/<str:token>/", views.private_file, name="private-file"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # Each app's urls.py spells out its own full paths (/legal/…, /account/inbox/, …).
     path("", include("accounts.urls")),
-    path("legal/", include("legal.urls")),
+    path("", include("legal.urls")),
     path("", include("catalog.urls")),
     path("", include("billing.urls")),
-    path("licenses/", include("licensing.urls")),
+    path("", include("licensing.urls")),
 ]
 
 if settings.DEBUG and not settings.USE_S3:
