@@ -6,7 +6,10 @@ committed (or after they were rolled back). Every enqueue goes through here.
 
 from functools import partial
 
+from celery import shared_task
+from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 
 def enqueue_on_commit(task, *args, using=None, **kwargs):
@@ -16,3 +19,12 @@ def enqueue_on_commit(task, *args, using=None, **kwargs):
     never model instances.
     """
     transaction.on_commit(partial(task.apply_async, args=args, kwargs=kwargs), using=using)
+
+
+@shared_task(name="allmytracks.ping", ignore_result=True)
+def ping(token):
+    """Round trip through the broker: a worker stores the token's arrival time in the cache.
+
+    Used by `manage.py check_worker` and the CI test that runs a real worker.
+    """
+    cache.set(f"worker-ping:{token}", timezone.now().isoformat(), timeout=300)

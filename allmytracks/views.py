@@ -6,8 +6,9 @@ import mimetypes
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
-from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
@@ -69,6 +70,12 @@ CHECKS = {
     "broker": _check_broker,
     "storage": _check_storage,
 }
+
+
+@require_GET
+def favicon(request):
+    # Resolved per request: the hashed static name exists only after collectstatic.
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
 @never_cache

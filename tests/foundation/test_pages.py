@@ -1,0 +1,115 @@
+import pytest
+from django.db.utils import OperationalError
+
+from allmytracks import views
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_page_says_what_the_service_is(anon_client):
+    response = anon_client.get("/")
+    assert response.status_code == 200
+    assert b"licensed for the project you make" in response.content
+    assert b"support@allmytracks.example" in response.content
+
+
+def test_every_page_sends_the_security_headers(anon_client):
+    response = anon_client.get("/")
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "'unsafe-inline'" not in csp
+    assert "script-src 'self' 'nonce-" in csp
+    nonce = csp.split("'nonce-")[1].split("'")[0]
+    assert f'nonce="{nonce}"'.encode() in response.content  # the htmx script carries it
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_unknown_url_shows_the_branded_404(anon_client):
+    response = anon_client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert b"We couldn\xe2\x80\x99t find that page" in response.content
+
+
+def test_wrong_method_is_refused_with_405(anon_client):
+    assert anon_client.post("/healthz").status_code == 405
+
+
+def test_server_error_shows_the_branded_500_without_a_traceback(settings, anon_client):
+    settings.ROOT_URLCONF = "tests.foundation.urls"
+    anon_client.raise_request_exception = False
+    response = anon_client.get("/test/boom/")
+    assert response.status_code == 500
+    assert b"Something went wrong on our side" in response.content
+    assert b"secret internal detail" not in response.content
+    assert b"Traceback" not in response.content
+
+
+def test_oversized_request_body_is_refused_with_400(settings, anon_client):
+    settings.ROOT_URLCONF = "tests.foundation.urls"
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    response = anon_client.post("/test/echo/", {"field": "x" * 5000})
+    assert response.status_code == 400
+    assert b"could not be understood" in response.content
+
+
+def test_post_without_csrf_token_gets_the_branded_csrf_page(owner):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 403
+    assert b"Your session form expired" in response.content
+
+
+def test_robots_txt_keeps_crawlers_out_of_private_areas(anon_client):
+    response = anon_client.get("/robots.txt")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert "Disallow: /account/" in response.content.decode()
+    assert "Disallow: /admin/" in response.content.decode()
+
+
+def test_favicon_is_served(anon_client):
+    response = anon_client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.svg")
+
+
+def test_healthz_reports_every_service_ok(anon_client):
+    response = anon_client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "cache", "broker", "storage"}
+    assert all(check["ok"] for check in body["checks"].values())
+
+
+def test_healthz_answers_503_naming_a_database_that_is_down(anon_client, monkeypatch):
+    def down():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setitem(views.CHECKS, "database", down)
+    response = anon_client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failed"] == ["database"]
+    assert body["checks"]["database"] == {"ok": False, "error": "OperationalError"}
+    assert "connection refused" not in response.content.decode()
+
+
+def test_healthz_reports_an_unreachable_broker(anon_client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    from allmytracks.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = anon_client.get("/healthz")
+    finally:
+        app.conf.broker_url = original
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["broker"]
