@@ -11,11 +11,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-
 env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     env.read_env(str(BASE_DIR / ".env"))
+# Development data (SQLite, media, mail, secret key) lives here; tests and smoke runs move it.
+VAR_DIR = Path(env("AMT_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # ---------------------------------------------------------------------------
 # Core
@@ -82,6 +82,9 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.mfa",
+    "allauth.usersessions",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.apple",
     "allmytracks",
     "accounts",
     "legal",
@@ -101,6 +104,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "accounts.middleware.AccountStatusMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -214,6 +219,7 @@ if USE_S3:
         "access_key": AWS_ACCESS_KEY_ID,
         "secret_key": AWS_SECRET_ACCESS_KEY,
         "file_overwrite": False,
+        "signature_version": "s3v4",
         "addressing_style": "path" if AWS_S3_ENDPOINT_URL else None,
     }
     STORAGES = {
@@ -327,9 +333,49 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "reauthenticate": "10/m/user",
 }
-SOCIALACCOUNT_PROVIDERS: dict = {}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "AllMyTracks"
+# "Trust this browser" for 14 days; a compromise report revokes every trusted browser.
+MFA_TRUST_ENABLED = True
+
+# --- accounts app: adapter, forms, third-party login, sessions ---------------------------
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupExtraForm"
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+ACCOUNT_SESSION_REMEMBER = None
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+# A third-party sign-up always stops at our form: agreement tick and date of birth first.
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_FORMS = {"signup": "accounts.forms.SocialSignupForm"}
+SOCIALACCOUNT_PROVIDERS: dict = {}
+if env("GOOGLE_CLIENT_ID", default=""):
+    SOCIALACCOUNT_PROVIDERS["google"] = {
+        "APPS": [{"client_id": env("GOOGLE_CLIENT_ID"), "secret": env("GOOGLE_CLIENT_SECRET", default="")}],
+        "SCOPE": ["openid", "email", "profile"],
+        "AUTH_PARAMS": {"prompt": "select_account"},
+    }
+if env("APPLE_CLIENT_ID", default=""):
+    SOCIALACCOUNT_PROVIDERS["apple"] = {
+        "APPS": [
+            {
+                "client_id": env("APPLE_CLIENT_ID"),
+                "secret": env("APPLE_KEY_ID", default=""),
+                "key": env("APPLE_TEAM_ID", default=""),
+                "settings": {"certificate_key": env("APPLE_PRIVATE_KEY", default="").replace("\\n", "\n")},
+            }
+        ]
+    }
+USERSESSIONS_TRACK_ACTIVITY = True
+# Staff users must have two-factor authentication before they reach /admin/.
+ACCOUNTS_STAFF_REQUIRE_MFA = env.bool("ACCOUNTS_STAFF_REQUIRE_MFA", default=True)
+# Guardian confirmation links for members under 18 stay valid this long.
+ACCOUNTS_GUARDIAN_LINK_MAX_AGE = 7 * 24 * 3600
+ACCOUNTS_RECOVERY_LINK_MAX_AGE = 24 * 3600
 
 # ---------------------------------------------------------------------------
 # Security
@@ -387,6 +433,21 @@ OPERATOR = {
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+
+# ---------------------------------------------------------------------------
+# Catalogue: previews and ingest
+# ---------------------------------------------------------------------------
+# Signed preview links live at least this long (rounded up to the next hour).
+CATALOG_PREVIEW_URL_MAX_AGE = env.int("CATALOG_PREVIEW_URL_MAX_AGE", default=2 * 3600)
+CATALOG_PREVIEW_RATE = env("CATALOG_PREVIEW_RATE", default="120/m")
+CATALOG_PREVIEW_RATE_HOURLY = env("CATALOG_PREVIEW_RATE_HOURLY", default="1500/h")
+CATALOG_PREVIEW_BITRATE = "128k"
+# An audible watermark tone mixed into previews every N seconds (0 = none).
+CATALOG_PREVIEW_WATERMARK_EVERY = env.int("CATALOG_PREVIEW_WATERMARK_EVERY", default=0)
+CATALOG_WAVEFORM_POINTS = 1000
+CATALOG_MAX_MASTER_SIZE = env.int("CATALOG_MAX_MASTER_SIZE", default=1024 * 1024 * 1024)
+# Artwork larger than this many pixels is refused as a decompression bomb.
+CATALOG_MAX_IMAGE_PIXELS = 40_000_000
 
 # ---------------------------------------------------------------------------
 # Logging: one JSON object per line in production, readable lines in development

@@ -1,3 +1,24 @@
+from django.urls import path
+
+from . import views
+
 app_name = "catalog"
 
-urlpatterns: list = []
+urlpatterns = [
+    # --- catalogue pages, previews, favourites (catalog part A) ---------------------------
+    path("tracks/<slug:slug>/", views.track_detail, name="track-detail"),
+    path("tracks/<slug:slug>/favourite/", views.favourite_toggle, name="favourite-toggle"),
+    path("artists/<slug:slug>/", views.artist_detail, name="artist-detail"),
+    path("collections/", views.collection_list, name="collection-list"),
+    path("collections/<slug:slug>/", views.collection_detail, name="collection-detail"),
+    path("account/favourites/", views.favourites, name="favourites"),
+    path(
+        "previews/<int:version_id>/<int:expires>/<str:signature>.mp3",
+        views.preview,
+        name="preview",
+    ),
+    # --- search (catalog part B adds its routes below this line) --------------------------
+    # catalog:track-list  -> /tracks/
+    # catalog:sound-list  -> /sounds/
+    # catalog:autocomplete
+]

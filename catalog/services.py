@@ -1,0 +1,219 @@
+"""Catalogue services: favourites, similar tracks, home-page shelves, publishing, slugs."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Prefetch, Q
+from django.utils.text import slugify
+
+from allmytracks import audit
+
+from .models import Collection, Favourite, Track, TrackVersion
+
+
+class CatalogError(Exception):
+    """A catalogue action that cannot be done; the message is for the user."""
+
+
+# --- slugs --------------------------------------------------------------------------------
+
+
+def unique_slug(model, text, *, max_length=200, exclude_pk=None):
+    base = slugify(text)[: max_length - 8].strip("-") or "untitled"
+    slug, n = base, 2
+    qs = model.objects.all()
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    while qs.filter(slug=slug).exists():
+        slug = f"{base}-{n}"
+        n += 1
+    return slug
+
+
+# --- favourites ---------------------------------------------------------------------------
+
+
+def toggle_favourite(*, user, track):
+    """Add or remove ``track`` from ``user``'s favourites; returns True when it is now a favourite."""
+    deleted, _ = Favourite.objects.filter(user=user, track=track).delete()
+    if deleted:
+        return False
+    try:
+        with transaction.atomic():
+            Favourite.objects.create(user=user, track=track)
+    except IntegrityError:  # a double click raced us: it is a favourite either way
+        pass
+    return True
+
+
+def favourite_ids(user, tracks):
+    """The ids among ``tracks`` that ``user`` has favourited (one query; none for anonymous)."""
+    if not user.is_authenticated:
+        return set()
+    ids = [t.pk for t in tracks]
+    if not ids:
+        return set()
+    return set(Favourite.objects.filter(user=user, track_id__in=ids).values_list("track_id", flat=True))
+
+
+# --- the track page -----------------------------------------------------------------------
+
+
+def _key_distance(a, b):
+    """Steps between two keys around the circle of fifths (0–6)."""
+    if not a or not b:
+        return None
+    i, j = Track.KEYS.index(a), Track.KEYS.index(b)
+    fifths_i, fifths_j = (i * 7) % 12, (j * 7) % 12
+    d = abs(fifths_i - fifths_j)
+    return min(d, 12 - d)
+
+
+def similar_tracks(track, *, limit=6, candidates=200):
+    """Published tracks that sound like ``track``, best first.
+
+    Ranking, in two steps so it stays cheap at a million tracks:
+
+    1. **Candidates** (one query): published tracks of the same kind sharing at least one
+       genre, mood or instrument (or, for sound effects, the same category), scored in SQL
+       by shared tags — each shared genre counts 3, each shared mood 2, each shared
+       instrument 1 — and the best ``candidates`` (ties by popularity) are kept.
+    2. **Re-rank** in Python by adding closeness:
+       * tempo: ``+3 × (1 − |ΔBPM| / 40)`` when both have a BPM and they are within 40 BPM
+         (half/double time counts as the same tempo);
+       * key: ``+2`` for the same key and mode, ``+1.5`` for the relative major/minor,
+         ``+1`` for a neighbour on the circle of fifths;
+       * energy: ``+1`` for the same energy, ``+0.5`` for one step apart;
+       * a small popularity tie-break.
+
+    The same artist is not excluded but gets no bonus; the track itself never appears.
+    """
+    base = Track.objects.published().filter(kind=track.kind).exclude(pk=track.pk)
+    genre_ids = [g.pk for g in track.genres.all()]
+    mood_ids = [m.pk for m in track.moods.all()]
+    instrument_ids = [i.pk for i in track.instruments.all()]
+    condition = Q(genres__in=genre_ids) | Q(moods__in=mood_ids) | Q(instruments__in=instrument_ids)
+    if track.sound_category_id:
+        condition |= Q(sound_category_id=track.sound_category_id)
+    ids = (
+        base.filter(condition)
+        .values("pk")
+        .annotate(
+            shared=Count("genres", filter=Q(genres__in=genre_ids), distinct=True) * 3
+            + Count("moods", filter=Q(moods__in=mood_ids), distinct=True) * 2
+            + Count("instruments", filter=Q(instruments__in=instrument_ids), distinct=True),
+        )
+        .order_by("-shared", "-popularity")
+        .values_list("pk", "shared")[:candidates]
+    )
+    shared = dict(ids)
+    if not shared:
+        return []
+    pool = list(Track.objects.filter(pk__in=shared).select_related("artist"))
+
+    def score(other):
+        s = float(shared.get(other.pk, 0))
+        if track.bpm and other.bpm:
+            delta = min(
+                abs(track.bpm - other.bpm), abs(track.bpm * 2 - other.bpm), abs(track.bpm - other.bpm * 2)
+            )
+            if delta < 40:
+                s += 3 * (1 - delta / 40)
+        if track.key and other.key:
+            if track.key == other.key and track.mode == other.mode:
+                s += 2
+            elif _is_relative(track, other):
+                s += 1.5
+            elif _key_distance(track.key, other.key) == 1:
+                s += 1
+        if track.energy == other.energy:
+            s += 1
+        elif abs(track.energy - other.energy) == 1:
+            s += 0.5
+        return s + min(other.popularity, 1000) / 10000
+
+    pool.sort(key=lambda t: (-score(t), t.pk))
+    return pool[:limit]
+
+
+def _is_relative(a, b):
+    """Relative major/minor: A minor ↔ C major (the minor key is 3 semitones below)."""
+    if not (a.mode and b.mode) or a.mode == b.mode:
+        return False
+    minor, major = (a, b) if a.mode == "minor" else (b, a)
+    return (Track.KEYS.index(minor.key) + 3) % 12 == Track.KEYS.index(major.key)
+
+
+def track_page_data(track):
+    """Versions (ready ones, in order), collections it is in, similar tracks."""
+    versions = [v for v in track.versions.all() if v.ingest_status == "ready"]
+    collections = list(Collection.objects.published().filter(items__track=track).distinct()[:6])
+    return {
+        "versions": versions,
+        "main_version": next(
+            (v for v in versions if v.kind == TrackVersion.Kind.FULL), versions[0] if versions else None
+        ),
+        "stems": [v for v in versions if v.is_stem],
+        "edits": [v for v in versions if not v.is_stem],
+        "collections": collections,
+        "similar": similar_tracks(track),
+    }
+
+
+def card_queryset(qs=None):
+    """Tracks ready for result rows: artist joined, genres/moods and the main version prefetched."""
+    qs = qs if qs is not None else Track.objects.published()
+    return qs.for_cards().prefetch_related(
+        Prefetch(
+            "versions",
+            queryset=TrackVersion.objects.ready().only(
+                "id", "track_id", "kind", "name", "position", "duration_seconds", "ingest_status"
+            ),
+        )
+    )
+
+
+# --- the home page ------------------------------------------------------------------------
+
+
+def home_context(user, *, limit=8):
+    """Context for the home page's catalogue shelves: new this week, featured collections."""
+    new = list(card_queryset(Track.objects.new_this_week()).music()[:limit])
+    if len(new) < limit:  # a quiet week: fill with the most recent releases
+        seen = [t.pk for t in new]
+        new += list(card_queryset().music().exclude(pk__in=seen).order_by("-created_at")[: limit - len(new)])
+    sounds = list(card_queryset().sound_effects().order_by("-created_at")[:4])
+    collections = list(Collection.objects.published().annotate(n=Count("items"))[:4])
+    return {
+        "new_tracks": new,
+        "new_sounds": sounds,
+        "featured_collections": collections,
+        "favourite_ids": favourite_ids(user, new + sounds),
+    }
+
+
+# --- staff actions ------------------------------------------------------------------------
+
+
+def set_published(queryset, published, *, actor, request=None):
+    """Publish or unpublish tracks; only ingested ones can be published. Returns the count changed."""
+    with transaction.atomic():
+        qs = queryset.exclude(is_published=published)
+        if published:
+            refused = qs.exclude(ingest_status="ready").count()
+            if refused:
+                raise CatalogError(
+                    f"{refused} selected track(s) have not finished ingest and cannot be published."
+                )
+        ids = list(qs.values_list("pk", flat=True))
+        Track.objects.filter(pk__in=ids).update(is_published=published)
+        audit.record(
+            "catalog.publish" if published else "catalog.unpublish",
+            actor=actor,
+            request=request,
+            track_ids=ids,
+        )
+    return len(ids)
+
+
+def record_play(version_id):
+    """Count a preview start (ranged follow-up requests are not counted)."""
+    Track.objects.filter(versions__pk=version_id).update(play_count=F("play_count") + 1)

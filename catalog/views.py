@@ -1,0 +1,163 @@
+"""Catalogue pages (track, artist, collections, favourites) and the protected preview stream.
+
+The search pages (/tracks/, /sounds/, autocomplete) live in ``catalog.search`` views.
+"""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from allmytracks.ratelimit import ratelimit
+
+from . import previews, services
+from .models import Artist, Collection, CollectionItem, Favourite, Track, TrackVersion
+
+PAGE_SIZE = 24
+
+
+def _visible_tracks(request):
+    """Customers see published tracks; staff also see unpublished ones (marked on the page)."""
+    if request.user.is_authenticated and request.user.is_staff:
+        return Track.objects.all()
+    return Track.objects.published()
+
+
+@require_GET
+def track_detail(request, slug):
+    track = get_object_or_404(
+        _visible_tracks(request)
+        .select_related("artist", "sound_category__parent")
+        .prefetch_related("genres", "moods", "instruments", "themes", "versions"),
+        slug=slug,
+    )
+    data = services.track_page_data(track)
+    fav_ids = services.favourite_ids(request.user, [track, *data["similar"]])
+    return render(
+        request,
+        "catalog/track_detail.html",
+        {"track": track, **data, "favourited": track.pk in fav_ids, "favourite_ids": fav_ids},
+    )
+
+
+@require_GET
+def artist_detail(request, slug):
+    artist = get_object_or_404(Artist, slug=slug)
+    tracks = services.card_queryset(_visible_tracks(request).filter(artist=artist)).order_by(
+        "-popularity", "-created_at"
+    )
+    page = Paginator(tracks, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "catalog/artist_detail.html",
+        {
+            "artist": artist,
+            "page": page,
+            "tracks": page.object_list,
+            "favourite_ids": services.favourite_ids(request.user, page.object_list),
+        },
+    )
+
+
+@require_GET
+def collection_list(request):
+    collections = Collection.objects.published().annotate(n=Count("items"))
+    page = Paginator(collections, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "catalog/collection_list.html", {"page": page, "collections": page.object_list})
+
+
+@require_GET
+def collection_detail(request, slug):
+    collections = Collection.objects.all() if request.user.is_staff else Collection.objects.published()
+    collection = get_object_or_404(collections, slug=slug)
+    items = (
+        CollectionItem.objects.filter(collection=collection, track__in=_visible_tracks(request))
+        .select_related("track")
+        .order_by("position", "id")
+    )
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    ids = [item.track_id for item in page.object_list]
+    by_id = {t.pk: t for t in services.card_queryset(Track.objects.filter(pk__in=ids))}
+    tracks = [by_id[i] for i in ids if i in by_id]
+    return render(
+        request,
+        "catalog/collection_detail.html",
+        {
+            "collection": collection,
+            "page": page,
+            "tracks": tracks,
+            "favourite_ids": services.favourite_ids(request.user, tracks),
+        },
+    )
+
+
+@login_required
+@require_GET
+def favourites(request):
+    favs = Favourite.objects.for_user(request.user).filter(track__in=Track.objects.published())
+    page = Paginator(favs.values_list("track_id", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
+    ids = list(page.object_list)
+    by_id = {t.pk: t for t in services.card_queryset(Track.objects.filter(pk__in=ids))}
+    tracks = [by_id[i] for i in ids if i in by_id]
+    return render(
+        request,
+        "catalog/favourites.html",
+        {"page": page, "tracks": tracks, "favourite_ids": {t.pk for t in tracks}},
+    )
+
+
+@require_POST
+@ratelimit("favourite", "60/m")
+def favourite_toggle(request, slug):
+    """Add or remove a favourite for the signed-in user; htmx gets the button back, others a redirect."""
+    if not request.user.is_authenticated:
+        if request.htmx:
+            response = render(request, "catalog/_favourite_button.html", {"track": None, "needs_login": True})
+            return response
+        return redirect_to_login(reverse("catalog:track-detail", args=[slug]))
+    track = get_object_or_404(Track.objects.published(), slug=slug)
+    favourited = services.toggle_favourite(user=request.user, track=track)
+    if request.htmx:
+        return render(request, "catalog/_favourite_button.html", {"track": track, "favourited": favourited})
+    next_url = request.POST.get("next", "")
+    if next_url.startswith("/") and not next_url.startswith("//"):
+        return redirect(next_url)
+    return redirect(track)
+
+
+@require_GET
+@ratelimit("preview", settings.CATALOG_PREVIEW_RATE, by=("ip",))
+@ratelimit("preview-hour", settings.CATALOG_PREVIEW_RATE_HOURLY, by=("ip",))
+def preview(request, version_id, expires, signature):
+    """Stream one version's MP3 preview (never the master) for a valid, unexpired signed link."""
+    state = previews.check_signature(version_id, expires, signature)
+    if state != "ok":
+        return HttpResponseForbidden(
+            "This preview link has expired. Reload the page."
+            if state == "expired"
+            else "Invalid preview link.",
+            content_type="text/plain",
+        )
+    version = (
+        TrackVersion.objects.filter(pk=version_id, ingest_status="ready")
+        .select_related("track")
+        .only("preview", "track__is_published", "track__ingest_status")
+        .first()
+    )
+    if version is None or not version.preview:
+        raise Http404("No preview")
+    if not version.track.is_published and not (request.user.is_authenticated and request.user.is_staff):
+        raise Http404("No preview")
+    range_header = request.headers.get("Range", "")
+    if not range_header or range_header.strip() == "bytes=0-":
+        services.record_play(version_id)  # a play starts at byte 0; seeks are not counted
+    response = previews.range_response(version.preview.storage, version.preview.name, range_header)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Content-Disposition"] = "inline"
+    response["X-Robots-Tag"] = "noindex"
+    return response
