@@ -113,6 +113,8 @@ def pytest_runtest_setup(item):
         pytest.skip("needs Redis: set TEST_REDIS_URL (CI runs these)")
     if item.get_closest_marker("s3") and not os.environ.get("TEST_S3_ENDPOINT_URL"):
         pytest.skip("needs an S3 server: set TEST_S3_ENDPOINT_URL (CI runs these)")
+    if item.get_closest_marker("smtp") and not os.environ.get("TEST_SMTP_MAILDIR"):
+        pytest.skip("needs an SMTP sink: set TEST_SMTP_HOST/PORT/MAILDIR (CI runs these)")
 
 
 @pytest.hookimpl(trylast=True)

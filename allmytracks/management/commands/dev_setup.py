@@ -5,6 +5,7 @@ each app's demo-content command that exists (agreements, plans, the demo catalog
 Safe to run again: every step does nothing when its data is already there.
 """
 
+import os
 import secrets
 
 from django.conf import settings
@@ -25,7 +26,11 @@ class Command(BaseCommand):
         available = get_commands()
         for name in DEMO_COMMANDS:
             if name in available:
-                call_command(name, stdout=self.stdout, stderr=self.stderr)
+                options = {}
+                if name == "seed_demo" and os.environ.get("DEMO_TRACK_COUNT"):
+                    # A smaller demo catalogue for smoke tests and slow machines.
+                    options["count"] = int(os.environ["DEMO_TRACK_COUNT"])
+                call_command(name, stdout=self.stdout, stderr=self.stderr, **options)
 
     def ensure_staff(self):
         from allauth.account.models import EmailAddress
