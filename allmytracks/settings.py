@@ -351,7 +351,7 @@ SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
 SOCIALACCOUNT_AUTO_SIGNUP = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_LOGIN_ON_GET = False
-SOCIALACCOUNT_FORMS = {"signup": "accounts.forms.SocialSignupForm"}
+
 SOCIALACCOUNT_PROVIDERS: dict = {}
 if env("GOOGLE_CLIENT_ID", default=""):
     SOCIALACCOUNT_PROVIDERS["google"] = {

@@ -1,0 +1,63 @@
+"""Account gates that run on every request.
+
+- A suspended, banned, locked or cancelled member is signed out at their next request and
+  sent to the sign-in page, which tells them why.
+- A member whom staff asked to rename or resubmit their profile is kept on the profile page.
+- Staff reach /admin/ only with two-factor authentication set up.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+
+REFUSAL_SESSION_KEY = "accounts_refusal"
+# Pages a member under profile review may still use.
+_REVIEW_ALLOWED_PREFIXES = (
+    "/account/profile/",
+    "/accounts/",
+    "/static/",
+    "/media/",
+    "/legal/",
+    "/healthz",
+    "/account/report-compromise/",
+    "/account/recover/",
+    "/account/cancel/",
+)
+
+
+class AccountStatusMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            refusal = user.sign_in_refusal()
+            if refusal:
+                logout(request)
+                request.session[REFUSAL_SESSION_KEY] = refusal
+                return redirect("account_login")
+            if user.profile_review and not request.path.startswith(_REVIEW_ALLOWED_PREFIXES):
+                messages.warning(request, "Please update your profile before you continue.")
+                return redirect("accounts:profile")
+            if (
+                user.is_staff
+                and settings.ACCOUNTS_STAFF_REQUIRE_MFA
+                and request.path.startswith(reverse("admin:index"))
+                and not _has_mfa(user)
+            ):
+                messages.warning(
+                    request,
+                    "The staff site needs two-factor authentication. Set up an authenticator app "
+                    "now; you will be taken to the staff site afterwards.",
+                )
+                return redirect(f"{reverse('mfa_activate_totp')}?next={reverse('admin:index')}")
+        return self.get_response(request)
+
+
+def _has_mfa(user):
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

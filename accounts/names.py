@@ -1,0 +1,134 @@
+"""Checking names and profile text against the staff-editable blocklist.
+
+Text is folded before comparison so look-alike spellings are caught: Unicode NFKC,
+zero-width and other invisible characters removed, letters from other scripts that
+look like Latin ones mapped to them ("Аdmin" with a Cyrillic А), digits used as
+letters ("4dm1n"), case folded, and everything but letters dropped.
+"""
+
+import re
+import unicodedata
+
+from django.core.exceptions import ValidationError
+
+# Characters that render as nothing (zero-width spaces and joiners, soft hyphen, BOM …).
+INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+        "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069"
+        "\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0",
+    ),
+    None,
+)
+
+# Letters of other scripts (and digits) that are commonly used in place of Latin letters.
+CONFUSABLES = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a",
+        "в": "b",
+        "е": "e",
+        "ё": "e",
+        "к": "k",
+        "м": "m",
+        "н": "h",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "т": "t",
+        "у": "y",
+        "х": "x",
+        "ѕ": "s",
+        "і": "i",
+        "ї": "i",
+        "ј": "j",
+        "ԁ": "d",
+        "ԛ": "q",
+        "ԝ": "w",
+        "һ": "h",
+        "ӏ": "l",
+        "ɡ": "g",
+        "ո": "n",
+        "ս": "u",
+        # Greek
+        "α": "a",
+        "β": "b",
+        "ε": "e",
+        "η": "n",
+        "ι": "i",
+        "κ": "k",
+        "ν": "v",
+        "ο": "o",
+        "ρ": "p",
+        "τ": "t",
+        "υ": "u",
+        "χ": "x",
+        "ω": "w",
+        "ϲ": "c",
+        "ϳ": "j",
+        # Latin look-alikes and digits/symbols used as letters
+        "ı": "i",
+        "ł": "l",
+        "ø": "o",
+        "đ": "d",
+        "ħ": "h",
+        "ß": "ss",
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "@": "a",
+        "$": "s",
+        "|": "l",
+        "!": "i",
+    }
+)
+_NON_LETTERS = re.compile(r"[^a-z]+")
+
+
+def strip_invisible(text):
+    return unicodedata.normalize("NFKC", text or "").translate(INVISIBLE)
+
+
+def fold(text):
+    """The skeleton a blocklist term is looked for in."""
+    text = strip_invisible(text).casefold()
+    # Remove accents: decompose, drop combining marks.
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = text.translate(CONFUSABLES)
+    return _NON_LETTERS.sub("", text)
+
+
+def blocked_term(text, terms=None):
+    """The first blocklist term found in ``text``, or None."""
+    if terms is None:
+        from .models import NameBlocklistEntry
+
+        terms = NameBlocklistEntry.objects.values_list("term", flat=True)
+    skeleton = fold(text)
+    if not skeleton:
+        return None
+    for term in terms:
+        folded = fold(term)
+        if folded and folded in skeleton:
+            return term
+    return None
+
+
+def validate_allowed_name(text, *, what="This name"):
+    """Clean ``text`` (NFKC, invisible characters removed) or raise a readable error."""
+    cleaned = (
+        " ".join(strip_invisible(text).split()) if "\n" not in (text or "") else strip_invisible(text).strip()
+    )
+    term = blocked_term(cleaned)
+    if term:
+        raise ValidationError(
+            f"{what} cannot contain “{term}” or a look-alike spelling of it: it could make "
+            "people think you speak for AllMyTracks. Please choose something else.",
+            code="blocked_name",
+        )
+    return cleaned
