@@ -27,3 +27,87 @@ class StaffFactory(UserFactory):
     is_staff = True
     is_superuser = True
     email = factory.Sequence(lambda n: f"staff{n}@allmytracks.test")
+
+
+# --- catalog ---
+class ArtistFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalog.Artist"
+
+    name = factory.Sequence(lambda n: f"Artist {n}")
+    slug = factory.Sequence(lambda n: f"artist-{n}")
+
+
+class GenreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalog.Genre"
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Genre {n}")
+    slug = factory.LazyAttribute(lambda o: o.name.lower().replace(" ", "-"))
+
+
+class MoodFactory(GenreFactory):
+    class Meta:
+        model = "catalog.Mood"
+        django_get_or_create = ("slug",)
+
+
+class InstrumentFactory(GenreFactory):
+    class Meta:
+        model = "catalog.Instrument"
+        django_get_or_create = ("slug",)
+
+
+class TrackFactory(factory.django.DjangoModelFactory):
+    """A published, ingested track (no files: add a TrackVersionFactory for a playable one)."""
+
+    class Meta:
+        model = "catalog.Track"
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Track {n}")
+    slug = factory.Sequence(lambda n: f"track-{n}")
+    artist = factory.SubFactory(ArtistFactory)
+    kind = "music"
+    bpm = 100
+    duration_seconds = 62.0
+    is_published = True
+    ingest_status = "ready"
+    waveform = factory.LazyFunction(lambda: [20 + (i * 37) % 80 for i in range(100)])
+
+    @factory.post_generation
+    def genres(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.genres.set(extracted)
+
+    @factory.post_generation
+    def moods(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.moods.set(extracted)
+
+
+class TrackVersionFactory(factory.django.DjangoModelFactory):
+    """A ready version whose master and preview are small stored files (not real audio)."""
+
+    class Meta:
+        model = "catalog.TrackVersion"
+
+    track = factory.SubFactory(TrackFactory)
+    kind = "full"
+    format = "wav"
+    duration_seconds = 62.0
+    master = factory.django.FileField(filename="master.wav", data=b"RIFF-master-bytes")
+    preview = factory.django.FileField(filename="preview.mp3", data=b"ID3" + bytes(range(256)) * 8)
+    peaks = factory.LazyFunction(lambda: [[-(i % 100), i % 100] for i in range(1000)])
+    content_hash = factory.Sequence(lambda n: f"{n:064x}")
+    ingest_status = "ready"
+
+
+class CollectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalog.Collection"
+
+    title = factory.Sequence(lambda n: f"Collection {n}")
+    slug = factory.Sequence(lambda n: f"collection-{n}")
+    is_published = True

@@ -1,0 +1,11 @@
+"""Catalogue background work (queue "ingest"). Tasks take ids and call ``catalog.ingest``."""
+
+from celery import shared_task
+
+
+@shared_task(name="catalog.tasks.ingest_job", acks_late=True, ignore_result=True)
+def ingest_job(job_id):
+    """Ingest one uploaded file. Running it twice is harmless: only a pending job is claimed."""
+    from .ingest import run_job
+
+    run_job(job_id)

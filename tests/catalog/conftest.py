@@ -1,0 +1,32 @@
+"""Real audio for catalogue tests: short tones written with numpy and encoded by ffmpeg."""
+
+import numpy as np
+import pytest
+
+from catalog import synth
+
+
+def tone_samples(seconds=2.0, freq=440.0, level=0.5):
+    t = np.arange(int(seconds * synth.RATE), dtype=np.float32) / synth.RATE
+    mono = (level * np.sin(2 * np.pi * freq * t) * np.minimum(1, t * 20)).astype(np.float32)
+    return np.stack([mono, mono], axis=1)
+
+
+@pytest.fixture
+def make_audio(tmp_path):
+    """make_audio(fmt, name=None, seconds=2, freq=440, level=0.5, **tags) -> Path of a real file."""
+
+    def make(fmt, name=None, seconds=2.0, freq=440.0, level=0.5, **tags):
+        path = tmp_path / "in" / (name or f"tone-{freq:g}-{seconds:g}.{fmt}")
+        path.parent.mkdir(exist_ok=True)
+        synth.encode(tone_samples(seconds, freq, level), path, fmt)
+        if tags:
+            synth.tag_file(path, fmt, **tags)
+        return path
+
+    return make
+
+
+@pytest.fixture
+def cover_jpeg():
+    return synth.artwork("Test", "Cover", [(20, 40, 90), (200, 80, 60), (250, 220, 120)], seed=1, size=300)

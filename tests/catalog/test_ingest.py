@@ -1,0 +1,213 @@
+import io
+import time
+
+import pytest
+from PIL import Image
+
+from catalog import ingest
+from catalog.ingest import IngestError, ingest_path
+from catalog.models import IngestJob, Track, TrackVersion
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac", "aiff", "mp3"])
+def test_every_supported_format_is_ingested_with_its_tags_preview_and_peaks(fmt, make_audio, cover_jpeg):
+    path = make_audio(
+        fmt,
+        title="Harbour Lights",
+        artist="Mara Voss",
+        genre="Ambient",
+        bpm=92,
+        key="F#m",
+        isrc="GB-AAA-24-00001",
+        picture=cover_jpeg,
+    )
+
+    result = ingest_path(path, options={"moods": "Calm, Dreamy"})
+
+    assert result.status == "imported"
+    version = result.version
+    track = version.track
+    assert track.title == "Harbour Lights"
+    assert track.artist.name == "Mara Voss"
+    assert [g.name for g in track.genres.all()] == ["Ambient"]
+    assert sorted(m.name for m in track.moods.all()) == ["Calm", "Dreamy"]
+    assert (track.bpm, track.key, track.mode) == (92, "F#", "minor")
+    assert track.isrc == "GBAAA2400001"
+    assert track.ingest_status == "ready" and not track.is_published
+    assert version.format == fmt
+    assert version.sample_rate == 44100 and version.channels == 2
+    assert version.bit_depth == (None if fmt == "mp3" else 16)
+    assert version.duration_seconds == pytest.approx(2.0, abs=0.1)
+    assert len(version.peaks) == 1000 and max(hi for _, hi in version.peaks) > 50
+    assert len(track.waveform) == 100
+    # the master sits in the private storage, the preview is an MP3 in the public one
+    assert version.master.storage.exists(version.master.name)
+    assert version.master.name.startswith("masters/")
+    with version.preview.open("rb") as fh:
+        head = fh.read(3)
+    assert head[:2] == b"\xff\xfb" or head[:3] == b"ID3"
+    # embedded artwork became a JPEG and two WebP thumbnails
+    with track.artwork_small.open("rb") as fh:
+        small = Image.open(io.BytesIO(fh.read()))
+    assert small.format == "WEBP" and max(small.size) == 160
+    assert track.artwork_color.startswith("#")
+
+
+def test_re_ingesting_the_same_file_changes_nothing(make_audio):
+    path = make_audio("flac")
+    first = ingest_path(path)
+    before = (Track.objects.count(), TrackVersion.objects.count(), first.version.preview.name)
+
+    again = ingest_path(path)
+
+    assert again.status == "duplicate"
+    assert again.version.pk == first.version.pk
+    first.version.refresh_from_db()
+    assert (Track.objects.count(), TrackVersion.objects.count(), first.version.preview.name) == before
+
+
+def test_a_version_is_attached_to_an_existing_track(make_audio):
+    main = ingest_path(make_audio("wav", freq=330)).version
+    stem = ingest_path(
+        make_audio("wav", freq=660),
+        options={"track_id": main.track_id, "version_kind": "stem", "version_name": "Drums"},
+    ).version
+    assert stem.track_id == main.track_id
+    assert stem.label == "Drums" and stem.is_stem
+    assert Track.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.wav", b"", "empty"),
+        ("notes.wav", b"These are my notes, not audio at all.\n" * 20, "not an audio file we can read"),
+    ],
+)
+def test_non_audio_and_empty_files_fail_with_a_reason(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match=reason):
+        ingest_path(path)
+    assert not Track.objects.exists()
+
+
+def test_a_truncated_file_fails_with_a_reason(make_audio):
+    path = make_audio("wav", seconds=4)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(IngestError, match="truncated"):
+        ingest_path(path)
+
+
+def test_a_silent_file_fails_with_a_reason(make_audio):
+    path = make_audio("flac", level=0.0)
+    with pytest.raises(IngestError, match="silent"):
+        ingest_path(path)
+
+
+def test_an_unsupported_format_fails_with_a_reason(tmp_path, make_audio):
+    import subprocess
+
+    source = make_audio("wav")
+    ogg = tmp_path / "tone.ogg"
+    subprocess.run(
+        [ingest.ffmpeg_exe(), "-v", "error", "-i", str(source), "-c:a", "libvorbis", str(ogg)], check=False
+    )
+    if not ogg.exists():  # this ffmpeg build may lack vorbis: use Opus, also unsupported here
+        subprocess.run(
+            [ingest.ffmpeg_exe(), "-v", "error", "-i", str(source), "-c:a", "libopus", str(ogg)], check=True
+        )
+    with pytest.raises(IngestError, match="Unsupported format"):
+        ingest_path(ogg)
+
+
+def test_decompression_bomb_artwork_is_refused(settings):
+    settings.CATALOG_MAX_IMAGE_PIXELS = 100 * 100
+    out = io.BytesIO()
+    Image.new("RGB", (400, 400), "red").save(out, "PNG")
+    with pytest.raises(IngestError, match="too large|decompression bomb"):
+        ingest.process_artwork(out.getvalue())
+
+
+def test_the_watermark_setting_adds_an_audible_tone_to_the_preview_only(settings, make_audio, tmp_path):
+    settings.CATALOG_PREVIEW_WATERMARK_EVERY = 1
+    path = make_audio("wav", seconds=3, level=0.02)
+    pcm, _ = ingest.transcode(path, tmp_path / "wm.mp3", duration_hint=3)
+    plain_peak = float(abs(pcm).max())
+    wm_pcm, _ = ingest.transcode(tmp_path / "wm.mp3", tmp_path / "again.mp3", duration_hint=3)
+    assert plain_peak < 0.05  # the peaks come from the untouched audio
+    assert float(abs(wm_pcm).max()) > 0.1  # the preview carries the tone
+
+
+def test_a_failed_job_keeps_its_reason_and_the_batch_continues(tmp_path, make_audio):
+    from django.core.files.base import ContentFile
+
+    bad = ingest.create_job(ContentFile(b"junk" * 100), filename="broken.wav", source="import")
+    with open(make_audio("mp3"), "rb") as fh:
+        good = ingest.create_job(ContentFile(fh.read()), filename="good.mp3", source="import")
+
+    for job in (bad, good):
+        ingest.run_job(job.pk)
+
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert bad.status == IngestJob.Status.FAILED and "not an audio file we can read" in bad.error
+    assert good.status == IngestJob.Status.DONE and good.version.master.name == good.upload.name
+    assert good.track.title == "good"
+
+
+def test_running_a_job_twice_does_the_work_once(make_audio):
+    from django.core.files.base import ContentFile
+
+    with open(make_audio("wav"), "rb") as fh:
+        job = ingest.create_job(ContentFile(fh.read()), filename="x.wav")
+    assert ingest.run_job(job.pk).status == "done"
+    assert ingest.run_job(job.pk) is None
+    assert TrackVersion.objects.count() == 1
+
+
+def test_retrying_a_failed_job_runs_it_again(make_audio, django_capture_on_commit_callbacks):
+    from django.core.files.base import ContentFile
+
+    job = ingest.create_job(ContentFile(b""), filename="empty.wav")
+    ingest.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and "empty" in job.error
+    with job.upload.storage.open(job.upload.name, "wb") as fh:  # staff replaced the file
+        fh.write(make_audio("wav").read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ingest.retry_job(job)
+    job.refresh_from_db()
+    assert job.status == "done" and job.attempts == 2
+
+
+def test_ingest_takes_little_more_than_the_bare_preview_transcode(make_audio, tmp_path):
+    """Not a benchmark (see bench/ingest.py): a guard that ingest does not decode twice."""
+    import subprocess
+
+    path = make_audio("wav", seconds=20)
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            ingest.ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "128k",
+            "-y",
+            str(tmp_path / "bare.mp3"),
+        ],
+        check=True,
+    )
+    bare = time.perf_counter() - start
+    start = time.perf_counter()
+    ingest_path(path)
+    full = time.perf_counter() - start
+    assert full < bare * 2 + 0.5
