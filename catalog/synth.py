@@ -325,7 +325,7 @@ def encode(samples, path, fmt, rate=RATE):
     }
     cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", "-f", "wav", "-i", "pipe:0", *codec[fmt], "-y"]
     cmd += ["-f", {"flac": "flac", "aiff": "aiff", "mp3": "mp3"}[fmt], str(path)]
-    subprocess.run(cmd, input=raw, check=True, capture_output=True)
+    subprocess.run(cmd, input=raw, check=True, capture_output=True)  # noqa: S603 (fixed arguments, no shell)
     return path
 
 
