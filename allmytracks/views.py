@@ -2,9 +2,12 @@
 
 import logging
 import mimetypes
+import os
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files.storage import storages
 from django.db import connections
 from django.http import FileResponse, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
@@ -12,7 +15,7 @@ from django.templatetags.static import static
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
-from .storage import InvalidLink, private_storage, read_private_token
+from .storage import InvalidLink, is_s3, private_storage, read_private_token
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,16 @@ def _check_broker():
 
 
 def _check_storage():
-    private_storage().exists("healthz-probe")
+    """Both storages answer: the bucket exists (S3), or the folder exists and is writable."""
+    for alias in ("default", "private"):
+        storage = storages[alias]
+        if is_s3(storage):
+            storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+        else:
+            location = Path(storage.location)
+            location.mkdir(parents=True, exist_ok=True)
+            if not os.access(location, os.W_OK):
+                raise PermissionError(f"{alias} storage folder is not writable")
 
 
 CHECKS = {

@@ -15,7 +15,9 @@ def master():
 
 
 def test_signed_link_downloads_the_file_as_an_attachment_with_its_filename(anon_client, master):
-    url = private_download_url(master, filename="Artist - Title (AMT-7QK4-M2XD).wav", content_type="audio/wav")
+    url = private_download_url(
+        master, filename="Artist - Title (AMT-7QK4-M2XD).wav", content_type="audio/wav"
+    )
     response = anon_client.get(url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"RIFF-test-audio"

@@ -32,7 +32,11 @@ def s3_storages(settings):
     endpoint = os.environ["TEST_S3_ENDPOINT_URL"]
     bucket = f"amt-test-{uuid.uuid4().hex[:8]}"
     boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
     ).create_bucket(Bucket=bucket)
     common = {
         "endpoint_url": endpoint,
@@ -96,20 +100,43 @@ def test_a_real_celery_worker_consumes_tasks_from_redis(tmp_path):
         "REDIS_URL": redis_url,
         "AMT_VAR_DIR": str(tmp_path),
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "allmytracks", "worker", "--pool=solo", "-Q", "default",
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    with (tmp_path / "worker.log").open("wb") as worker_log:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "allmytracks",
+                "worker",
+                "--pool=solo",
+                "-Q",
+                "default",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         result = subprocess.run(
             [sys.executable, "manage.py", "check_worker", "--timeout", "60"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=90,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
         )
-        assert result.returncode == 0, result.stdout + result.stderr
+        worker_output = (tmp_path / "worker.log").read_text(errors="replace")
+        assert result.returncode == 0, result.stdout + result.stderr + worker_output
         assert "A worker answered." in result.stdout
-        keys = redis.Redis.from_url(redis_url).keys("*worker-ping:*")
-        assert keys, "the worker stored nothing in Redis"
+        with redis.Redis.from_url(redis_url) as client:
+            assert client.keys("*worker-ping:*"), "the worker stored nothing in Redis"
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
@@ -122,7 +149,10 @@ def test_mail_goes_out_over_smtp_to_the_sink(settings):
 
     host, port = os.environ["TEST_SMTP_HOST"], int(os.environ["TEST_SMTP_PORT"])
     settings.MAILERS = {
-        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {"host": host, "port": port}}
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": host, "port": port},
+        }
     }
     subject = f"AllMyTracks SMTP check {uuid.uuid4().hex}"
     EmailMessage(subject, "Hello from the test.", to=["owner@example.com"]).send(using="default")
@@ -140,14 +170,22 @@ def test_mail_goes_out_over_smtp_to_the_sink(settings):
 def test_make_run_serves_the_site_on_sqlite_and_answers_healthz(tmp_path):
     port = free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "DJANGO_", "REDIS", "AWS_"))},
+        **{
+            k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "DJANGO_", "REDIS", "AWS_"))
+        },
         "AMT_VAR_DIR": str(tmp_path / "var"),
         "PORT": str(port),
         "DEMO_TRACK_COUNT": "6",
     }
-    log = (tmp_path / "run.log").open("wb")
-    server = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    with (tmp_path / "run.log").open("wb") as log:
+        server = subprocess.Popen(
+            ["make", "run", f"PORT={port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 600
         body = None
