@@ -1,0 +1,71 @@
+"""The re-acceptance gate.
+
+When a material version of an agreement the user must accept is in force and they have not
+accepted it, every request except the exempt ones goes to /legal/accept/. Non-material
+versions are recorded as accepted by continued use on the way through.
+
+A user who declined on the acceptance page may keep browsing for the rest of that session,
+but purchases and downloads stay refused: billing and licensing call
+``ensure_current_agreements`` before either.
+"""
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from . import services
+
+DECLINED_SESSION_KEY = "legal_declined"
+EXEMPT_PREFIXES = (
+    "/legal/",
+    "/account/agreements/",
+    "/account/inbox/",
+    "/healthz",
+    "/robots.txt",
+    "/favicon.ico",
+)
+
+
+class AgreementGateMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.exempt = EXEMPT_PREFIXES + tuple(
+            p for p in (settings.STATIC_URL, settings.MEDIA_URL) if p and p.startswith("/")
+        )
+
+    def __call__(self, request):
+        response = self.gate(request)
+        return response or self.get_response(request)
+
+    def is_exempt(self, request):
+        path = request.path_info
+        if path.startswith(self.exempt):
+            return True
+        if path == reverse("account_logout"):
+            return True
+        if path.startswith("/admin/") and request.user.is_staff:
+            return True
+        return False
+
+    def gate(self, request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or self.is_exempt(request):
+            return None
+        status = services.agreement_status(user)
+        if status.continued_use:
+            services.record_continued_use(user, request)
+        if not status.outstanding:
+            request.session.pop(DECLINED_SESSION_KEY, None)
+            return None
+        declined = request.session.get(DECLINED_SESSION_KEY) or []
+        if declined and set(declined) >= {v.pk for v in status.outstanding}:
+            return None  # browsing only; purchases and downloads refuse through the services
+        url = reverse("legal:accept")
+        if request.method == "GET":
+            url += "?" + urlencode({"next": request.get_full_path()})
+        if getattr(request, "htmx", False):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return HttpResponseRedirect(url, status=303) if request.method != "GET" else HttpResponseRedirect(url)

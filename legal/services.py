@@ -1,0 +1,615 @@
+"""Everything that changes legal state: publishing, accepting, consent, notices.
+
+Other apps use: ``current_version``, ``record_acceptance``, ``outstanding_versions``,
+``ensure_current_agreements``, ``set_marketing_consent``, ``send_private_message``.
+"""
+
+import dataclasses
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.urls import reverse
+from django.utils import timezone
+
+from allmytracks import audit
+from allmytracks.tasks import enqueue_on_commit
+
+from .models import (
+    REQUIRED_FOR_EVERYONE,
+    Acceptance,
+    AcceptanceMethod,
+    Announcement,
+    ConsentChange,
+    Document,
+    MarketingConsent,
+    Message,
+    Notice,
+    NoticeDelivery,
+    Version,
+    email_hash,
+)
+
+log = logging.getLogger(__name__)
+
+# How long an agreement-change banner stays up after the version takes effect.
+ANNOUNCEMENT_DAYS_AFTER_EFFECT = 30
+_REQUEST_CACHE = "_legal_cache"
+
+
+class LegalError(Exception):
+    """A refusal with a message that can be shown to the user as it is."""
+
+
+class AcceptanceRequired(LegalError):
+    def __init__(self, versions=()):
+        self.versions = list(versions)
+        self.url = reverse("legal:accept")
+        names = ", ".join(v.document.title for v in self.versions) or "the updated agreements"
+        super().__init__(f"Please review and accept the updated {names} before you continue.")
+
+
+# --- which version is in force -----------------------------------------------------------------
+
+
+def current_versions(now=None):
+    """{kind: Version} for every document with a version in force at ``now`` (one query)."""
+    now = now or timezone.now()
+    result = {}
+    rows = (
+        Version.objects.in_force_or_past(now)
+        .select_related("document")
+        .order_by("document_id", "-effective_at", "-number")
+    )
+    for version in rows:
+        result.setdefault(version.document.kind, version)
+    return result
+
+
+def current_version(kind_slug, now=None):
+    """The version of this document in force now, or None when none has taken effect."""
+    return (
+        Version.objects.in_force_or_past(now)
+        .filter(document__kind=kind_slug)
+        .select_related("document")
+        .order_by("-effective_at", "-number")
+        .first()
+    )
+
+
+def upcoming_version(kind_slug, now=None):
+    """A published version that takes effect later, if any (the soonest)."""
+    return (
+        Version.objects.upcoming(now)
+        .filter(document__kind=kind_slug)
+        .select_related("document")
+        .order_by("effective_at", "number")
+        .first()
+    )
+
+
+# --- acceptance --------------------------------------------------------------------------------
+
+
+def _client(request):
+    if request is None:
+        return None, ""
+    return audit.client_ip(request), (request.headers.get("user-agent") or "")[:400]
+
+
+def _forget_cached_status(request, user):
+    for holder in (request, user):
+        if holder is not None and hasattr(holder, _REQUEST_CACHE):
+            delattr(holder, _REQUEST_CACHE)
+
+
+def record_acceptance(*, user, version, method, request=None):
+    """Record that ``user`` accepted ``version`` (which must be the one in force now).
+
+    ``method`` is one of signup, reaccept, guardian, checkout, continued_use. Stores the
+    time, IP, user agent and the SHA-256 of the text accepted.
+    """
+    if method not in AcceptanceMethod.values:
+        raise LegalError(f"Unknown way of accepting: {method!r}.")
+    if user is None or not user.is_authenticated:
+        raise LegalError("Sign in to accept an agreement.")
+    in_force = current_version(version.document.kind)
+    if in_force is None or in_force.pk != version.pk:
+        shown = f"version {in_force.number}" if in_force else "no version"
+        raise LegalError(
+            f"{version.document.title} version {version.number} is not the one in force ({shown} is). "
+            "Please review the current text and accept that one."
+        )
+    ip, agent = _client(request)
+    acceptance = Acceptance.objects.create(
+        user=user,
+        email_hash=email_hash(user.email),
+        version=in_force,
+        method=method,
+        ip=ip,
+        user_agent=agent,
+        text_sha256=in_force.body_sha256,
+    )
+    _forget_cached_status(request, user)
+    return acceptance
+
+
+@dataclasses.dataclass
+class AgreementStatus:
+    outstanding: list  # versions the user must accept explicitly
+    continued_use: list  # non-material versions accepted by using the site
+
+
+def agreement_status(user, now=None):
+    """Which versions in force this user must accept, and which count as accepted by use.
+
+    - User Agreement and Privacy Policy bind everyone; the Premium Membership and Music
+      Licence agreements bind only users who accepted a version of them before.
+    - If the user accepted the version in force: nothing to do.
+    - Never accepted a required document: it is outstanding.
+    - Accepted an older version: outstanding if any version after it, up to the one in
+      force, is a material change; otherwise accepted by continued use.
+    Two queries, cached on the user object for the rest of the request.
+    """
+    cached = getattr(user, _REQUEST_CACHE, None)
+    if cached is not None and now is None:
+        return cached
+    in_force = current_versions(now)
+    status = AgreementStatus([], [])
+    if not in_force or not user.is_authenticated:
+        return status
+    accepted = {}
+    for kind, number in Acceptance.objects.filter(user=user).values_list(
+        "version__document__kind", "version__number"
+    ):
+        accepted[kind] = max(number, accepted.get(kind, 0))
+    needs_material_check = {}
+    for kind, version in in_force.items():
+        last = accepted.get(kind)
+        if last is not None and last >= version.number:
+            continue
+        if last is None:
+            if kind in REQUIRED_FOR_EVERYONE:
+                status.outstanding.append(version)
+            continue
+        needs_material_check[kind] = (last, version)
+    if needs_material_check:
+        material = set(
+            Version.objects.published()
+            .filter(document__kind__in=needs_material_check.keys(), material=True)
+            .values_list("document__kind", "number")
+        )
+        for kind, (last, version) in needs_material_check.items():
+            if any((kind, n) in material for n in range(last + 1, version.number + 1)):
+                status.outstanding.append(version)
+            else:
+                status.continued_use.append(version)
+    status.outstanding.sort(key=lambda v: v.document.position)
+    if now is None:
+        setattr(user, _REQUEST_CACHE, status)
+    return status
+
+
+def outstanding_versions(user):
+    """Material versions in force of documents this user must accept and has not."""
+    return agreement_status(user).outstanding
+
+
+def record_continued_use(user, request=None):
+    """Record non-material versions as accepted by continued use (the user was notified)."""
+    status = agreement_status(user)
+    recorded = []
+    for version in status.continued_use:
+        try:
+            recorded.append(
+                record_acceptance(user=user, version=version, method="continued_use", request=request)
+            )
+        except LegalError:  # a newer version took effect a moment ago; the next request handles it
+            continue
+    if recorded:
+        status.continued_use = []
+    return recorded
+
+
+def ensure_current_agreements(user, request=None):
+    """Raise AcceptanceRequired unless the user has accepted every material version in force.
+
+    Billing and licensing call this before a purchase or a download.
+    """
+    record_continued_use(user, request)
+    outstanding = outstanding_versions(user)
+    if outstanding:
+        raise AcceptanceRequired(outstanding)
+
+
+def accept_versions(*, user, version_ids, request=None):
+    """The acceptance page: accept exactly the versions shown. Refuses stale or unknown ids."""
+    outstanding = {v.pk: v for v in outstanding_versions(user)}
+    wanted = set(version_ids)
+    if not wanted or wanted != set(outstanding):
+        raise LegalError(
+            "The agreements changed while you were reading. Please review the current versions below and accept again."
+        )
+    with transaction.atomic():
+        rows = [
+            record_acceptance(user=user, version=outstanding[pk], method="reaccept", request=request)
+            for pk in sorted(wanted)
+        ]
+    return rows
+
+
+def record_decline(*, user, versions, request=None):
+    """The user declined: nothing is accepted; downloads and purchases stay refused."""
+    for version in versions:
+        audit.record("legal.decline", actor=user, target=version, request=request)
+
+
+# --- marketing consent --------------------------------------------------------------------------
+
+
+def marketing_opted_in(user):
+    return MarketingConsent.objects.filter(user=user, opted_in=True).exists()
+
+
+def set_marketing_consent(*, user, opted_in, source, request=None):
+    """Set whether promotional email may be sent to this user, and log the change."""
+    ip, agent = _client(request)
+    with transaction.atomic():
+        consent, created = MarketingConsent.objects.select_for_update().get_or_create(
+            user=user, defaults={"opted_in": bool(opted_in), "source": source}
+        )
+        if not created and consent.opted_in == bool(opted_in):
+            return consent
+        if not created:
+            consent.opted_in = bool(opted_in)
+            consent.source = source
+            consent.save(update_fields=["opted_in", "source", "updated_at"])
+        ConsentChange.objects.create(
+            user=user,
+            email_hash=email_hash(user.email),
+            opted_in=bool(opted_in),
+            source=source,
+            ip=ip,
+            user_agent=agent,
+        )
+    return consent
+
+
+# --- private messages and notices -----------------------------------------------------------------
+
+
+def send_private_message(*, user, subject, body, sender=None):
+    """Put one message in one user's inbox and log it as served."""
+    with transaction.atomic():
+        message = Message.objects.create(recipient=user, sender=sender, subject=subject, body=body)
+        NoticeDelivery.objects.create(
+            user=user,
+            email_hash=email_hash(user.email),
+            channel=NoticeDelivery.Channel.MESSAGE,
+            kind="private_message",
+            subject=subject[:200],
+            status=NoticeDelivery.Status.SENT,
+            sent_at=message.sent_at,
+        )
+        if sender is not None:
+            audit.record("legal.message", actor=sender, target=user, subject=subject)
+    return message
+
+
+def audience(notice):
+    """The accounts a notice goes to, in id order. Promotional notices: opted-in only."""
+    from django.contrib.auth import get_user_model
+
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, cancelled_at__isnull=True)
+        .exclude(moderation="banned")
+    )
+    if notice.audience == Notice.Audience.ONE:
+        users = users.filter(pk=notice.recipient_id)
+    elif notice.audience == Notice.Audience.INDIVIDUAL:
+        users = users.filter(account_type="individual")
+    elif notice.audience == Notice.Audience.ENTERPRISE:
+        users = users.filter(account_type="enterprise")
+    elif notice.audience == Notice.Audience.ACCEPTED:
+        users = users.filter(acceptances__version__document_id=notice.version.document_id).distinct()
+    if notice.kind == Notice.Kind.PROMOTIONAL:
+        users = users.filter(marketing_consent__opted_in=True)
+    return users.order_by("pk")
+
+
+def start_notice(*, notice, actor):
+    """Staff pressed send: move the notice from draft to sending and queue the first batch."""
+    from . import tasks
+
+    notice.full_clean()
+    with transaction.atomic():
+        moved = Notice.objects.filter(pk=notice.pk, status=Notice.Status.DRAFT).update(
+            status=Notice.Status.SENDING, started_at=timezone.now(), heartbeat_at=timezone.now()
+        )
+        if not moved:
+            raise LegalError(f"“{notice}” has already been sent or is being sent.")
+        audit.record("legal.notice.start", actor=actor, target=notice, audience=notice.audience)
+        enqueue_on_commit(tasks.send_notice_batch, notice.pk)
+
+
+def resume_notice(*, notice, actor=None):
+    """Queue the next batch of a notice whose sending stopped (worker crash, deploy)."""
+    from . import tasks
+
+    if notice.status != Notice.Status.SENDING:
+        raise LegalError(f"“{notice}” is not being sent.")
+    audit.record("legal.notice.resume", actor=actor, target=notice)
+    enqueue_on_commit(tasks.send_notice_batch, notice.pk)
+
+
+def _prepare_batch(notice_id, batch_size):
+    """Hand the next ``batch_size`` recipients to this run: create their inbox messages and
+    their pending email deliveries, and move the cursor. Returns (notice, more_to_come)."""
+    with transaction.atomic():
+        notice = Notice.objects.select_for_update().select_related("version__document").get(pk=notice_id)
+        if notice.status != Notice.Status.SENDING:
+            return notice, False
+        users = list(audience(notice).filter(pk__gt=notice.cursor).values_list("pk", "email")[:batch_size])
+        now = timezone.now()
+        if users:
+            kind = notice.kind
+            subject = notice.subject[:200]
+            if notice.send_message:
+                Message.objects.bulk_create(
+                    [
+                        Message(
+                            recipient_id=pk,
+                            notice=notice,
+                            subject=notice.subject,
+                            body=notice.body,
+                            sent_at=now,
+                        )
+                        for pk, _ in users
+                    ],
+                    ignore_conflicts=True,
+                )
+                NoticeDelivery.objects.bulk_create(
+                    [
+                        NoticeDelivery(
+                            notice=notice,
+                            user_id=pk,
+                            email_hash=email_hash(email),
+                            channel=NoticeDelivery.Channel.MESSAGE,
+                            kind=kind,
+                            subject=subject,
+                            status=NoticeDelivery.Status.SENT,
+                            sent_at=now,
+                        )
+                        for pk, email in users
+                    ],
+                    ignore_conflicts=True,
+                )
+            if notice.send_email:
+                NoticeDelivery.objects.bulk_create(
+                    [
+                        NoticeDelivery(
+                            notice=notice,
+                            user_id=pk,
+                            email_hash=email_hash(email),
+                            channel=NoticeDelivery.Channel.EMAIL,
+                            kind=kind,
+                            subject=subject,
+                        )
+                        for pk, email in users
+                    ],
+                    ignore_conflicts=True,
+                )
+            notice.cursor = users[-1][0]
+            notice.batches += 1
+        notice.heartbeat_at = now
+        notice.save(update_fields=["cursor", "batches", "heartbeat_at"])
+        return notice, len(users) == batch_size
+
+
+def _send_pending_emails(notice, limit):
+    """Send this notice's pending emails, each claimed first so no one gets two copies."""
+    from . import emails
+
+    pending = list(
+        NoticeDelivery.objects.filter(
+            notice=notice, channel=NoticeDelivery.Channel.EMAIL, status=NoticeDelivery.Status.PENDING
+        )
+        .select_related("user")
+        .order_by("pk")[:limit]
+    )
+    sent = 0
+    for delivery in pending:
+        claimed = NoticeDelivery.objects.filter(pk=delivery.pk, status=NoticeDelivery.Status.PENDING).update(
+            status=NoticeDelivery.Status.SENDING, claimed_at=timezone.now()
+        )
+        if not claimed:
+            continue  # another run has it
+        if delivery.user is None or not delivery.user.email:
+            NoticeDelivery.objects.filter(pk=delivery.pk).update(status=NoticeDelivery.Status.SKIPPED)
+            continue
+        try:
+            emails.send_notice_email(notice=notice, user=delivery.user)
+        except Exception as exc:  # a bad address or a refusing server: log it, go on with the rest
+            log.warning("notice %s to user %s failed: %s", notice.pk, delivery.user_id, exc)
+            NoticeDelivery.objects.filter(pk=delivery.pk).update(
+                status=NoticeDelivery.Status.FAILED, error=str(exc)[:300]
+            )
+            continue
+        NoticeDelivery.objects.filter(pk=delivery.pk).update(
+            status=NoticeDelivery.Status.SENT, sent_at=timezone.now()
+        )
+        sent += 1
+    if sent:
+        Notice.objects.filter(pk=notice.pk).update(
+            sent_count=F("sent_count") + sent, heartbeat_at=timezone.now()
+        )
+    return len(pending)
+
+
+def send_notice_batch(notice_id, batch_size=None):
+    """One bounded step of a notice's fan-out. Safe to run twice or concurrently.
+
+    Returns True when another batch should be queued.
+    """
+    batch_size = batch_size or settings.LEGAL_NOTICE_BATCH_SIZE
+    notice, more = _prepare_batch(notice_id, batch_size)
+    if notice.status != Notice.Status.SENDING:
+        return False
+    handled = _send_pending_emails(notice, batch_size)
+    if more or handled == batch_size:
+        return True
+    Notice.objects.filter(pk=notice.pk, status=Notice.Status.SENDING).update(
+        status=Notice.Status.DONE, finished_at=timezone.now()
+    )
+    return False
+
+
+def stalled_notices(older_than_minutes=10):
+    cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
+    return Notice.objects.filter(status=Notice.Status.SENDING, heartbeat_at__lt=cutoff)
+
+
+# --- publishing ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class PublishResult:
+    version: Version
+    notes: list
+
+
+def _notice_text(version, effective_at):
+    doc = version.document
+    when = timezone.localtime(effective_at).strftime("%d %B %Y, %H:%M %Z")
+    url = settings.SITE_URL + version.get_changes_url()
+    lines = [
+        f"We have published version {version.number} of our {doc.title}. It takes effect on {when}.",
+        "",
+    ]
+    if version.summary:
+        lines += ["What changes:", version.summary.strip(), ""]
+    if version.material:
+        lines.append(
+            "This is a material change: we will ask you to read and accept it before your next download "
+            "or purchase once it takes effect."
+        )
+    else:
+        lines.append(
+            "This change does not affect your rights materially; using AllMyTracks after it takes "
+            "effect means you accept it."
+        )
+    lines += ["", f"Read the new text and what changed: {url}"]
+    return "\n".join(lines)
+
+
+def publish_version(*, version, actor, notify=True, now=None):
+    """Publish a draft: freeze it, and announce it by banner, private message and email.
+
+    - An effective date that is empty or in the past becomes "now" (and the result says so).
+    - If two staff publish at the same time, exactly one wins; the other gets a LegalError.
+    - A version number at or below one already published for the document is refused.
+    """
+    now = now or timezone.now()
+    notes = []
+    with transaction.atomic():
+        # Locks the document so two versions of it are never published at once.
+        document = Document.objects.select_for_update().get(pk=version.document_id)
+        fresh = Version.objects.get(pk=version.pk)
+        if fresh.is_published:
+            who = fresh.published_by or "another staff member"
+            raise LegalError(
+                f"{fresh} was already published by {who} at "
+                f"{timezone.localtime(fresh.published_at):%d %b %Y %H:%M}. Nothing was changed."
+            )
+        if not fresh.body.strip():
+            raise LegalError(f"{fresh} has no text.")
+        latest = document.versions.published().aggregate(n=Max("number"))["n"]
+        if latest is not None and fresh.number <= latest:
+            raise LegalError(
+                f"Version {latest} of the {document.title} is already published; number this draft above it."
+            )
+        effective = fresh.effective_at
+        if effective is None or effective < now:
+            if effective is not None:
+                notes.append(
+                    f"The effective date {timezone.localtime(effective):%d %b %Y %H:%M} was in the past; "
+                    f"the version takes effect now ({timezone.localtime(now):%d %b %Y %H:%M})."
+                )
+            effective = now
+        # The conditional update is what makes "one wins" hold on every database.
+        won = Version.objects.filter(pk=fresh.pk, status=Version.Status.DRAFT).update(
+            status=Version.Status.PUBLISHED, effective_at=effective, published_at=now, published_by=actor
+        )
+        if not won:
+            raise LegalError(f"{fresh} was published by someone else a moment ago. Nothing was changed.")
+        fresh.refresh_from_db()
+        audit.record(
+            "legal.publish",
+            actor=actor,
+            target=fresh,
+            effective_at=effective.isoformat(),
+            material=fresh.material,
+            sha256=fresh.body_sha256,
+        )
+        if notify:
+            _announce(fresh, effective, actor)
+            notes.append("Users are being notified by banner, private message and email.")
+    version.refresh_from_db()
+    return PublishResult(fresh, notes)
+
+
+def _announce(version, effective, actor):
+    from . import tasks
+
+    doc = version.document
+    later = effective > timezone.now()
+    title = (
+        f"Our {doc.title} changes on {timezone.localtime(effective):%d %B %Y}"
+        if later
+        else f"We have updated our {doc.title}"
+    )
+    Announcement.objects.create(
+        title=title,
+        body=(version.summary.strip().splitlines() or [""])[0][:300],
+        level=Announcement.Level.WARNING if version.material else Announcement.Level.INFO,
+        kind=Announcement.Kind.AGREEMENT,
+        link_url=version.get_changes_url(),
+        starts_at=timezone.now(),
+        ends_at=effective + timezone.timedelta(days=ANNOUNCEMENT_DAYS_AFTER_EFFECT),
+        version=version,
+        created_by=actor,
+    )
+    notice = Notice.objects.create(
+        kind=Notice.Kind.AGREEMENT,
+        subject=title,
+        body=_notice_text(version, effective),
+        audience=Notice.Audience.ALL if doc.required_for_everyone else Notice.Audience.ACCEPTED,
+        version=version,
+        status=Notice.Status.SENDING,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        created_by=actor,
+    )
+    enqueue_on_commit(tasks.send_notice_batch, notice.pk)
+    return notice
+
+
+def new_draft_from(*, version, actor):
+    """Editing a published version means starting the next draft from its text."""
+    with transaction.atomic():
+        latest = Version.objects.filter(document_id=version.document_id).aggregate(n=Max("number"))["n"] or 0
+        try:
+            draft = Version.objects.create(
+                document_id=version.document_id,
+                number=latest + 1,
+                title=version.title,
+                body=version.body,
+                summary="",
+                material=True,
+            )
+        except IntegrityError as exc:  # pragma: no cover - two staff at once; the other one won
+            raise LegalError("Another draft was created at the same moment; reload the list.") from exc
+        audit.record("legal.draft", actor=actor, target=draft, source_version=version.pk)
+    return draft
