@@ -107,6 +107,8 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "accounts.middleware.AccountStatusMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After AccountMiddleware: material agreement changes must be accepted before going on.
+    "legal.middleware.AgreementGateMiddleware",
 ]
 
 TEMPLATES = [
@@ -121,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "allmytracks.context_processors.site",
+                "legal.context_processors.notices",
             ],
         },
     },
@@ -425,6 +428,14 @@ OPERATOR = {
         "OPERATOR_GOVERNING_LAW",
         default="These terms are governed by the law of the operator's place of registration.",
     ),
+}
+
+# --- legal app: notice fan-out ------------------------------------------------------------
+# Each Celery run of a notice handles at most this many recipients, then queues the next run.
+LEGAL_NOTICE_BATCH_SIZE = env.int("LEGAL_NOTICE_BATCH_SIZE", default=200)
+CELERY_BEAT_SCHEDULE["legal-resume-stalled-notices"] = {
+    "task": "legal.tasks.resume_stalled_notices",
+    "schedule": 5 * 60,
 }
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 from . import services
 from .markup import diff_rows, diff_stats, render_markdown
@@ -132,7 +131,7 @@ class VersionAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "original": version,
             "version": version,
-            "body_html": mark_safe(render_markdown(version.body)),  # sanitised by nh3
+            "body_html": render_markdown(version.body),  # sanitised by nh3; |safe in the template
             "previous": previous,
             "rows": rows,
             "stats": diff_stats(rows),
@@ -198,7 +197,7 @@ class NoticeAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status != Notice.Status.DRAFT:
-            return [f for f in self.fields]
+            return list(self.fields)
         return self.readonly_fields
 
     def has_delete_permission(self, request, obj=None):

@@ -44,9 +44,7 @@ class AgreementGateMiddleware:
             return True
         if path == reverse("account_logout"):
             return True
-        if path.startswith("/admin/") and request.user.is_staff:
-            return True
-        return False
+        return bool(path.startswith("/admin/") and request.user.is_staff)
 
     def gate(self, request):
         user = getattr(request, "user", None)

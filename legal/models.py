@@ -71,6 +71,9 @@ class Document(models.Model):
     def __str__(self):
         return self.title
 
+    def get_absolute_url(self):
+        return reverse("legal:document", args=[self.kind])
+
     @property
     def slug(self):
         return self.kind
@@ -78,9 +81,6 @@ class Document(models.Model):
     @property
     def required_for_everyone(self):
         return self.kind in REQUIRED_FOR_EVERYONE
-
-    def get_absolute_url(self):
-        return reverse("legal:document", args=[self.kind])
 
 
 class Version(models.Model):
@@ -150,24 +150,6 @@ class Version(models.Model):
     def __str__(self):
         return f"{self.document.title} v{self.number}"
 
-    @property
-    def is_published(self):
-        return self.status == self.Status.PUBLISHED
-
-    @property
-    def is_in_future(self):
-        return self.is_published and self.effective_at > timezone.now()
-
-    @property
-    def kind(self):
-        return self.document.kind
-
-    def get_absolute_url(self):
-        return reverse("legal:version", args=[self.document.kind, self.number])
-
-    def get_changes_url(self):
-        return reverse("legal:changes", args=[self.document.kind, self.number])
-
     def save(self, *args, **kwargs):
         if self.pk:
             old = Version.objects.filter(pk=self.pk).values(*self.FROZEN_FIELDS, "status").first()
@@ -181,10 +163,28 @@ class Version(models.Model):
         self.body_sha256 = text_hash(self.body)
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self):
+        return reverse("legal:version", args=[self.document.kind, self.number])
+
     def delete(self, *args, **kwargs):
         if self.is_published:
             raise ValidationError(f"{self} is published and cannot be deleted.")
         return super().delete(*args, **kwargs)
+
+    @property
+    def is_published(self):
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def is_in_future(self):
+        return self.is_published and self.effective_at > timezone.now()
+
+    @property
+    def kind(self):
+        return self.document.kind
+
+    def get_changes_url(self):
+        return reverse("legal:changes", args=[self.document.kind, self.number])
 
 
 class AcceptanceMethod(models.TextChoices):
@@ -245,6 +245,9 @@ class ConsentChange(AppendOnly):
     class Meta:
         ordering = ["-changed_at", "-id"]
 
+    def __str__(self):
+        return f"{'Opted in' if self.opted_in else 'Opted out'} ({self.source})"
+
 
 class Announcement(models.Model):
     class Level(models.TextChoices):
@@ -295,6 +298,9 @@ class AnnouncementDismissal(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["announcement", "user"], name="legal_dismissal_unique")
         ]
+
+    def __str__(self):
+        return f"{self.announcement} dismissed"
 
 
 class Notice(models.Model):

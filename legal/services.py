@@ -229,7 +229,8 @@ def accept_versions(*, user, version_ids, request=None):
     wanted = set(version_ids)
     if not wanted or wanted != set(outstanding):
         raise LegalError(
-            "The agreements changed while you were reading. Please review the current versions below and accept again."
+            "The agreements changed while you were reading. "
+            "Please review the current versions below and accept again."
         )
     with transaction.atomic():
         rows = [

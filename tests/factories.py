@@ -111,3 +111,42 @@ class CollectionFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Collection {n}")
     slug = factory.Sequence(lambda n: f"collection-{n}")
     is_published = True
+
+
+# --- legal ---
+
+
+class AgreementVersionFactory(factory.django.DjangoModelFactory):
+    """A draft agreement version; publish it with legal.services.publish_version(version=…, actor=None)."""
+
+    class Meta:
+        model = "legal.Version"
+
+    document = factory.LazyFunction(lambda: _legal_document("user-agreement"))
+    number = factory.Sequence(lambda n: n + 1)
+    title = factory.LazyAttribute(lambda o: f"{o.document.title} v{o.number}")
+    body = factory.LazyAttribute(lambda o: f"## Terms\n\nThe terms, version {o.number}.\n")
+    summary = "Changes for testing."
+    material = True
+
+
+def _legal_document(kind):
+    from legal.models import Document
+
+    return Document.objects.get(kind=kind)
+
+
+def publish_agreement(kind="user-agreement", *, material=True, body=None, notify=False, **kwargs):
+    """Publish the next version of an agreement now and return it (tests of every app may use it)."""
+    from legal.models import Version
+    from legal.services import publish_version
+
+    document = _legal_document(kind)
+    numbers = Version.objects.filter(document=document).order_by("-number").values_list("number", flat=True)
+    number = (numbers.first() or 0) + 1
+    version = AgreementVersionFactory(
+        document=document, number=number, material=material, **({"body": body} if body else {}), **kwargs
+    )
+    publish_version(version=version, actor=None, notify=notify)
+    version.refresh_from_db()
+    return version
