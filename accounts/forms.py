@@ -14,10 +14,12 @@ OLDEST_AGE = 120
 
 
 def _version_url(slug, version):
-    try:
-        return reverse("legal:version", args=[slug, version.number])
-    except (NoReverseMatch, AttributeError):
-        return reverse("legal:document", args=[slug])
+    for name, args in (("legal:version", [slug, getattr(version, "number", 0)]), ("legal:document", [slug])):
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    return "/legal/"
 
 
 def clean_date_of_birth(value):
@@ -211,7 +213,7 @@ class CancellationForm(forms.Form):
         label="Type your email address to confirm", widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
     reason = forms.CharField(
-        label="Why are you leaving? (optional)",
+        label="Why are you leaving?",
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -233,7 +235,7 @@ class CompromiseReportForm(forms.Form):
         label="Email address of the account", widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
     details = forms.CharField(
-        label="What happened? (optional)",
+        label="What happened?",
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4}),

@@ -9,6 +9,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -32,6 +33,13 @@ class AccountStatusMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # The email is the account ID: on allauth's email page only "send the confirmation again" is allowed.
+        if (
+            request.method == "POST"
+            and request.path == reverse("account_email")
+            and set(request.POST) & {"action_add", "action_remove", "action_primary"}
+        ):
+            raise PermissionDenied("Your email address is your account ID and cannot be changed.")
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             refusal = user.sign_in_refusal()
@@ -53,7 +61,7 @@ class AccountStatusMiddleware:
                     "The staff site needs two-factor authentication. Set up an authenticator app "
                     "now; you will be taken to the staff site afterwards.",
                 )
-                return redirect(f"{reverse('mfa_activate_totp')}?next={reverse('admin:index')}")
+                return redirect("mfa_activate_totp")
         return self.get_response(request)
 
 

@@ -1,0 +1,14 @@
+from django import template
+
+from accounts.middleware import REFUSAL_SESSION_KEY
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def sign_in_refusal(context):
+    """Why the last sign-in was refused or the member was signed out (shown once)."""
+    request = context.get("request")
+    if request is None or not hasattr(request, "session"):
+        return ""
+    return request.session.pop(REFUSAL_SESSION_KEY, "")
