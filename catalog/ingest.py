@@ -31,7 +31,7 @@ import shutil
 import subprocess
 import tempfile
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -367,12 +367,14 @@ def _taxonomy(model, names):
     objs = []
     for name in names:
         name = str(name).strip()[:60]
-        if not name:
+        slug = slugify(name)[:60]
+        if not slug:
             continue
-        slug = slugify(name)[:60] or None
-        if slug is None:
-            continue
-        obj = model.objects.filter(slug=slug).first() or model.objects.create(name=name, slug=slug)
+        try:
+            with transaction.atomic():
+                obj, _ = model.objects.get_or_create(slug=slug, defaults={"name": name})
+        except IntegrityError:  # created meanwhile by a parallel ingest, or the name is taken
+            obj = model.objects.filter(slug=slug).first() or model.objects.get(name=name)
         objs.append(obj)
     return objs
 
@@ -524,11 +526,12 @@ def local_path(field_file):
         yield Path(tmp.name)
 
 
-def ingest_path(path, *, options=None, master_name=None, content_hash=None):
+def ingest_path(path, *, options=None, master_name=None, content_hash=None, save_lock=None):
     """Run the whole pipeline on a local file. Returns an IngestResult or raises IngestError.
 
     ``master_name`` is the file's name in the private storage when it is already there (an
-    admin upload); otherwise the file is copied there.
+    admin upload); otherwise the file is copied there. ``save_lock`` serialises the final
+    database transaction when several threads ingest into SQLite at once.
     """
     options = dict(options or {})
     path = Path(path)
@@ -552,16 +555,17 @@ def ingest_path(path, *, options=None, master_name=None, content_hash=None):
         decoded = check_audio(pcm, header_duration=probe_result.duration, decoder_errors=errors)
         if not preview_path.exists() or preview_path.stat().st_size == 0:
             raise IngestError("The preview could not be made from this file.")
-        version = save_ingested(
-            source_path=path,
-            master_name=master_name,
-            probe_result=probe_result,
-            content_hash=content_hash,
-            preview_path=preview_path,
-            pcm=pcm,
-            decoded=decoded,
-            options=options,
-        )
+        with save_lock or nullcontext():
+            version = save_ingested(
+                source_path=path,
+                master_name=master_name,
+                probe_result=probe_result,
+                content_hash=content_hash,
+                preview_path=preview_path,
+                pcm=pcm,
+                decoded=decoded,
+                options=options,
+            )
     return IngestResult("imported", version)
 
 

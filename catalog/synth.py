@@ -311,7 +311,7 @@ def wav_bytes(samples, rate=RATE):
 
 def encode(samples, path, fmt, rate=RATE):
     """Write ``samples`` to ``path`` as wav, flac, aiff or mp3 (through the ffmpeg binary)."""
-    from .ingest import ffmpeg_exe
+    import imageio_ffmpeg
 
     path = Path(path)
     raw = wav_bytes(samples, rate)
@@ -323,7 +323,18 @@ def encode(samples, path, fmt, rate=RATE):
         "aiff": ["-c:a", "pcm_s16be"],
         "mp3": ["-c:a", "libmp3lame", "-b:a", "192k"],
     }
-    cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", "-f", "wav", "-i", "pipe:0", *codec[fmt], "-y"]
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-nostdin",
+        "-v",
+        "error",
+        "-f",
+        "wav",
+        "-i",
+        "pipe:0",
+        *codec[fmt],
+        "-y",
+    ]
     cmd += ["-f", {"flac": "flac", "aiff": "aiff", "mp3": "mp3"}[fmt], str(path)]
     subprocess.run(cmd, input=raw, check=True, capture_output=True)  # noqa: S603 (fixed arguments, no shell)
     return path
