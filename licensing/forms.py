@@ -1,0 +1,221 @@
+import re
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from .models import EndUser, License, Platform, Project
+
+NEW = "new"
+CHANNEL_RE = re.compile(r"^@?[\w.\-]{2,100}$")
+
+
+def clean_url_or_channel(value):
+    """A full web address, or a channel id/handle (``@name``, ``UC…``). Anything else is refused."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    looks_like_url = "://" in value or value.lower().startswith("www.") or "/" in value
+    if looks_like_url:
+        candidate = value if "://" in value else f"https://{value}"
+        try:
+            URLValidator(schemes=["http", "https"])(candidate)
+        except ValidationError:
+            raise ValidationError(
+                "Enter a full web address (https://…) or a channel handle such as @mychannel."
+            ) from None
+        return candidate
+    if not CHANNEL_RE.match(value):
+        raise ValidationError("Enter a full web address (https://…) or a channel handle such as @mychannel.")
+    return value
+
+
+class ProjectFieldsMixin(forms.Form):
+    project_title = forms.CharField(label="Project title", max_length=200, required=False)
+    platform = forms.ChoiceField(
+        label="Platform", choices=[("", "Choose…"), *Platform.choices], required=False
+    )
+    project_url = forms.CharField(
+        label="URL or channel (optional)",
+        max_length=300,
+        required=False,
+        help_text="Where the project will appear, e.g. https://youtube.com/@you or @you.",
+    )
+    client_name = forms.CharField(label="Client (optional)", max_length=160, required=False)
+
+    def clean_project_url(self):
+        return clean_url_or_channel(self.cleaned_data.get("project_url"))
+
+
+class DownloadForm(ProjectFieldsMixin):
+    """Download = licence: which file, who uses it, for which project, and the agreement tick."""
+
+    submission = forms.UUIDField(widget=forms.HiddenInput)
+    version = forms.ModelChoiceField(queryset=None, label="File", empty_label=None, widget=forms.RadioSelect)
+    end_user = forms.ChoiceField(label="Who will use this work?", required=False)
+    end_user_name = forms.CharField(label="End user's name", max_length=160, required=False)
+    end_user_role = forms.CharField(label="Role or company (optional)", max_length=160, required=False)
+    end_user_email = forms.EmailField(
+        label="End user's email (optional)",
+        required=False,
+        help_text="We send them a notice of what the licence allows.",
+    )
+    project = forms.ChoiceField(label="Project", required=False)
+    accept_terms = forms.BooleanField(required=False)
+
+    def __init__(self, *args, user, track, agreement, needs_acceptance, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user, self.track, self.agreement, self.needs_acceptance = (
+            user,
+            track,
+            agreement,
+            needs_acceptance,
+        )
+        self.fields["submission"].initial = uuid.uuid4()
+        versions = track.versions.ready().order_by("position", "id")
+        self.fields["version"].queryset = versions
+        self.fields["version"].label_from_instance = lambda v: v.label
+        main = next((v for v in versions if v.kind == "full"), None) or versions.first()
+        self.fields["version"].initial = main.pk if main else None
+
+        self.end_users = list(EndUser.objects.for_account(user))
+        self.sole = next((e for e in self.end_users if e.kind == EndUser.Kind.SOLE), None)
+        self.seats_left = max(user.designated_seats - len(self.end_users), 0) if user.is_enterprise else 0
+        choices = [(str(e.pk), str(e)) for e in self.end_users]
+        if user.is_enterprise and self.seats_left:
+            choices.append((NEW, "Designate a new end user…"))
+        self.fields["end_user"].choices = choices
+        if self.end_users:
+            self.fields["end_user"].initial = str(self.end_users[0].pk)
+        elif user.is_enterprise:
+            self.fields["end_user"].initial = NEW
+        if not self.end_users and not user.is_enterprise:
+            self.fields["end_user_name"].label = "Who will use this work?"
+            self.fields["end_user_name"].initial = user.display_name or ""
+            self.fields["end_user_name"].help_text = (
+                "The person or company that will use every work downloaded under this account. "
+                "This choice is permanent: it cannot be changed later."
+            )
+
+        projects = list(Project.objects.for_account(user).order_by("-created_at")[:50])
+        self.projects = {str(p.pk): p for p in projects}
+        self.fields["project"].choices = [(NEW, "A new project"), *((str(p.pk), str(p)) for p in projects)]
+        self.fields["project"].initial = NEW
+        if not user.is_enterprise:
+            del self.fields["client_name"]
+
+    @property
+    def individual_needs_name(self):
+        return not self.user.is_enterprise and self.sole is None
+
+    @property
+    def offers_new_designation(self):
+        return self.user.is_enterprise and self.seats_left > 0
+
+    def clean(self):
+        data = super().clean()
+        # End user
+        choice = data.get("end_user") or ""
+        data["end_user_obj"], data["new_end_user"] = None, None
+        if self.user.is_enterprise and choice and choice != NEW:
+            data["end_user_obj"] = next(e for e in self.end_users if str(e.pk) == choice)
+        elif not self.user.is_enterprise and self.sole is not None:
+            data["end_user_obj"] = self.sole
+        else:
+            name = (data.get("end_user_name") or "").strip()
+            if self.user.is_enterprise and not self.seats_left:
+                self.add_error("end_user", "Choose one of your designated end users.")
+            elif not name:
+                self.add_error("end_user_name", "Tell us who will use this work.")
+            else:
+                data["new_end_user"] = {
+                    "name": name,
+                    "role": data.get("end_user_role", ""),
+                    "email": data.get("end_user_email", "") if self.user.is_enterprise else "",
+                }
+        # Project
+        choice = data.get("project") or NEW
+        data["project_obj"], data["new_project"] = None, None
+        if choice != NEW:
+            data["project_obj"] = self.projects.get(choice)
+            if data["project_obj"] is None:
+                self.add_error("project", "Choose one of your projects.")
+        else:
+            if not (data.get("project_title") or "").strip():
+                self.add_error("project_title", "Give the project a title, e.g. the video's name.")
+            if not data.get("platform"):
+                self.add_error("platform", "Choose where the project will appear.")
+            data["new_project"] = {
+                "title": data.get("project_title", ""),
+                "platform": data.get("platform", ""),
+                "url": data.get("project_url", ""),
+                "client_name": data.get("client_name", ""),
+            }
+        if self.needs_acceptance and not data.get("accept_terms"):
+            self.add_error(
+                "accept_terms",
+                f"Tick to accept the Music Licence Agreement (version {self.agreement.number}).",
+            )
+        return data
+
+
+class EndUserForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=160)
+    role = forms.CharField(label="Role or company", max_length=160, required=False)
+    email = forms.EmailField(
+        label="Email (optional)", required=False, help_text="We send them a notice of what licences allow."
+    )
+    confirm = forms.BooleanField(
+        label="I designate this person or company in writing as an end user of this account.",
+        error_messages={"required": "Tick to confirm the designation."},
+    )
+
+
+class LicenseFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=100)
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *License.Status.choices]
+    )
+    platform = forms.ChoiceField(
+        label="Platform", required=False, choices=[("", "Any platform"), *Platform.choices]
+    )
+    end_user = forms.ChoiceField(label="End user", required=False)
+    project = forms.ChoiceField(label="Project", required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["end_user"].choices = [
+            ("", "Anyone"),
+            *((str(e.pk), e.name) for e in EndUser.objects.for_account(user)),
+        ]
+        self.fields["project"].choices = [
+            ("", "Any project"),
+            *((str(p.pk), p.title) for p in Project.objects.for_account(user).only("id", "title")[:200]),
+        ]
+
+    def apply(self, qs):
+        if not self.is_valid():
+            return qs
+        d = self.cleaned_data
+        if d["q"]:
+            from django.db.models import Q
+
+            q = d["q"].strip()
+            qs = qs.filter(
+                Q(code__iexact=q)
+                | Q(code__icontains=q)
+                | Q(track__title__icontains=q)
+                | Q(track__artist__name__icontains=q)
+                | Q(project__title__icontains=q)
+                | Q(end_user__name__icontains=q)
+            )
+        if d["status"]:
+            qs = qs.filter(status=d["status"])
+        if d["platform"]:
+            qs = qs.filter(project__platform=d["platform"])
+        if d["end_user"]:
+            qs = qs.filter(end_user_id=d["end_user"])
+        if d["project"]:
+            qs = qs.filter(project_id=d["project"])
+        return qs

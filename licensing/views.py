@@ -1,0 +1,416 @@
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Max
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from allmytracks.ratelimit import ratelimit
+
+from . import services
+from .forms import DownloadForm, EndUserForm, LicenseFilterForm
+from .models import EndUser, Letter, License, Project, normalise_code
+from .services import LicensingError
+
+PAGE_SIZE = 25
+DOWNLOAD_RATE = getattr(settings, "LICENSING_DOWNLOAD_RATE", "20/m")
+DOWNLOAD_RATE_DAILY = getattr(settings, "LICENSING_DOWNLOAD_RATE_DAILY", "300/d")
+VERIFY_RATE = getattr(settings, "LICENSING_VERIFY_RATE", "30/m")
+
+
+def _owned_license(request, code):
+    """The signed-in account's licence with this code; 404 for anyone else's (or none)."""
+    return get_object_or_404(
+        License.objects.for_account(request.user).select_related(
+            "track__artist", "end_user", "project", "version"
+        ),
+        code=code,
+    )
+
+
+def _refuse(request, error, fallback):
+    messages.error(request, str(error))
+    return redirect(error.url or fallback)
+
+
+def _published_track(slug):
+    from catalog.models import Track
+
+    return get_object_or_404(Track.objects.published().select_related("artist"), slug=slug)
+
+
+# --- download = licence ---------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@ratelimit("licensing-download", DOWNLOAD_RATE, methods=("POST",))
+@ratelimit("licensing-download-daily", DOWNLOAD_RATE_DAILY, methods=("POST",))
+def download(request, slug):
+    track = _published_track(slug)
+    try:
+        services.check_account(request.user, request)
+        agreement = services.music_licence_version()
+    except LicensingError as exc:
+        return _refuse(request, exc, track.get_absolute_url())
+    needs_acceptance = not services.has_accepted(request.user, agreement)
+    form = DownloadForm(
+        request.POST or None,
+        user=request.user,
+        track=track,
+        agreement=agreement,
+        needs_acceptance=needs_acceptance,
+    )
+    error = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if needs_acceptance:
+                services.accept_music_licence(request.user, agreement, request)
+            grant = services.grant_license(
+                user=request.user,
+                track=track,
+                version=data["version"],
+                submission=data["submission"],
+                end_user=data["end_user_obj"],
+                new_end_user=data["new_end_user"],
+                project=data["project_obj"],
+                new_project=data["new_project"],
+                request=request,
+            )
+        except LicensingError as exc:
+            if exc.url:
+                return _refuse(request, exc, track.get_absolute_url())
+            error = str(exc)
+        else:
+            lic = grant.license
+            if grant.created:
+                messages.success(request, f"Licence {lic.code} issued. Your download is starting.")
+            elif grant.reason == "same-project":
+                messages.info(
+                    request,
+                    f"You already hold licence {lic.code} for this track in this project: "
+                    "this download is free and uses no licence.",
+                )
+            request.session["licensing_download"] = {"code": lic.code, "url": grant.url}
+            return redirect(grant.url)
+    from billing import entitlements
+
+    decision = entitlements.check(request.user, track=track)
+    existing = list(
+        License.objects.for_account(request.user)
+        .filter(track=track)
+        .select_related("project")
+        .order_by("-issued_at")[:5]
+    )
+    return render(
+        request,
+        "licensing/download.html",
+        {
+            "track": track,
+            "form": form,
+            "agreement": agreement,
+            "needs_acceptance": needs_acceptance,
+            "decision": decision,
+            "existing": existing,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+@ratelimit("licensing-download", DOWNLOAD_RATE)
+@ratelimit("licensing-download-daily", DOWNLOAD_RATE_DAILY)
+def redownload(request, code):
+    from catalog.models import TrackVersion
+
+    lic = _owned_license(request, code)
+    version = TrackVersion.objects.filter(pk=request.POST.get("version") or 0, track_id=lic.track_id).first()
+    try:
+        url = services.redownload(user=request.user, license=lic, version=version, request=request)
+    except LicensingError as exc:
+        return _refuse(request, exc, lic.get_absolute_url())
+    return redirect(url)
+
+
+# --- my licences ----------------------------------------------------------------------------
+
+
+def _filtered(request):
+    form = LicenseFilterForm(request.GET or None, user=request.user)
+    qs = form.apply(License.objects.for_account(request.user).for_list())
+    return form, qs
+
+
+@login_required
+@require_GET
+def license_list(request):
+    form, qs = _filtered(request)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "licensing/license_list.html",
+        {
+            "form": form,
+            "page": page,
+            "licenses": page.object_list,
+            "querystring": query.urlencode(),
+            "filtered": any(request.GET.get(k) for k in ("q", "status", "platform", "end_user", "project")),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+@require_GET
+@ratelimit("licensing-export", "10/m")
+def export_csv(request):
+    _form, qs = _filtered(request)
+    writer = csv.writer(_Echo())
+    header = [
+        "code", "status", "issued_at", "track", "artist", "version", "end_user", "end_user_role",
+        "project", "platform", "project_url", "client", "agreement_version", "source", "revoked_at",
+        "revoked_reason", "verify_url",
+    ]  # fmt: skip
+
+    def rows():
+        yield writer.writerow(header)
+        for lic in qs.select_related("version").iterator(chunk_size=500):
+            yield writer.writerow(
+                [
+                    lic.code,
+                    lic.get_status_display(),
+                    timezone.localtime(lic.issued_at).isoformat(timespec="seconds"),
+                    lic.track.title,
+                    lic.track.artist.name,
+                    lic.version.label if lic.version else "",
+                    lic.end_user.name,
+                    lic.end_user.role,
+                    lic.project.title,
+                    lic.project.get_platform_display(),
+                    lic.project.url,
+                    lic.project.client_name,
+                    lic.agreement_version,
+                    lic.get_source_type_display(),
+                    timezone.localtime(lic.revoked_at).isoformat(timespec="seconds")
+                    if lic.revoked_at
+                    else "",
+                    lic.revoked_reason,
+                    lic.absolute_verify_url,
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="allmytracks-licences-{timezone.localdate():%Y-%m-%d}.csv"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def license_detail(request, code):
+    lic = _owned_license(request, code)
+    letters = list(lic.letters.order_by("-requested_at"))
+    single = next((letter for letter in letters if letter.key == services.letter_key([lic])), None)
+    siblings = []
+    if request.user.is_enterprise:
+        siblings = list(
+            License.objects.for_account(request.user)
+            .active()
+            .filter(project_id=lic.project_id)
+            .exclude(pk=lic.pk)
+            .select_related("track__artist")
+        )
+    return render(
+        request,
+        "licensing/license_detail.html",
+        {
+            "license": lic,
+            "versions": lic.track.versions.ready().order_by("position", "id"),
+            "letter": single,
+            "other_letters": [letter for letter in letters if letter is not single],
+            "siblings": siblings,
+            "just_downloaded": (request.session.get("licensing_download") or {}).get("code") == lic.code,
+        },
+    )
+
+
+# --- letters --------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+@ratelimit("licensing-letter", "20/h")
+def letter_request(request, code):
+    lic = _owned_license(request, code)
+    licenses = [lic]
+    extra = [c for c in request.POST.getlist("also") if c and c != lic.code]
+    if extra:
+        found = list(License.objects.for_account(request.user).filter(code__in=extra))
+        if len(found) != len(set(extra)):
+            raise Http404
+        licenses += found
+    try:
+        letter = services.request_letter(user=request.user, licenses=licenses, request=request)
+    except LicensingError as exc:
+        if request.htmx:
+            return render(
+                request, "licensing/_letter_status.html", {"license": lic, "error": str(exc)}, status=400
+            )
+        return _refuse(request, exc, lic.get_absolute_url())
+    letter.refresh_from_db()
+    if request.htmx:
+        return render(request, "licensing/_letter_status.html", {"license": lic, "letter": letter})
+    messages.success(request, "We are preparing your licence letter. It will also arrive by email.")
+    return redirect(lic.get_absolute_url())
+
+
+def _owned_letter(request, code, pk):
+    lic = _owned_license(request, code)
+    letter = get_object_or_404(Letter.objects.filter(account=request.user, licenses=lic), pk=pk)
+    return lic, letter
+
+
+@login_required
+@require_GET
+def letter_status(request, code, pk):
+    lic, letter = _owned_letter(request, code, pk)
+    return render(request, "licensing/_letter_status.html", {"license": lic, "letter": letter})
+
+
+@login_required
+@require_GET
+def letter_download(request, code, pk):
+    lic, letter = _owned_letter(request, code, pk)
+    if letter.licenses.filter(status=License.Status.REVOKED).exists():
+        messages.error(request, "This letter lists a revoked licence, so it can no longer be downloaded.")
+        return redirect(lic.get_absolute_url())
+    if not letter.is_ready:
+        messages.info(request, "The letter is not ready yet. This page updates by itself when it is.")
+        return redirect(lic.get_absolute_url())
+    return redirect(services.letter_download_url(letter))
+
+
+# --- public verification --------------------------------------------------------------------
+
+
+@require_GET
+@ratelimit("licensing-verify", VERIFY_RATE, by=("ip",))
+def verify(request):
+    raw = request.GET.get("code", "")
+    error = ""
+    if raw:
+        code = normalise_code(raw)
+        if code:
+            return redirect("licensing:verify-code", code=code)
+        error = "A licence code looks like AMT-7QK4-M2XD: AMT, then two groups of four letters and digits."
+    return render(
+        request, "licensing/verify.html", {"raw": raw, "error": error}, status=400 if error else 200
+    )
+
+
+@require_GET
+@ratelimit("licensing-verify", VERIFY_RATE, by=("ip",))
+def verify_code(request, code):
+    normal = normalise_code(code)
+    if normal and normal != code:
+        return redirect("licensing:verify-code", code=normal)
+    lic = (
+        License.objects.filter(code=normal)
+        .select_related("track__artist", "project", "end_user")
+        .only(
+            "code",
+            "status",
+            "issued_at",
+            "revoked_at",
+            "agreement_version",
+            "track__title",
+            "track__slug",
+            "track__kind",
+            "track__artist__name",
+            "project__title",
+            "project__platform",
+            "end_user__name",
+        )  # fmt: skip
+        .first()
+        if normal
+        else None
+    )
+    response = render(
+        request,
+        "licensing/verify_result.html",
+        {"license": lic, "code": normal or code},
+        status=200 if lic else 404,
+    )
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+# --- end users and projects -----------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def end_users(request):
+    user = request.user
+    rows = list(EndUser.objects.for_account(user).annotate(n=Count("licenses")))
+    form = EndUserForm(request.POST or None) if user.is_enterprise else None
+    if request.method == "POST":
+        if not user.is_enterprise:
+            messages.error(
+                request, "Your account's end user is fixed by your first download and cannot be changed."
+            )
+            return redirect("licensing:end-users")
+        if form.is_valid():
+            try:
+                end_user = services.designate_end_user(
+                    user=user,
+                    name=form.cleaned_data["name"],
+                    role=form.cleaned_data["role"],
+                    email=form.cleaned_data["email"],
+                    request=request,
+                )
+            except LicensingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"{end_user.name} is now a designated end user of this account.")
+                return redirect("licensing:end-users")
+    seats = user.designated_seats if user.is_enterprise else 1
+    return render(
+        request,
+        "licensing/end_users.html",
+        {
+            "end_users": rows,
+            "form": form,
+            "seats": seats,
+            "seats_left": max(seats - len(rows), 0),
+        },
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def projects(request):
+    rows = (
+        Project.objects.for_account(request.user)
+        .annotate(n=Count("licenses"), last=Max("licenses__issued_at"))
+        .order_by("-created_at")
+    )
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "licensing/projects.html", {"page": page, "projects": page.object_list})
