@@ -445,6 +445,22 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 
+# --- billing app: prices, checkout switches, reconciliation ------------------------------
+# Stripe Price ids per plan slug for `manage.py seed_plans`, e.g. "personal-monthly=price_123,pro-monthly=price_456"
+# (staff can also paste them in admin).
+BILLING_STRIPE_PRICE_IDS = env.dict("BILLING_STRIPE_PRICE_IDS", default={})
+BILLING_CURRENCY = env("BILLING_CURRENCY", default="usd")
+BILLING_SINGLE_TRACK_PRICE_CENTS = env.int("BILLING_SINGLE_TRACK_PRICE_CENTS", default=1900)
+BILLING_SINGLE_SFX_PRICE_CENTS = env.int("BILLING_SINGLE_SFX_PRICE_CENTS", default=400)
+BILLING_STRIPE_TAX = env.bool("BILLING_STRIPE_TAX", default=False)
+BILLING_PROMOTION_CODES = env.bool("BILLING_PROMOTION_CODES", default=False)
+# Reconciliation re-fetches live subscriptions and those changed in this many days.
+BILLING_RECONCILE_DAYS = env.int("BILLING_RECONCILE_DAYS", default=3)
+CELERY_BEAT_SCHEDULE["billing-reconcile-subscriptions"] = {
+    "task": "billing.tasks.reconcile_subscriptions",
+    "schedule": 60 * 60,
+}
+
 # ---------------------------------------------------------------------------
 # Catalogue: previews and ingest
 # ---------------------------------------------------------------------------

@@ -150,3 +150,63 @@ def publish_agreement(kind="user-agreement", *, material=True, body=None, notify
     publish_version(version=version, actor=None, notify=notify)
     version.refresh_from_db()
     return version
+
+
+# --- billing ---
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    """A paid monthly plan with a quota of 10 licences (unlimited: licences_per_period=None + fair_use_ceiling)."""
+
+    class Meta:
+        model = "billing.Plan"
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"plan-{n}")
+    family = factory.LazyAttribute(lambda o: o.slug)
+    name = factory.Sequence(lambda n: f"Plan {n}")
+    interval = "month"
+    price_cents = 1299
+    currency = "usd"
+    stripe_price_id = factory.LazyAttribute(lambda o: f"price_{o.slug.replace('-', '_')}")
+    licences_per_period = 10
+    includes_sfx = False
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    """An active membership mirrored from Stripe, in its current month."""
+
+    class Meta:
+        model = "billing.Subscription"
+
+    user = factory.SubFactory(UserFactory)
+    plan = factory.SubFactory(PlanFactory)
+    source = "stripe"
+    stripe_subscription_id = factory.Sequence(lambda n: f"sub_test_{n:06d}")
+    stripe_customer_id = factory.Sequence(lambda n: f"cus_test_{n:06d}")
+    status = "active"
+    current_period_start = factory.LazyFunction(lambda: _now() - _days(3))
+    current_period_end = factory.LazyFunction(lambda: _now() + _days(27))
+
+
+class TrackCreditFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "billing.TrackCredit"
+
+    user = factory.SubFactory(UserFactory)
+    track = factory.SubFactory(TrackFactory)
+    status = "available"
+    purchase_ref = factory.Sequence(lambda n: f"pi_test_{n:06d}")
+    amount_cents = 1900
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def _days(n):
+    import datetime
+
+    return datetime.timedelta(days=n)

@@ -1,0 +1,8 @@
+from tests.billing.helpers import (  # noqa: F401  (fixtures)
+    _stripe_settings,
+    buyer,
+    fake_stripe,
+    membership_terms,
+    plans,
+    webhook,
+)
