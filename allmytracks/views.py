@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 @require_GET
 def home(request):
-    return render(request, "home.html")
+    from catalog.services import home_context
+
+    return render(request, "home.html", home_context(request.user))
 
 
 @require_GET

@@ -38,10 +38,22 @@ def track_detail(request, slug):
     )
     data = services.track_page_data(track)
     fav_ids = services.favourite_ids(request.user, [track, *data["similar"]])
+    tag_groups = [
+        ("Genres", track.genres.all(), "genre"),
+        ("Moods", track.moods.all(), "mood"),
+        ("Instruments", track.instruments.all(), "instrument"),
+        ("Themes", track.themes.all(), "theme"),
+    ]
     return render(
         request,
         "catalog/track_detail.html",
-        {"track": track, **data, "favourited": track.pk in fav_ids, "favourite_ids": fav_ids},
+        {
+            "track": track,
+            **data,
+            "tag_groups": tag_groups,
+            "favourited": track.pk in fav_ids,
+            "favourite_ids": fav_ids,
+        },
     )
 
 
@@ -123,7 +135,12 @@ def favourite_toggle(request, slug):
     track = get_object_or_404(Track.objects.published(), slug=slug)
     favourited = services.toggle_favourite(user=request.user, track=track)
     if request.htmx:
-        return render(request, "catalog/_favourite_button.html", {"track": track, "favourited": favourited})
+        context = {
+            "track": track,
+            "favourited": favourited,
+            "next_url": request.htmx.current_url_abs_path or "",
+        }
+        return render(request, "catalog/_favourite_button.html", context)
     next_url = request.POST.get("next", "")
     if next_url.startswith("/") and not next_url.startswith("//"):
         return redirect(next_url)
