@@ -251,7 +251,9 @@ def dismiss_announcement(request, pk):
 @require_http_methods(["GET", "POST"])
 def email_preferences(request):
     opted_in = services.marketing_opted_in(request.user)
-    form = MarketingConsentForm(request.POST or None, initial={"opted_in": opted_in})
+    form = MarketingConsentForm(
+        request.POST if request.method == "POST" else None, initial={"opted_in": opted_in}
+    )
     if request.method == "POST" and form.is_valid():
         services.set_marketing_consent(
             user=request.user, opted_in=form.cleaned_data["opted_in"], source="preferences", request=request
