@@ -112,3 +112,13 @@ def test_marketing_consent_is_off_by_default_and_every_change_is_logged(rf, owne
         True,
         False,
     ]
+
+
+def test_a_cancelled_account_keeps_its_proof_records_but_loses_its_inbox(owner, accepted):
+    from accounts.signals import account_cancelled
+
+    services.send_private_message(user=owner, subject="Personal", body="Details about you")
+    account_cancelled.send(sender=type(owner), user=owner)
+    assert not owner.legal_messages.exists()
+    assert Acceptance.objects.filter(user=owner).count() == 2
+    assert NoticeDelivery.objects.filter(user=owner).count() == 1
