@@ -251,9 +251,9 @@ def enterprise_letter_path(instance, filename):
 
 
 def _private_storage():
-    from allmytracks.storage import private_storage
+    from .storage import letters_storage
 
-    return private_storage()
+    return letters_storage()
 
 
 class EnterpriseApplication(models.Model):

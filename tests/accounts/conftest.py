@@ -16,7 +16,9 @@ def publish(kind, number=1, body="Text of the agreement."):
 
     document = Document.objects.get(kind=kind)
     version = Version.objects.create(document=document, number=number, title=document.title, body=body)
-    publish_version(version=version, actor=None, notify=False, now=timezone.now() - datetime.timedelta(seconds=1))
+    publish_version(
+        version=version, actor=None, notify=False, now=timezone.now() - datetime.timedelta(seconds=1)
+    )
     version.refresh_from_db()
     return version
 

@@ -65,7 +65,9 @@ def test_suspended_member_is_signed_out_at_next_request_and_told_why(owner_clien
 def test_suspended_member_cannot_sign_in_and_sees_the_reason(client, members, staff, password):
     owner = members[0]
     services.suspend_user(user=owner, actor=staff, reason="Abusive uploads")
-    response = client.post(reverse("account_login"), {"login": owner.email, "password": password}, follow=True)
+    response = client.post(
+        reverse("account_login"), {"login": owner.email, "password": password}, follow=True
+    )
     assert "_auth_user_id" not in client.session
     assert "Abusive uploads" in response.text
 
@@ -73,7 +75,9 @@ def test_suspended_member_cannot_sign_in_and_sees_the_reason(client, members, st
 def test_banned_member_cannot_sign_in(client, members, staff, password):
     owner = members[0]
     services.ban_user(user=owner, actor=staff, reason="Fraud")
-    response = client.post(reverse("account_login"), {"login": owner.email, "password": password}, follow=True)
+    response = client.post(
+        reverse("account_login"), {"login": owner.email, "password": password}, follow=True
+    )
     assert "_auth_user_id" not in client.session
     assert "banned" in response.text and "Fraud" in response.text
 
@@ -82,7 +86,9 @@ def test_suspension_ends_by_itself_at_its_end_date(members, staff):
     import time_machine
 
     owner = members[0]
-    services.suspend_user(user=owner, actor=staff, reason="Cooling off", until=timezone.now() + datetime.timedelta(days=1))
+    services.suspend_user(
+        user=owner, actor=staff, reason="Cooling off", until=timezone.now() + datetime.timedelta(days=1)
+    )
     assert owner.is_suspended
     with time_machine.travel(timezone.now() + datetime.timedelta(days=2)):
         assert not owner.is_suspended

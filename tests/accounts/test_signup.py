@@ -25,7 +25,9 @@ def signup_data(**overrides):
     return {k: v for k, v in data.items() if v is not None}
 
 
-def test_signup_records_acceptance_of_the_exact_versions_shown(client, agreements, django_capture_on_commit_callbacks):
+def test_signup_records_acceptance_of_the_exact_versions_shown(
+    client, agreements, django_capture_on_commit_callbacks
+):
     from legal.models import Acceptance
 
     page = client.get(reverse("account_signup"))
@@ -155,7 +157,9 @@ def test_minor_signup_is_held_until_a_guardian_confirms(client, agreements):
     from accounts.services import AccountRestricted, check_can_transact
 
     today = datetime.date.today()
-    client.post(reverse("account_signup"), signup_data(date_of_birth=today.replace(year=today.year - 16).isoformat()))
+    client.post(
+        reverse("account_signup"), signup_data(date_of_birth=today.replace(year=today.year - 16).isoformat())
+    )
     user = User.objects.get(email="new.member@example.com")
     EmailAddress.objects.filter(user=user).update(verified=True)
     assert user.is_held_minor

@@ -1,0 +1,193 @@
+"""The email ID never changes; profile edits, name blocklist, reauthentication, avatar."""
+
+import io
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from accounts.models import NameBlocklistEntry, User
+from accounts.names import blocked_term, validate_allowed_name
+
+pytestmark = pytest.mark.django_db
+
+
+def profile_data(user, **overrides):
+    data = {"display_name": user.display_name, "country": "", "company": "", "bio": ""}
+    data.update(overrides)
+    return data
+
+
+def reauthenticate(client, password):
+    response = client.post(reverse("account_reauthenticate"), {"password": password})
+    assert response.status_code == 302
+
+
+# --- the ID ---------------------------------------------------------------------------
+
+
+def test_allauth_email_page_cannot_add_another_address(owner_client, members):
+    response = owner_client.post(reverse("account_email"), {"action_add": "", "email": "second@example.com"})
+    assert response.status_code == 403
+    assert not EmailAddress.objects.filter(email="second@example.com").exists()
+
+
+def test_allauth_email_page_cannot_remove_or_switch_the_address(owner_client, members):
+    for action in ("action_remove", "action_primary"):
+        response = owner_client.post(reverse("account_email"), {action: "", "email": "owner@example.com"})
+        assert response.status_code == 403
+    assert EmailAddress.objects.filter(email="owner@example.com", primary=True).exists()
+
+
+def test_email_page_explains_the_id_cannot_change(owner_client, members):
+    page = owner_client.get(reverse("account_email"))
+    assert "cannot be changed" in page.text
+    assert 'name="action_add"' not in page.text
+
+
+def test_profile_form_ignores_an_email_field(owner_client, members):
+    owner = members[0]
+    owner_client.post(reverse("accounts:profile"), {**profile_data(owner), "email": "hijack@example.com"})
+    owner.refresh_from_db()
+    assert owner.email == "owner@example.com"
+
+
+def test_the_model_refuses_an_email_change(members):
+    owner = members[0]
+    owner.email = "new@example.com"
+    with pytest.raises(ValueError):
+        owner.save()
+
+
+# --- blocklist --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Administrator",
+        "\u0410dministrator",  # Cyrillic А
+        "admin\u200bistrator",  # zero-width space
+        "ＡＤＭＩＮ",  # full-width, folded by NFKC
+        "4dm1n",
+        "Official Beats",
+        "S.t.a.f.f",
+        "Allmytracks Team",
+    ],
+)
+def test_names_that_impersonate_staff_are_refused(db, name):
+    with pytest.raises(ValidationError) as exc:
+        validate_allowed_name(name)
+    assert "look-alike" in exc.value.messages[0]
+
+
+@pytest.mark.parametrize("name", ["Olivia Owner", "Zoë Müller", "李小龙", "Sound Lab"])
+def test_ordinary_names_are_allowed(db, name):
+    assert validate_allowed_name(name) == name
+
+
+def test_staff_added_blocklist_words_apply_at_once(db):
+    assert blocked_term("Label Boss") is None
+    NameBlocklistEntry.objects.create(term="boss")
+    assert blocked_term("Label B\u043e\u0455\u0455") == "boss"  # Cyrillic о and ѕ
+
+
+def test_profile_with_a_blocked_name_shows_a_clear_error_and_keeps_the_input(owner_client, members, password):
+    reauthenticate(owner_client, password)
+    response = owner_client.post(
+        reverse("accounts:profile"), profile_data(members[0], display_name="\u0410dmin Team", bio="Hello")
+    )
+    assert response.status_code == 200
+    assert "cannot contain" in response.text
+    assert "Hello" in response.text
+    assert User.objects.get(pk=members[0].pk).display_name == "Olivia Owner"
+
+
+def test_profile_text_is_checked_too(owner_client, members):
+    response = owner_client.post(
+        reverse("accounts:profile"), profile_data(members[0], bio="I am the moderator")
+    )
+    assert "Your profile text cannot contain" in response.text
+
+
+# --- reauthentication ---------------------------------------------------------------------
+
+
+def test_changing_the_display_name_asks_for_the_password_again(owner_client, members, password):
+    owner = members[0]
+    response = owner_client.post(reverse("accounts:profile"), profile_data(owner, display_name="Liv"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("account_reauthenticate"))
+    owner.refresh_from_db()
+    assert owner.display_name == "Olivia Owner"
+    # allauth replays the suspended request after the password is given.
+    response = owner_client.post(response.url, {"password": password})
+    owner.refresh_from_db()
+    assert owner.display_name == "Liv"
+
+
+def test_non_sensitive_changes_save_without_the_password(owner_client, members):
+    owner = members[0]
+    response = owner_client.post(reverse("accounts:profile"), profile_data(owner, country="gb", bio="Editor"))
+    assert response.status_code == 302
+    owner.refresh_from_db()
+    assert owner.country == "GB" and owner.bio == "Editor"
+
+
+def test_marketing_choice_in_profile_is_recorded_with_legal(owner_client, members):
+    from legal import services as legal
+
+    owner_client.post(reverse("accounts:profile"), profile_data(members[0], marketing_opt_in="on"))
+    assert legal.marketing_opted_in(members[0])
+    owner_client.post(reverse("accounts:profile"), profile_data(members[0]))
+    assert not legal.marketing_opted_in(members[0])
+
+
+def test_saving_the_profile_after_a_forced_rename_lifts_the_review(owner_client, members, staff, password):
+    from accounts import services
+    from allmytracks.models import AuditLog
+
+    owner = members[0]
+    services.request_profile_review(user=owner, actor=staff, kind="rename", message="Choose another name")
+    reauthenticate(owner_client, password)
+    owner_client.post(reverse("accounts:profile"), profile_data(owner, display_name="Olivia O."))
+    owner.refresh_from_db()
+    assert owner.profile_review == "" and owner.display_name == "Olivia O."
+    assert AuditLog.objects.for_object(owner).filter(action="accounts.profile_resubmitted").exists()
+    assert owner_client.get(reverse("accounts:account")).status_code == 200
+
+
+# --- avatar ---------------------------------------------------------------------------------
+
+
+def png_bytes(size=(64, 64), **save_kwargs):
+    out = io.BytesIO()
+    Image.new("RGB", size, "purple").save(out, "PNG", **save_kwargs)
+    return out.getvalue()
+
+
+def test_avatar_is_re_encoded_and_resized(owner_client, members):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "secret-metadata")
+    upload = SimpleUploadedFile("me.png", png_bytes((1200, 900), pnginfo=info), content_type="image/png")
+    response = owner_client.post(reverse("accounts:profile"), {**profile_data(members[0]), "avatar": upload})
+    assert response.status_code == 302
+    owner = User.objects.get(pk=members[0].pk)
+    with owner.avatar.open("rb") as fh:
+        data = fh.read()
+    assert b"secret-metadata" not in data
+    with Image.open(io.BytesIO(data)) as image:
+        assert max(image.size) == 512
+
+
+def test_avatar_that_is_not_an_image_is_refused(owner_client, members):
+    upload = SimpleUploadedFile("me.png", b"MZ\x90\x00 not an image", content_type="image/png")
+    response = owner_client.post(reverse("accounts:profile"), {**profile_data(members[0]), "avatar": upload})
+    assert response.status_code == 200
+    assert "not" in response.text.lower() and "image" in response.text.lower()
+    assert not User.objects.get(pk=members[0].pk).avatar
