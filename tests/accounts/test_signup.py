@@ -54,7 +54,7 @@ def test_signup_sends_a_confirmation_email_in_the_sites_look_after_commit(
     assert message.to == ["new.member@example.com"]
     assert message.subject.startswith("[AllMyTracks]")
     assert "/accounts/confirm-email/" in message.body
-    html = dict((m, c) for c, m in message.alternatives)["text/html"]
+    html = {m: c for c, m in message.alternatives}["text/html"]
     assert "support@allmytracks.example" in html and "AllMyTracks" in html
     assert "support@allmytracks.example" in message.body
 
