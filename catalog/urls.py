@@ -1,10 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import search_views, views
 
 app_name = "catalog"
 
 urlpatterns = [
+    # Search (part B): before tracks/<slug:slug>/, which would otherwise take "autocomplete" as a slug.
+    path("tracks/autocomplete/", search_views.autocomplete, name="autocomplete"),
     # --- catalogue pages, previews, favourites (catalog part A) ---------------------------
     path("tracks/<slug:slug>/", views.track_detail, name="track-detail"),
     path("tracks/<slug:slug>/favourite/", views.favourite_toggle, name="favourite-toggle"),
@@ -18,7 +20,6 @@ urlpatterns = [
         name="preview",
     ),
     # --- search (catalog part B adds its routes below this line) --------------------------
-    # catalog:track-list  -> /tracks/
-    # catalog:sound-list  -> /sounds/
-    # catalog:autocomplete
+    path("tracks/", search_views.track_list, name="track-list"),
+    path("sounds/", search_views.sound_list, name="sound-list"),
 ]

@@ -1,0 +1,113 @@
+"""Catalogue forms. ``SearchForm`` turns any query string into a valid search: it never errors.
+
+Bad input is normalised rather than refused, because a search URL is typed, pasted, bookmarked
+and crawled: SQL or tsquery syntax is reduced to words by the search itself, very long text is cut,
+unknown filter values are dropped, reversed ranges are swapped, negative numbers are ignored,
+non-numeric values are ignored, and a page past the end becomes the last page (in the search).
+"""
+
+from django import forms
+
+from .models import Track
+from .search import (
+    DEFAULT_PAGE_SIZE,
+    ENERGY_LABELS,
+    MAX_QUERY_LENGTH,
+    PAGE_SIZES,
+    SORTS,
+    TAXONOMY_DIMENSIONS,
+    SearchParams,
+    taxonomy,
+)
+
+MAX_BPM = 300
+MAX_DURATION = 3 * 3600
+MAX_PAGE = 10_000
+
+
+def _int_or_none(value, *, maximum):
+    """A non-negative whole number from text, or None for anything else ("", "abc", "-5", "1e9")."""
+    value = (value or "").strip()
+    if not value.isdigit() or len(value) > 7:
+        return None
+    return min(int(value), maximum)
+
+
+def _range(low, high):
+    if low is not None and high is not None and low > high:
+        low, high = high, low
+    return low, high
+
+
+class SearchForm(forms.Form):
+    """Bound to ``request.GET``. Always valid; ``params()`` gives the normalised search.
+
+    The declared fields exist for rendering (labels, ids) and for the few scalar values; the
+    multi-valued filters are read straight from the query string and checked against what the
+    catalogue knows.
+    """
+
+    q = forms.CharField(required=False, label="Search", strip=True)
+    sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in SORTS.items()])
+    bpm_min = forms.CharField(required=False, label="Min BPM")
+    bpm_max = forms.CharField(required=False, label="Max BPM")
+    duration_min = forms.CharField(required=False, label="Min seconds")
+    duration_max = forms.CharField(required=False, label="Max seconds")
+
+    def __init__(self, data=None, *, kind="", **kwargs):
+        super().__init__(data if data is not None else {}, **kwargs)
+        self.kind = kind
+
+    def _list(self, name, allowed, *, limit=30):
+        getter = getattr(self.data, "getlist", None)
+        if getter:
+            values = getter(name)
+        else:
+            values = self.data.get(name, [])
+            values = list(values) if isinstance(values, (list, tuple)) else [values]
+        seen = []
+        for value in values[:limit]:
+            value = str(value).strip()[:80]
+            if value in allowed and value not in seen:
+                seen.append(value)
+        return tuple(seen)
+
+    def _one(self, name, allowed, default=""):
+        value = str(self.data.get(name, "") or "").strip()[:80]
+        return value if value in allowed else default
+
+    def params(self) -> SearchParams:
+        data = self.data
+        tax = taxonomy()
+        q = " ".join(str(data.get("q", "") or "").split())[:MAX_QUERY_LENGTH]
+        kind = self.kind or self._one("kind", {c for c, _ in Track.Kind.choices})
+        filters = {dim: self._list(dim, {row[1] for row in tax[dim]}) for dim in TAXONOMY_DIMENSIONS}
+        bpm = _range(
+            _int_or_none(data.get("bpm_min"), maximum=MAX_BPM),
+            _int_or_none(data.get("bpm_max"), maximum=MAX_BPM),
+        )
+        duration = _range(
+            _int_or_none(data.get("duration_min"), maximum=MAX_DURATION),
+            _int_or_none(data.get("duration_max"), maximum=MAX_DURATION),
+        )
+        sort = self._one("sort", set(SORTS), default="")
+        if not sort:
+            sort = "relevance" if q else "popular"
+        per_page = _int_or_none(data.get("per_page"), maximum=1000)
+        return SearchParams(
+            q=q,
+            kind=kind,
+            **filters,
+            category=self._one("category", {row[1] for row in tax["category"]}),
+            vocals=self._list("vocals", {c for c, _ in Track.Vocals.choices}),
+            key=self._list("key", set(Track.KEYS)),
+            energy=tuple(int(e) for e in self._list("energy", {str(e) for e in ENERGY_LABELS})),
+            explicit=self._one("explicit", {"no", "only"}),
+            bpm_min=bpm[0],
+            bpm_max=bpm[1],
+            duration_min=duration[0],
+            duration_max=duration[1],
+            sort=sort,
+            page=max(1, _int_or_none(data.get("page"), maximum=MAX_PAGE) or 1),
+            per_page=per_page if per_page in PAGE_SIZES else DEFAULT_PAGE_SIZE,
+        )

@@ -1,0 +1,177 @@
+"""The search pages: /tracks/ (music), /sounds/ (sound effects) and the header's autocomplete.
+
+Every state is in the URL. A request from htmx (not a history restore) gets the results partial
+alone; the back button asks for the full page again (htmx history restore), so bookmarks, shares
+and history all work without JavaScript too.
+"""
+
+from django.conf import settings
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from allmytracks import ratelimit
+
+from . import services
+from .forms import SearchForm
+from .models import Track
+from .search import (
+    ENERGY_LABELS,
+    PAGE_SIZES,
+    RESULT_WINDOW,
+    SORTS,
+    search_tracks,
+)
+from .search import (
+    autocomplete as autocomplete_suggestions,
+)
+
+PAGES = {
+    "music": {
+        "url_name": "catalog:track-list",
+        "title": "Royalty-free music",
+        "lead": "Search by mood, genre, instrument or tempo — preview anything, licence it per project.",
+        "placeholder": "Search music: mood, genre, instrument, title…",
+    },
+    "sfx": {
+        "url_name": "catalog:sound-list",
+        "title": "Sound effects",
+        "lead": "Foley, ambiences, interface sounds and more, organised by category.",
+        "placeholder": "Search sound effects: rain, door, whoosh…",
+    },
+}
+FACET_TITLES = [
+    ("genre", "Genre"),
+    ("mood", "Mood"),
+    ("instrument", "Instrument"),
+    ("theme", "Theme"),
+    ("vocals", "Vocals"),
+    ("energy", "Energy"),
+    ("key", "Key"),
+]
+
+
+def _rate(name, default):
+    return getattr(settings, name, default)
+
+
+def _limited(request, scope, setting, default):
+    """The 429 page when this IP or account searches faster than a person does (II.IV.7)."""
+    wait = ratelimit.check(request, scope, _rate(setting, default))
+    if wait:
+        from allmytracks.views import too_many_requests
+
+        return too_many_requests(request, retry_after=wait)
+    return None
+
+
+def _query_without(get, *names):
+    q = get.copy()
+    for name in names:
+        q.pop(name, None)
+    return q
+
+
+def _search_page(request, kind):
+    limited = _limited(request, "search", "CATALOG_SEARCH_RATE", "60/m")
+    if limited:
+        return limited
+    form = SearchForm(request.GET, kind=kind)
+    params = form.params()
+    result = search_tracks(params)
+    favourite_ids = services.favourite_ids(request.user, result.tracks)
+    page = PAGES[kind]
+
+    base_query = _query_without(request.GET, "page")
+    for name in list(base_query):
+        if not any(base_query.getlist(name)):
+            base_query.pop(name)
+
+    def page_url(number):
+        q = base_query.copy()
+        if number > 1:
+            q["page"] = str(number)
+        return f"?{q.urlencode()}" if q else "?"
+
+    facet_groups = []
+    for dim, title in FACET_TITLES:
+        if kind == "sfx" and dim in ("vocals", "key", "energy", "instrument"):
+            continue
+        values = result.facets.get(dim, [])
+        if values:
+            is_open = len(facet_groups) < 3 or any(v.selected for v in values)
+            facet_groups.append({"name": dim, "title": title, "values": values, "open": is_open})
+    active_chips = []
+    for group in facet_groups:
+        for value in group["values"]:
+            if value.selected:
+                q = base_query.copy()
+                q.setlist(group["name"], [v for v in q.getlist(group["name"]) if v != value.value])
+                active_chips.append((f"{group['title']}: {value.label}", f"?{q.urlencode()}"))
+    for name, label in (("bpm", "BPM"), ("duration", "Seconds")):
+        lo, hi = getattr(params, f"{name}_min"), getattr(params, f"{name}_max")
+        if lo is not None or hi is not None:
+            q = _query_without(base_query, f"{name}_min", f"{name}_max")
+            text = f"{lo if lo is not None else ''}–{hi if hi is not None else ''}"
+            active_chips.append((f"{label}: {text}", f"?{q.urlencode()}"))
+    if params.explicit:
+        label = "Hide explicit" if params.explicit == "no" else "Explicit only"
+        active_chips.append((label, f"?{_query_without(base_query, 'explicit').urlencode()}"))
+    if params.category:
+        label = next((v.label for v in result.facets.get("category", []) if v.selected), params.category)
+        active_chips.append((f"Category: {label}", f"?{_query_without(base_query, 'category').urlencode()}"))
+
+    context = {
+        "kind": kind,
+        "page_info": page,
+        "list_url": request.path,
+        "form": form,
+        "params": params,
+        "result": result,
+        "tracks": result.tracks,
+        "favourite_ids": favourite_ids,
+        "facet_groups": facet_groups,
+        "categories": result.facets.get("category", []) if kind == "sfx" else [],
+        "explicit_facets": result.facets.get("explicit", []) if kind == "music" else [],
+        "active_chips": active_chips,
+        "clear_url": f"?{urlencode({'q': params.q})}" if params.q else "?",
+        "sorts": [(k, v[0]) for k, v in SORTS.items() if k != "relevance" or params.q],
+        "page_sizes": PAGE_SIZES,
+        "page_links": [(n, page_url(n)) if n else (None, None) for n in result.page_range()],
+        "prev_url": page_url(result.page - 1) if result.has_previous else "",
+        "next_url": page_url(result.page + 1) if result.has_next else "",
+        "result_window": RESULT_WINDOW,
+        "window_reached": result.total_capped and not result.has_next,
+        "energy_labels": ENERGY_LABELS,
+        "keys": Track.KEY_CHOICES,
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        response = render(request, "catalog/_results.html", context)
+    else:
+        response = render(request, "catalog/search.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+def track_list(request):
+    return _search_page(request, "music")
+
+
+@require_GET
+def sound_list(request):
+    return _search_page(request, "sfx")
+
+
+@require_GET
+def autocomplete(request):
+    limited = _limited(request, "autocomplete", "CATALOG_AUTOCOMPLETE_RATE", "240/m")
+    if limited:
+        return limited
+    q = str(request.GET.get("q", ""))[:100]
+    kind = request.GET.get("kind", "")
+    suggestions = autocomplete_suggestions(q, kind=kind if kind in ("music", "sfx") else "")
+    response = render(request, "catalog/_autocomplete.html", {"s": suggestions, "q": q})
+    patch_vary_headers(response, ["HX-Request"])
+    return response

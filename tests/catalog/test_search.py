@@ -1,0 +1,374 @@
+"""Catalogue search: matching, filters, facets, ranking, typo correction, bad input, pages, queries.
+
+Tests marked ``postgres`` need PostgreSQL (ranking, the trigger-maintained index, the trigram
+word dictionary); on SQLite they are skipped with the reason shown, and CI runs them.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from catalog.forms import SearchForm
+from catalog.models import Favourite, SoundCategory, Theme
+from catalog.search import COUNT_CAP, MAX_QUERY_LENGTH, SearchParams, rebuild_search_words, search_tracks
+from tests.factories import ArtistFactory, GenreFactory, InstrumentFactory, MoodFactory, TrackFactory
+
+pytestmark = pytest.mark.django_db
+
+TRACKS_URL = "/tracks/"
+
+
+def params(**kwargs):
+    kwargs.setdefault("kind", "music")
+    kwargs.setdefault("sort", "relevance" if kwargs.get("q") else "popular")
+    return SearchParams(**kwargs)
+
+
+def titles(result):
+    return [t.title for t in result.tracks]
+
+
+@pytest.fixture
+def catalogue(db):
+    """A small catalogue with two genres, two moods and distinct tempos."""
+    ambient = GenreFactory(name="Ambient", slug="ambient")
+    rock = GenreFactory(name="Rock", slug="rock")
+    calm = MoodFactory(name="Calm", slug="calm")
+    dark = MoodFactory(name="Dark", slug="dark")
+    piano = InstrumentFactory(name="Piano", slug="piano")
+    tracks = {
+        "Summer Breeze": TrackFactory(
+            title="Summer Breeze", bpm=90, popularity=50, genres=[ambient], moods=[calm]
+        ),
+        "Night Drive": TrackFactory(title="Night Drive", bpm=120, popularity=80, genres=[rock], moods=[dark]),
+        "Quiet Hours": TrackFactory(
+            title="Quiet Hours", bpm=70, popularity=10, genres=[ambient], moods=[dark]
+        ),
+        "Stadium": TrackFactory(
+            title="Stadium", bpm=140, popularity=99, genres=[rock], moods=[calm], explicit=True
+        ),
+    }
+    tracks["Quiet Hours"].instruments.set([piano])
+    TrackFactory(title="Summer Secret", is_published=False)  # never shown to customers
+    TrackFactory(title="Summer Rain", kind="sfx", bpm=None)  # a sound effect, not music
+    if connection.vendor == "postgresql":
+        rebuild_search_words()
+    return tracks
+
+
+# --- matching and filters (both databases) ---------------------------------------------------
+
+
+def test_text_search_finds_published_music_only(catalogue):
+    result = search_tracks(params(q="summer"))
+    assert titles(result) == ["Summer Breeze"]
+    assert result.total == 1 and not result.total_capped
+
+
+def test_artist_and_tag_names_are_searched(catalogue):
+    artist = ArtistFactory(name="Ola Nordmann")
+    TrackFactory(title="Fjord", artist=artist)
+    assert titles(search_tracks(params(q="nordmann"))) == ["Fjord"]
+    assert set(titles(search_tracks(params(q="ambient")))) == {"Summer Breeze", "Quiet Hours"}
+
+
+def test_filters_combine_across_dimensions_and_any_within_one(catalogue):
+    result = search_tracks(params(genre=("ambient", "rock"), mood=("dark",)))
+    assert set(titles(result)) == {"Night Drive", "Quiet Hours"}
+    result = search_tracks(params(genre=("ambient",), bpm_min=80, bpm_max=100))
+    assert titles(result) == ["Summer Breeze"]
+    assert titles(search_tracks(params(explicit="no", genre=("rock",)))) == ["Night Drive"]
+    assert titles(search_tracks(params(instrument=("piano",)))) == ["Quiet Hours"]
+
+
+def test_facet_counts_reflect_the_other_active_filters(catalogue):
+    result = search_tracks(params(genre=("ambient",)))
+    genre = {v.value: v.count for v in result.facets["genre"]}
+    mood = {v.value: v.count for v in result.facets["mood"]}
+    # The genre facet ignores the genre filter itself (so "Rock" can still be added) …
+    assert genre == {"ambient": 2, "rock": 2}
+    # … while other facets count only ambient tracks.
+    assert mood == {"calm": 1, "dark": 1}
+    assert [v.value for v in result.facets["genre"] if v.selected] == ["ambient"]
+    both = search_tracks(params(genre=("ambient",), mood=("dark",)))
+    assert {v.value: v.count for v in both.facets["genre"]} == {"ambient": 1, "rock": 1}
+    assert {v.value: v.count for v in both.facets["mood"]} == {"calm": 1, "dark": 1}
+
+
+def test_sorts_order_by_popularity_tempo_and_length(catalogue):
+    assert titles(search_tracks(params(sort="popular")))[:2] == ["Stadium", "Night Drive"]
+    assert titles(search_tracks(params(sort="bpm"))) == [
+        "Quiet Hours",
+        "Summer Breeze",
+        "Night Drive",
+        "Stadium",
+    ]
+    assert titles(search_tracks(params(sort="-bpm")))[0] == "Stadium"
+
+
+def test_page_past_the_end_shows_the_last_page(catalogue):
+    result = search_tracks(params(per_page=12, page=500))
+    assert result.page == 1 and result.num_pages == 1 and len(result.tracks) == 4
+
+
+def test_counts_are_capped_and_say_so():
+    TrackFactory.create_batch(3, title="Loop")
+    result = search_tracks(params(q="loop"))
+    assert result.total == 3 and not result.total_capped
+    assert COUNT_CAP == 1001
+
+
+def test_sound_category_filter_takes_the_whole_subtree(db):
+    foley = SoundCategory.objects.create(name="Foley", slug="foley")
+    steps = SoundCategory.objects.create(name="Footsteps", slug="footsteps", parent=foley)
+    nature = SoundCategory.objects.create(name="Nature", slug="nature")
+    TrackFactory(title="Gravel steps", kind="sfx", sound_category=steps)
+    TrackFactory(title="Birdsong", kind="sfx", sound_category=nature)
+    result = search_tracks(params(kind="sfx", category="foley"))
+    assert titles(result) == ["Gravel steps"]
+    counts = {v.value: v.count for v in result.facets["category"]}
+    assert counts == {"foley": 1, "footsteps": 1, "nature": 1}
+    assert [v.depth for v in result.facets["category"]] == [0, 1, 0]
+
+
+# --- PostgreSQL: ranking, index upkeep, typo tolerance, prefixes ---------------------------------
+
+
+@pytest.mark.postgres
+def test_title_match_ranks_above_a_description_match(db):
+    TrackFactory(title="Open Road", description="A lantern glows at the end", popularity=100)
+    TrackFactory(title="Lantern", description="Warm and slow", popularity=1)
+    TrackFactory(title="Harbour", description="", popularity=50).themes.set(
+        [Theme.objects.create(name="Lantern festival", slug="lantern-festival")]
+    )
+    result = search_tracks(params(q="lantern"))
+    # Title (A) beats tag (C) beats description (D), whatever the popularity.
+    assert titles(result) == ["Lantern", "Harbour", "Open Road"]
+
+
+@pytest.mark.postgres
+def test_index_follows_tag_changes_and_renames(db):
+    track = TrackFactory(title="Plain")
+    genre = GenreFactory(name="Chillwave", slug="chillwave")
+    assert titles(search_tracks(params(q="chillwave"))) == []
+    track.genres.add(genre)  # M2M trigger
+    assert titles(search_tracks(params(q="chillwave"))) == ["Plain"]
+    assert titles(search_tracks(params(genre=("chillwave",)))) == ["Plain"]
+    genre.name = "Vaporwave"
+    genre.save()  # rename trigger
+    assert titles(search_tracks(params(q="vaporwave"))) == ["Plain"]
+    track.artist.name = "Zephyrine"
+    track.artist.save()
+    assert titles(search_tracks(params(q="zephyrine"))) == ["Plain"]
+    track.genres.clear()
+    assert titles(search_tracks(params(q="vaporwave"))) == []
+
+
+@pytest.mark.postgres
+def test_a_misspelled_word_is_corrected_before_searching(catalogue):
+    result = search_tracks(params(q="sumer breze"))
+    assert titles(result) == ["Summer Breeze"]
+    assert result.corrected_from == "sumer breze"
+    assert result.query == "summer breeze"
+
+
+@pytest.mark.postgres
+def test_the_last_word_matches_as_a_prefix_while_typing(catalogue):
+    assert titles(search_tracks(params(q="summ"))) == ["Summer Breeze"]
+    assert titles(search_tracks(params(q="night dri"))) == ["Night Drive"]
+    assert search_tracks(params(q="summ")).corrected_from == ""
+
+
+@pytest.mark.postgres
+def test_new_words_reach_the_dictionary_when_a_track_is_published(db):
+    TrackFactory(title="Xylograph")
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM catalog_searchword WHERE word = 'xylograph'")
+        assert cur.fetchone()[0] == 1
+    assert titles(search_tracks(params(q="xylograf"))) == ["Xylograph"]
+
+
+@pytest.mark.postgres
+def test_no_match_and_nothing_similar_gives_an_empty_result(catalogue):
+    result = search_tracks(params(q="qqqzzzxxx"))
+    assert result.tracks == [] and result.total == 0
+
+
+# --- bad input never errors -----------------------------------------------------------------------
+
+
+BAD_QUERIES = [
+    "summer & | ! :* ( ) ' \\",
+    "'; DROP TABLE catalog_track; --",
+    "a:* & !b | (c <-> d)",
+    "%_%",
+    "\x00summer",
+    "🎵🎶",
+    "   ",
+    "x" * 5000,
+]
+
+
+@pytest.mark.parametrize("q", BAD_QUERIES)
+def test_syntax_characters_and_odd_text_never_error(anon_client, catalogue, q):
+    response = anon_client.get(TRACKS_URL, {"q": q})
+    assert response.status_code == 200
+
+
+def test_sql_and_tsquery_syntax_is_searched_as_plain_words(catalogue):
+    assert titles(search_tracks(params(q="summer & | ! :* ( ) '"))) == ["Summer Breeze"]
+
+
+def test_a_very_long_query_is_cut(db):
+    form = SearchForm({"q": "summer " * 500})
+    assert len(form.params().q) <= MAX_QUERY_LENGTH
+
+
+def test_unknown_filter_values_are_ignored(catalogue):
+    p = SearchForm(
+        {
+            "genre": ["ambient", "nope", "<script>"],
+            "vocals": "robot",
+            "key": "H",
+            "energy": "9",
+            "sort": "random",
+        }
+    ).params()
+    assert p.genre == ("ambient",)
+    assert (p.vocals, p.key, p.energy) == ((), (), ())
+    assert p.sort == "popular"
+
+
+def test_negative_reversed_and_non_numeric_ranges_are_normalised(db):
+    p = SearchForm({"bpm_min": "140", "bpm_max": "90", "duration_min": "-5", "duration_max": "abc"}).params()
+    assert (p.bpm_min, p.bpm_max) == (90, 140)
+    assert (p.duration_min, p.duration_max) == (None, None)
+    p = SearchForm({"bpm_min": "fast", "bpm_max": "1e9", "page": "-3", "per_page": "100000"}).params()
+    assert (p.bpm_min, p.bpm_max, p.page, p.per_page) == (None, None, 1, 24)
+
+
+def test_a_page_number_past_the_end_shows_the_last_page(anon_client, catalogue):
+    TrackFactory.create_batch(20, title="Filler")
+    response = anon_client.get(TRACKS_URL, {"page": "999", "per_page": "12"})
+    assert response.status_code == 200
+    assert response.context["result"].page == 2
+    assert len(response.context["tracks"]) == 12
+
+
+def test_non_numeric_page_and_filters_in_the_url_still_answer(anon_client, catalogue):
+    response = anon_client.get(
+        TRACKS_URL, {"page": "two", "bpm_min": "slow", "genre": "unknown", "sort": "??"}
+    )
+    assert response.status_code == 200
+    assert len(response.context["tracks"]) == 4
+
+
+# --- the pages --------------------------------------------------------------------------------------
+
+
+def test_search_page_renders_results_facets_and_state(anon_client, catalogue):
+    response = anon_client.get(TRACKS_URL, {"q": "summer", "genre": "ambient"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Summer Breeze" in html and "Night Drive" not in html
+    assert 'id="f-genre-ambient" checked' in html
+    assert 'value="summer"' in html
+    assert "Summer Secret" not in html and "Summer Rain" not in html
+    assert reverse("catalog:track-list") == TRACKS_URL
+
+
+def test_htmx_request_gets_the_results_partial_alone(anon_client, catalogue):
+    response = anon_client.get(TRACKS_URL, {"q": "night"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and 'id="results-heading"' in html and "Night Drive" in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_history_restore_gets_the_full_page(anon_client, catalogue):
+    response = anon_client.get(
+        TRACKS_URL, {"q": "night"}, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in response.content.decode()
+
+
+def test_sounds_page_lists_sound_effects_with_the_category_tree(anon_client, db):
+    rain = SoundCategory.objects.create(name="Rain", slug="rain")
+    TrackFactory(title="Drizzle on tin", kind="sfx", sound_category=rain)
+    TrackFactory(title="A song", kind="music")
+    response = anon_client.get(reverse("catalog:sound-list"))
+    html = response.content.decode()
+    assert "Drizzle on tin" in html and "A song" not in html
+    assert 'id="f-category-rain"' in html
+
+
+def test_autocomplete_suggests_tracks_tags_and_artists(anon_client, catalogue):
+    response = anon_client.get(reverse("catalog:autocomplete"), {"q": "ni"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Night Drive" in html and 'role="listbox"' in html
+    assert reverse("catalog:autocomplete") == "/tracks/autocomplete/"
+    assert anon_client.get(reverse("catalog:autocomplete"), {"q": "&|!"}).content.strip() == b""
+
+
+def test_favourites_are_marked_for_their_owner_only(client, owner, other, catalogue):
+    track = catalogue["Night Drive"]
+    Favourite.objects.create(user=owner, track=track)
+    client.force_login(owner)
+    response = client.get(TRACKS_URL)
+    assert response.context["favourite_ids"] == {track.pk}
+    assert response.content.decode().count('aria-pressed="true"') == 1
+    client.force_login(other)
+    response = client.get(TRACKS_URL)
+    assert response.context["favourite_ids"] == set()
+    assert 'aria-pressed="true"' not in response.content.decode()
+    client.logout()
+    assert client.get(TRACKS_URL).context["favourite_ids"] == set()
+
+
+def test_search_is_rate_limited_per_ip(anon_client, catalogue, settings):
+    settings.CATALOG_SEARCH_RATE = "3/m"
+    for _ in range(3):
+        assert anon_client.get(TRACKS_URL).status_code == 200
+    response = anon_client.get(TRACKS_URL)
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+
+
+# --- constant query count -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"q": "summer"},
+        {"q": "summ", "genre": "ambient", "bpm_min": "60"},
+        pytest.param({"q": "sumer", "mood": "calm"}, marks=pytest.mark.postgres),
+    ],
+)
+def test_query_count_does_not_grow_with_page_size(client, owner, query, django_assert_max_num_queries):
+    genre = GenreFactory(name="Ambient", slug="ambient")
+    mood = MoodFactory(name="Calm", slug="calm")
+    for i in range(60):
+        TrackFactory(title=f"Summer {i}", genres=[genre], moods=[mood], bpm=60 + i)
+    Favourite.objects.create(user=owner, track=TrackFactory(title="Summer fav"))
+    if connection.vendor == "postgresql":
+        rebuild_search_words()
+    client.get(TRACKS_URL)  # the taxonomy cache, as on any later page
+    # Anonymous: the whole page, middleware and context processors included.
+    for size in (12, 48):
+        with django_assert_max_num_queries(10):
+            response = client.get(TRACKS_URL, {**query, "per_page": size})
+        assert len(response.context["tracks"]) == size
+    # Signed in (the favourites are marked): the same count for 12 and 48 rows.
+    client.force_login(owner)
+    client.get(TRACKS_URL)
+    counts = {}
+    for size in (12, 48):
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(TRACKS_URL, {**query, "per_page": size})
+        assert len(response.context["tracks"]) == size
+        counts[size] = len([q for q in ctx.captured_queries if "catalog_" in q["sql"]])
+    assert counts[12] == counts[48] <= 8
