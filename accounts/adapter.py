@@ -11,6 +11,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -31,6 +32,19 @@ class AccountAdapter(DefaultAccountAdapter):
         except AccountRestricted:
             return False
         return True
+
+    def pre_authenticate(self, request, **credentials):
+        """Too many failed sign-ins answer 429 with the site's page, not just a form error."""
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError as exc:
+            if exc.code == "too_many_login_attempts":
+                from allauth.core.exceptions import ImmediateHttpResponse
+
+                from allmytracks.views import too_many_requests
+
+                raise ImmediateHttpResponse(too_many_requests(request, retry_after=300)) from exc
+            raise
 
     def can_delete_email(self, email_address):
         return False

@@ -226,7 +226,9 @@ class CancellationForm(forms.Form):
     def clean_confirm_email(self):
         value = self.cleaned_data["confirm_email"].strip()
         if value.lower() != self.user.email.lower():
-            raise ValidationError("That is not this account's email address. Type it exactly to confirm.")
+            raise ValidationError(
+                "That is not the email address of this account. Type it exactly to confirm."
+            )
         return value
 
 

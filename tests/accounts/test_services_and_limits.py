@@ -1,0 +1,115 @@
+"""check_can_transact, allauth rate limits, mail through the adapter, third-party sign-up."""
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core import mail
+from django.urls import reverse
+
+from accounts import services
+from accounts.adapter import AccountAdapter
+from accounts.forms import SignupExtraForm
+
+pytestmark = pytest.mark.django_db
+
+
+def test_member_in_good_standing_may_transact(members):
+    services.check_can_transact(members[0])
+
+
+def test_stranger_may_not_transact(db):
+    from django.contrib.auth.models import AnonymousUser
+
+    with pytest.raises(services.AccountRestricted) as exc:
+        services.check_can_transact(AnonymousUser())
+    assert exc.value.url == reverse("account_login")
+
+
+def test_unverified_email_blocks_transactions(members):
+    owner = members[0]
+    EmailAddress.objects.filter(user=owner).update(verified=False)
+    with pytest.raises(services.AccountRestricted) as exc:
+        services.check_can_transact(owner)
+    assert "Confirm your email" in str(exc.value)
+
+
+def test_locked_and_cancelled_accounts_may_not_transact(members):
+    from django.utils import timezone
+
+    owner, other, _ = members
+    owner.locked_at = timezone.now()
+    other.cancelled_at = timezone.now()
+    for user in (owner, other):
+        with pytest.raises(services.AccountRestricted):
+            services.check_can_transact(user)
+
+
+def test_repeated_failed_sign_ins_answer_429_with_a_clear_page(client, members):
+    owner = members[0]
+    for _ in range(5):
+        client.post(reverse("account_login"), {"login": owner.email, "password": "wrong-password"})
+    response = client.post(reverse("account_login"), {"login": owner.email, "password": "wrong-password"})
+    assert response.status_code == 429
+    assert "Slow down" in response.text
+
+
+def test_password_reset_requests_are_limited(client, members):
+    statuses = [
+        client.post(reverse("account_reset_password"), {"email": "owner@example.com"}).status_code
+        for _ in range(8)
+    ]
+    assert 429 in statuses
+
+
+def test_allauth_mail_is_sent_by_celery_only_after_commit(members, django_capture_on_commit_callbacks):
+    adapter = AccountAdapter()
+    with django_capture_on_commit_callbacks() as callbacks:
+        adapter.send_mail("account/email/password_changed", "owner@example.com", {"user": members[0]})
+        assert not mail.outbox
+    assert len(callbacks) == 1
+    callbacks[0]()
+    message = mail.outbox[0]
+    assert message.subject.startswith("[AllMyTracks]")
+    assert "support@allmytracks.example" in message.body
+    assert any(mimetype == "text/html" for _, mimetype in message.alternatives)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "guardian_request",
+        "guardian_confirmed",
+        "account_suspended",
+        "account_banned",
+        "account_reinstated",
+        "profile_review",
+        "enterprise_received",
+        "enterprise_decided",
+        "cancellation_received",
+        "cancellation_rejected",
+        "cancellation_completed",
+        "compromise_recovery",
+        "account_recovered",
+    ],
+)
+def test_every_account_email_has_subject_text_and_html(name):
+    from django.template.loader import get_template
+
+    for part in ("subject.txt", "message.txt", "message.html"):
+        get_template(f"emails/{name}_{part}")
+
+
+def test_third_party_sign_up_asks_for_the_agreement_tick_and_date_of_birth(agreements):
+    from allauth.socialaccount.forms import SignupForm as SocialSignupForm
+
+    assert issubclass(SocialSignupForm, SignupExtraForm)
+    assert {"agree", "date_of_birth"} <= set(SignupExtraForm().fields)
+
+
+def test_third_party_providers_are_configured_from_the_environment(settings, client, agreements):
+    from allauth.socialaccount.adapter import get_adapter
+
+    settings.SOCIALACCOUNT_PROVIDERS = {"google": {"APPS": [{"client_id": "cid", "secret": "s"}]}}
+    page = client.get(reverse("account_login"))
+    assert "Continue with Google" in page.text
+    assert "Continue with Apple" not in page.text
+    assert [p.id for p in get_adapter().list_providers(page.wsgi_request)] == ["google"]
