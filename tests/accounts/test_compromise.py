@@ -46,7 +46,7 @@ def test_report_while_signed_out_locks_the_account_and_ends_its_sessions(
     assert AuditLog.objects.for_object(owner).filter(action="accounts.compromise_locked").exists()
 
 
-def test_locked_account_cannot_sign_in_and_is_told_why(
+def test_locked_account_cannot_sign_in_even_with_the_old_password(
     anon_client, members, password, django_capture_on_commit_callbacks
 ):
     report(anon_client, "owner@example.com", django_capture_on_commit_callbacks)
@@ -55,7 +55,9 @@ def test_locked_account_cannot_sign_in_and_is_told_why(
         reverse("account_login"), {"login": "owner@example.com", "password": password}, follow=True
     )
     assert "_auth_user_id" not in client.session
-    assert "locked because someone reported" in response.text
+    # The old password no longer works at all; only the emailed link unlocks. A stranger
+    # typing the address learns nothing about the lock (no account enumeration).
+    assert "locked" not in response.text
 
 
 def test_report_for_an_unknown_address_answers_the_same(
