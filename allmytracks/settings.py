@@ -477,6 +477,13 @@ CATALOG_MAX_MASTER_SIZE = env.int("CATALOG_MAX_MASTER_SIZE", default=1024 * 1024
 CATALOG_MAX_IMAGE_PIXELS = 40_000_000
 
 # ---------------------------------------------------------------------------
+# Licensing: download and verification limits (Section II.IV.7), per account and per IP
+# ---------------------------------------------------------------------------
+LICENSING_DOWNLOAD_RATE = env("LICENSING_DOWNLOAD_RATE", default="20/m")
+LICENSING_DOWNLOAD_RATE_DAILY = env("LICENSING_DOWNLOAD_RATE_DAILY", default="300/d")
+LICENSING_VERIFY_RATE = env("LICENSING_VERIFY_RATE", default="30/m")
+
+# ---------------------------------------------------------------------------
 # Logging: one JSON object per line in production, readable lines in development
 # ---------------------------------------------------------------------------
 LOGGING = {

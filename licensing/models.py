@@ -37,7 +37,8 @@ def normalise_code(raw):
 
 
 def _private_storage():
-    from allmytracks.storage import private_storage
+    """The private storage, resolved when used (tests and deployments swap STORAGES)."""
+    from catalog.storage import private_storage
 
     return private_storage()
 

@@ -52,7 +52,7 @@ def agreements(db):
 def member(agreements, owner):
     """The owner persona: an individual member with 10 licences this period."""
     make_ready(owner)
-    give_membership(owner)
+    give_membership(owner, quota=100)
     return owner
 
 

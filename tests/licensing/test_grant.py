@@ -160,7 +160,8 @@ def test_designation_is_written_to_the_audit_log_and_emails_the_end_user(
 def test_enterprise_download_can_designate_inline_within_seats(enterprise, track, second_track, agreements):
     lic = services.grant_license(
         user=enterprise, track=track, version=full_version(track), submission=uuid.uuid4(),
-        new_end_user={"name": "Client Co", "role": "Brand"}, new_project={"title": "Spring ad", "platform": "advert", "client_name": "Client Co"},
+        new_end_user={"name": "Client Co", "role": "Brand"},
+        new_project={"title": "Spring ad", "platform": "advert", "client_name": "Client Co"},
     ).license  # fmt: skip
     assert lic.end_user.kind == "designated" and lic.project.client_name == "Client Co"
     services.designate_end_user(user=enterprise, name="Second")
