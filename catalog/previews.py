@@ -80,18 +80,32 @@ def parse_range(header, size):
     return start, min(end, size - 1)
 
 
-def _iter_file(handle, start, length):
-    try:
-        handle.seek(start)
-        remaining = length
-        while remaining > 0:
-            data = handle.read(min(CHUNK, remaining))
-            if not data:
-                break
-            remaining -= len(data)
-            yield data
-    finally:
-        handle.close()
+class FileRange:
+    """Iterates ``length`` bytes of a stored file from ``start``. The file is opened on the first
+    read and closed at the end or by ``close()`` (which Django calls when the response ends)."""
+
+    def __init__(self, storage, name, start, length):
+        self.storage, self.name, self.start, self.length = storage, name, start, length
+        self.handle = None
+
+    def __iter__(self):
+        self.handle = self.storage.open(self.name, "rb")
+        try:
+            self.handle.seek(self.start)
+            remaining = self.length
+            while remaining > 0:
+                data = self.handle.read(min(CHUNK, remaining))
+                if not data:
+                    break
+                remaining -= len(data)
+                yield data
+        finally:
+            self.close()
+
+    def close(self):
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
 
 
 def range_response(storage, name, range_header, content_type="audio/mpeg"):
@@ -105,7 +119,7 @@ def range_response(storage, name, range_header, content_type="audio/mpeg"):
     start, end = byte_range if byte_range else (0, size - 1)
     length = max(end - start + 1, 0)
     response = StreamingHttpResponse(
-        _iter_file(storage.open(name, "rb"), start, length),
+        FileRange(storage, name, start, length),
         status=206 if byte_range else 200,
         content_type=content_type,
     )

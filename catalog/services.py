@@ -107,7 +107,7 @@ def similar_tracks(track, *, limit=6, candidates=200):
     shared = dict(ids)
     if not shared:
         return []
-    pool = list(Track.objects.filter(pk__in=shared).select_related("artist"))
+    pool = list(card_queryset(Track.objects.filter(pk__in=shared)))
 
     def score(other):
         s = float(shared.get(other.pk, 0))
@@ -181,7 +181,9 @@ def home_context(user, *, limit=8):
         seen = [t.pk for t in new]
         new += list(card_queryset().music().exclude(pk__in=seen).order_by("-created_at")[: limit - len(new)])
     sounds = list(card_queryset().sound_effects().order_by("-created_at")[:4])
-    collections = list(Collection.objects.published().annotate(n=Count("items"))[:4])
+    collections = list(
+        Collection.objects.published().annotate(n=Count("items")).order_by("position", "-created_at")[:4]
+    )
     return {
         "new_tracks": new,
         "new_sounds": sounds,

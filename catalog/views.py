@@ -78,7 +78,9 @@ def artist_detail(request, slug):
 
 @require_GET
 def collection_list(request):
-    collections = Collection.objects.published().annotate(n=Count("items"))
+    collections = (
+        Collection.objects.published().annotate(n=Count("items")).order_by("position", "-created_at")
+    )
     page = Paginator(collections, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "catalog/collection_list.html", {"page": page, "collections": page.object_list})
 

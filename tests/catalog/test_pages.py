@@ -1,0 +1,227 @@
+import pytest
+from django.urls import reverse
+
+from catalog.models import CollectionItem, Favourite
+from catalog.services import similar_tracks
+from tests.factories import (
+    ArtistFactory,
+    CollectionFactory,
+    GenreFactory,
+    MoodFactory,
+    TrackFactory,
+    TrackVersionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def playable(**kwargs):
+    return TrackVersionFactory(track=TrackFactory(**kwargs)).track
+
+
+# --- the track page ---------------------------------------------------------------------------
+
+
+def test_track_page_shows_metadata_versions_player_and_a_sign_in_prompt(anon_client):
+    track = playable(
+        title="Harbour Lights", bpm=92, key="F#", mode="minor", genres=[GenreFactory(name="Ambient")]
+    )
+    TrackVersionFactory(track=track, kind="stem", name="Drums stem")
+
+    response = anon_client.get(track.get_absolute_url())
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Harbour Lights" in html and "92 BPM" in html and "F♯ minor" in html
+    assert "Drums stem" in html and "Versions and stems" in html
+    assert html.count("data-play") >= 2 and "/previews/" in html
+    assert '<audio class="native-audio" controls' in html  # works without JavaScript
+    assert "Sign in to download" in html
+    assert "masters/" not in html
+
+
+def test_unpublished_track_is_hidden_from_customers_but_shown_to_staff(
+    anon_client, owner_client, staff_client
+):
+    track = playable(is_published=False)
+    assert anon_client.get(track.get_absolute_url()).status_code == 404
+    assert owner_client.get(track.get_absolute_url()).status_code == 404
+    response = staff_client.get(track.get_absolute_url())
+    assert response.status_code == 200 and "Not published" in response.content.decode()
+
+
+def test_unknown_track_slug_is_404(anon_client):
+    assert anon_client.get("/tracks/no-such-track/").status_code == 404
+
+
+def test_track_page_runs_a_bounded_number_of_queries(anon_client):
+    genre = GenreFactory(name="Pop")
+    track = playable(genres=[genre])
+    for _ in range(12):
+        playable(genres=[genre])
+    collection = CollectionFactory()
+    CollectionItem.objects.create(collection=collection, track=track)
+    catalog, _ = catalog_queries(anon_client, track.get_absolute_url())
+    assert (
+        catalog <= 12
+    )  # track, 4 tag lists, versions, collections, similar (candidates, rows, 3 prefetches)
+    assert collection.title in anon_client.get(track.get_absolute_url()).content.decode()
+
+
+def test_similar_tracks_rank_shared_tags_tempo_and_key_and_leave_out_the_track_itself():
+    genre, mood = GenreFactory(name="Cinematic"), MoodFactory(name="Epic")
+    track = TrackFactory(genres=[genre], moods=[mood], bpm=100, key="A", mode="minor")
+    close = TrackFactory(genres=[genre], moods=[mood], bpm=102, key="C", mode="major")  # relative major
+    same_genre_far = TrackFactory(genres=[genre], bpm=170, key="F#", mode="major")
+    TrackFactory(genres=[GenreFactory(name="Jazz")], bpm=100)  # nothing shared
+    TrackFactory(genres=[genre], is_published=False)  # not published
+
+    assert similar_tracks(track) == [close, same_genre_far]
+
+
+# --- lists: artist, collections, favourites, home ------------------------------------------------
+
+
+def catalog_queries(client, url):
+    """(catalogue queries, all queries) for one GET; other apps' context processors vary on their own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)  # warm the session and per-user caches of other apps
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return sum("catalog_" in q["sql"] for q in ctx.captured_queries), len(ctx.captured_queries)
+
+
+def test_list_pages_run_a_constant_number_of_queries(owner_client, owner):
+    artist = ArtistFactory()
+    collection = CollectionFactory()
+    genre, mood = GenreFactory(name="Lo-fi"), MoodFactory(name="Calm")
+
+    def add(n):
+        for _ in range(n):
+            track = playable(artist=artist, genres=[genre], moods=[mood])
+            CollectionItem.objects.create(collection=collection, track=track, position=track.pk)
+            Favourite.objects.create(user=owner, track=track)
+
+    urls = [
+        artist.get_absolute_url(),
+        reverse("catalog:collection-list"),
+        collection.get_absolute_url(),
+        reverse("catalog:favourites"),
+        reverse("home"),
+    ]
+    add(3)
+    few = {url: catalog_queries(owner_client, url) for url in urls}
+    add(17)
+    many = {url: catalog_queries(owner_client, url) for url in urls}
+    for url in urls:
+        assert many[url] <= few[url], url  # does not grow with the number of rows
+        assert many[url][0] <= 8, url
+
+
+def test_collection_lists_tracks_in_staff_order_and_hides_unpublished_collections(anon_client):
+    collection = CollectionFactory()
+    first, second = playable(title="Zebra Song"), playable(title="Apple Song")
+    CollectionItem.objects.create(collection=collection, track=first, position=0)
+    CollectionItem.objects.create(collection=collection, track=second, position=1)
+    html = anon_client.get(collection.get_absolute_url()).content.decode()
+    assert html.index("Zebra Song") < html.index("Apple Song")
+    hidden = CollectionFactory(is_published=False)
+    assert anon_client.get(hidden.get_absolute_url()).status_code == 404
+    assert hidden.title not in anon_client.get(reverse("catalog:collection-list")).content.decode()
+
+
+def test_artist_page_lists_only_published_tracks(anon_client):
+    artist = ArtistFactory(name="Mara Voss")
+    playable(artist=artist, title="Shown Track")
+    playable(artist=artist, title="Draft Track", is_published=False)
+    html = anon_client.get(artist.get_absolute_url()).content.decode()
+    assert "Shown Track" in html and "Draft Track" not in html
+
+
+def test_home_page_shows_new_this_week(anon_client):
+    playable(title="Brand New Tune")
+    html = anon_client.get("/").content.decode()
+    assert "New this week" in html and "Brand New Tune" in html
+
+
+# --- favourites: the three personas ---------------------------------------------------------
+
+
+def test_favourites_page_needs_sign_in(anon_client):
+    response = anon_client.get(reverse("catalog:favourites"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_owner_sees_own_favourites_and_another_customer_does_not(owner, owner_client, other_client):
+    track = playable(title="Owner Pick")
+    Favourite.objects.create(user=owner, track=track)
+    assert "Owner Pick" in owner_client.get(reverse("catalog:favourites")).content.decode()
+    other_html = other_client.get(reverse("catalog:favourites")).content.decode()
+    assert "Owner Pick" not in other_html and "No favourites yet" in other_html
+
+
+def test_favourite_toggle_adds_and_removes_with_htmx(owner, owner_client):
+    track = playable()
+    url = reverse("catalog:favourite-toggle", args=[track.slug])
+
+    response = owner_client.post(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and 'aria-pressed="true"' in response.content.decode()
+    assert Favourite.objects.filter(user=owner, track=track).exists()
+
+    response = owner_client.post(url, headers={"HX-Request": "true"})
+    assert 'aria-pressed="false"' in response.content.decode()
+    assert not Favourite.objects.exists()
+
+
+def test_favourite_toggle_without_htmx_redirects_back(owner_client):
+    track = playable()
+    response = owner_client.post(
+        reverse("catalog:favourite-toggle", args=[track.slug]), {"next": "/collections/"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/collections/"
+    response = owner_client.post(
+        reverse("catalog:favourite-toggle", args=[track.slug]), {"next": "//evil.example/"}
+    )
+    assert response["Location"] == track.get_absolute_url()
+
+
+def test_another_customer_toggling_a_track_never_touches_the_owners_favourite(owner, other, other_client):
+    track = playable()
+    Favourite.objects.create(user=owner, track=track)
+    other_client.post(reverse("catalog:favourite-toggle", args=[track.slug]))
+    other_client.post(reverse("catalog:favourite-toggle", args=[track.slug]))
+    assert Favourite.objects.filter(user=owner, track=track).exists()
+    assert not Favourite.objects.filter(user=other).exists()
+
+
+def test_favourite_toggle_refuses_anonymous_get_unpublished_and_missing_csrf(
+    anon_client, owner, owner_client
+):
+    track = playable()
+    url = reverse("catalog:favourite-toggle", args=[track.slug])
+    response = anon_client.post(url)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert owner_client.get(url).status_code == 405
+    draft = playable(is_published=False)
+    assert owner_client.post(reverse("catalog:favourite-toggle", args=[draft.slug])).status_code == 404
+
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(owner)
+    assert strict.post(url).status_code == 403
+    assert not Favourite.objects.exists()
+
+
+def test_favourite_state_shows_on_rows(owner, owner_client):
+    artist = ArtistFactory()
+    liked, other_track = playable(artist=artist), playable(artist=artist)
+    Favourite.objects.create(user=owner, track=liked)
+    html = owner_client.get(artist.get_absolute_url()).content.decode()
+    assert html.count('aria-pressed="true"') == 1
+    assert (
+        f"Remove {liked.title} from favourites" in html and f"Add {other_track.title} to favourites" in html
+    )
