@@ -72,14 +72,21 @@ def diff_rows(old_text, new_text, context=2):
                 rows += [{"kind": "same", "parts": [(False, line)]} for line in tail]
             else:
                 rows += [{"kind": "same", "parts": [(False, line)]} for line in same]
-        elif op == "replace" and i2 - i1 == j2 - j1:
-            for old, new in zip(a[i1:i2], b[j1:j2], strict=True):
+        elif op == "replace":
+            # Pair the changed lines so a reworded sentence shows the words that changed;
+            # lines left over on either side are wholly removed or added.
+            paired = min(i2 - i1, j2 - j1)
+            removed, added = [], []
+            for old, new in zip(a[i1 : i1 + paired], b[j1 : j1 + paired], strict=True):
                 old_parts, new_parts = _inline(old, new)
-                rows.append({"kind": "removed", "parts": old_parts})
-                rows.append({"kind": "added", "parts": new_parts})
+                removed.append({"kind": "removed", "parts": old_parts})
+                added.append({"kind": "added", "parts": new_parts})
+            removed += [{"kind": "removed", "parts": [(bool(line), line)]} for line in a[i1 + paired : i2]]
+            added += [{"kind": "added", "parts": [(bool(line), line)]} for line in b[j1 + paired : j2]]
+            rows += removed + added
         else:
-            rows += [{"kind": "removed", "parts": [(True, line)]} for line in a[i1:i2]]
-            rows += [{"kind": "added", "parts": [(True, line)]} for line in b[j1:j2]]
+            rows += [{"kind": "removed", "parts": [(bool(line), line)]} for line in a[i1:i2]]
+            rows += [{"kind": "added", "parts": [(bool(line), line)]} for line in b[j1:j2]]
     # A trailing gap with nothing after it says nothing.
     if rows and rows[-1]["kind"] == "gap":
         rows.pop()

@@ -53,6 +53,28 @@ class AcceptanceRequired(LegalError):
 # --- which version is in force -----------------------------------------------------------------
 
 
+def ensure_documents():
+    """The four documents (created by migration 0002; again here for tests that flush the
+    database, and for seed_legal). Returns {kind: Document}."""
+    from .models import DocumentKind
+
+    descriptions = {
+        "user-agreement": "The main agreement between you and AllMyTracks: accounts, use of the site, "
+        "licences, fees and liability.",
+        "privacy-policy": "What personal data we collect, why, how long we keep it and your rights.",
+        "premium-membership": "The terms of paid memberships: billing, renewal, cancellation and what each "
+        "plan includes.",
+        "music-licence": "What a licence for a track or sound effect lets you do, for one end user "
+        "and one project.",
+    }
+    return {
+        kind: Document.objects.get_or_create(
+            kind=kind, defaults={"title": label, "description": descriptions[kind], "position": position}
+        )[0]
+        for position, (kind, label) in enumerate(DocumentKind.choices, start=1)
+    }
+
+
 def current_versions(now=None):
     """{kind: Version} for every document with a version in force at ``now`` (one query)."""
     now = now or timezone.now()
@@ -494,7 +516,7 @@ def _notice_text(version, effective_at):
     if version.material:
         lines.append(
             "This is a material change: we will ask you to read and accept it before your next download "
-            "or purchase once it takes effect."
+            "or purchase" + (" once it takes effect." if effective_at > timezone.now() else ".")
         )
     else:
         lines.append(

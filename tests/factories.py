@@ -131,9 +131,9 @@ class AgreementVersionFactory(factory.django.DjangoModelFactory):
 
 
 def _legal_document(kind):
-    from legal.models import Document
+    from legal.services import ensure_documents
 
-    return Document.objects.get(kind=kind)
+    return ensure_documents()[kind]
 
 
 def publish_agreement(kind="user-agreement", *, material=True, body=None, notify=False, **kwargs):

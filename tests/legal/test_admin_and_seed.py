@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from legal import services
-from legal.models import Acceptance, Document, Notice, Version
+from legal.models import Acceptance, Notice, Version
 from tests.factories import AgreementVersionFactory, UserFactory, publish_agreement
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ def _no_staff_mfa(settings):
 def test_staff_preview_a_draft_with_its_diff_before_publishing(staff_client):
     publish_agreement(body="Old clause.\n")
     draft = AgreementVersionFactory(
-        document=Document.objects.get(kind="user-agreement"), number=2, body="New clause.\n"
+        document=services.ensure_documents()["user-agreement"], number=2, body="New clause.\n"
     )
     response = staff_client.get(reverse("admin:legal_version_preview", args=[draft.pk]))
     html = response.content.decode()
@@ -29,13 +29,13 @@ def test_staff_preview_a_draft_with_its_diff_before_publishing(staff_client):
 
 
 def test_customers_cannot_open_the_draft_preview(owner_client):
-    draft = AgreementVersionFactory(document=Document.objects.get(kind="user-agreement"), number=1)
+    draft = AgreementVersionFactory(document=services.ensure_documents()["user-agreement"], number=1)
     response = owner_client.get(reverse("admin:legal_version_preview", args=[draft.pk]))
     assert response.status_code == 302 and "login" in response["Location"]
 
 
 def test_the_publish_action_publishes_and_notifies(staff_client, owner, django_capture_on_commit_callbacks):
-    draft = AgreementVersionFactory(document=Document.objects.get(kind="privacy-policy"), number=1)
+    draft = AgreementVersionFactory(document=services.ensure_documents()["privacy-policy"], number=1)
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
             reverse("admin:legal_version_changelist"),
@@ -74,7 +74,7 @@ def test_a_duplicate_version_number_gets_a_clear_form_error(staff_client):
     response = staff_client.post(
         reverse("admin:legal_version_add"),
         {
-            "document": Document.objects.get(kind="user-agreement").pk,
+            "document": services.ensure_documents()["user-agreement"].pk,
             "number": 1,
             "title": "Again",
             "body": "Text",

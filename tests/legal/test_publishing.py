@@ -17,9 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 def draft(kind="user-agreement", number=1, **kwargs):
-    from legal.models import Document
 
-    return AgreementVersionFactory(document=Document.objects.get(kind=kind), number=number, **kwargs)
+    return AgreementVersionFactory(document=services.ensure_documents()[kind], number=number, **kwargs)
 
 
 def test_the_four_agreement_documents_exist_from_the_first_migration():

@@ -134,6 +134,7 @@ class Command(BaseCommand):
         if settings.PRODUCTION:
             raise CommandError("seed_legal publishes sample texts and is for development checkouts only.")
         op = settings.OPERATOR
+        services.ensure_documents()
         for document in Document.objects.all():
             if document.versions.published().exists():
                 self.stdout.write(f"{document.title}: already published, left as it is.")
