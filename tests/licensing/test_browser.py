@@ -1,0 +1,63 @@
+"""A member downloads a track for a new project, gets the letter, and verifies the code."""
+
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from licensing.models import License
+from tests.browser.fixtures import assert_accessible, login
+from tests.factories import DEFAULT_PASSWORD
+from tests.licensing.conftest import give_membership, make_ready
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def test_member_downloads_for_a_new_project_gets_the_letter_and_verifies_it(page, agreements, owner, track):
+    make_ready(owner)
+    give_membership(owner)
+    login(page, owner, DEFAULT_PASSWORD)
+
+    page.goto(track.get_absolute_url())
+    page.get_by_role("link", name="Download with licence").click()
+    assert page.get_by_text("owner@example.com").first.is_visible()  # which account, in plain view
+    assert_accessible(page)
+
+    page.get_by_label("Who will use this work?").fill("Olivia Owner Studio")
+    page.get_by_label("Project title").fill("Desert road trip vlog")
+    page.get_by_label("Platform").select_option("youtube")
+    page.get_by_label("URL or channel (optional)").fill("https://youtube.com/@olivia")
+    page.get_by_label("Instrumental").check()
+    page.get_by_label(re.compile("I accept the Music Licence Agreement")).check()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download and issue licence").click()
+    download = info.value
+    lic = License.objects.get()
+    assert download.suggested_filename == f"Mira Vale - Golden Hour - Instrumental ({lic.code}).wav"
+
+    page.goto("/licenses/")
+    assert_accessible(page)
+    row = page.get_by_role("row").filter(has_text=lic.code)
+    assert "Desert road trip vlog" in row.inner_text() and "Olivia Owner Studio" in row.inner_text()
+    row.get_by_role("link", name=lic.code).click()
+
+    page.get_by_role("button", name="Request licence letter").click()
+    letter_link = page.get_by_role("link", name="Download letter (PDF)")
+    letter_link.wait_for()
+    assert_accessible(page)
+    with page.expect_download() as info:
+        letter_link.click()
+    with open(info.value.path(), "rb") as fh:
+        text = " ".join(PdfReader(io.BytesIO(fh.read())).pages[0].extract_text().split())
+    assert lic.code in text and "Desert road trip vlog" in text and "Olivia Owner Studio" in text
+
+    page.context.clear_cookies()  # anyone, signed out
+    page.goto("/licenses/verify/")
+    page.get_by_label("Licence code").fill(lic.code.lower())
+    page.get_by_role("button", name="Check licence").click()
+    assert page.get_by_role("heading", name="Valid licence").is_visible()
+    body = page.locator("main").inner_text()
+    assert "Golden Hour" in body and "Desert road trip vlog" in body and "Olivia Owner Studio" in body
+    assert "owner@example.com" not in page.content()
+    assert_accessible(page)
