@@ -1,6 +1,7 @@
 """Staff moderation in Django admin. Every action goes through a service and is audited."""
 
 from allauth.account.decorators import secure_admin_login
+from allauth.account.models import EmailAddress
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -494,3 +495,20 @@ class GuardianConsentAdmin(ReadOnlyAdmin):
 
 def user_admin_url(user):
     return reverse("admin:accounts_user_change", args=[user.pk])
+
+
+# allauth's email addresses: the email is the account ID, so staff see them but cannot add,
+# edit or delete one here either.
+if admin.site.is_registered(EmailAddress):
+    admin.site.unregister(EmailAddress)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(ReadOnlyAdmin):
+    list_display = ["email", "user", "verified", "primary"]
+    list_filter = ["verified"]
+    search_fields = ["email", "user__email"]
+    list_select_related = ["user"]
+
+    def has_change_permission(self, request, obj=None):
+        return False

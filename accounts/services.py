@@ -308,7 +308,8 @@ def suspend_user(*, user, actor, reason, until=None, request=None):
         moderation_reason=reason,
         suspended_until=until,
     )
-    transaction.on_commit(lambda: end_all_sessions(user))
+    # Sessions are not deleted here: AccountStatusMiddleware refuses each of them at its next
+    # request, signs it out and shows the member the reason on the sign-in page.
 
 
 @transaction.atomic
@@ -326,7 +327,7 @@ def ban_user(*, user, actor, reason, request=None):
         moderation_reason=reason,
         suspended_until=None,
     )
-    transaction.on_commit(lambda: end_all_sessions(user))
+    # Signed out at the next request by AccountStatusMiddleware, with the reason shown.
 
 
 @transaction.atomic

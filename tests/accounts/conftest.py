@@ -11,10 +11,11 @@ STRONG_PASSWORD = "Correct-Horse-Battery-9"
 
 
 def publish(kind, number=1, body="Text of the agreement."):
-    from legal.models import Document, Version
+    from legal.models import Document, DocumentKind, Version
     from legal.services import publish_version
 
-    document = Document.objects.get(kind=kind)
+    # get_or_create: transactional (browser) tests flush the rows data migrations made.
+    document, _ = Document.objects.get_or_create(kind=kind, defaults={"title": DocumentKind(kind).label})
     version = Version.objects.create(document=document, number=number, title=document.title, body=body)
     publish_version(
         version=version, actor=None, notify=False, now=timezone.now() - datetime.timedelta(seconds=1)
