@@ -371,7 +371,11 @@ def _prepare_batch(notice_id, batch_size):
     """Hand the next ``batch_size`` recipients to this run: create their inbox messages and
     their pending email deliveries, and move the cursor. Returns (notice, more_to_come)."""
     with transaction.atomic():
-        notice = Notice.objects.select_for_update().select_related("version__document").get(pk=notice_id)
+        notice = (
+            Notice.objects.select_for_update(of=("self",))
+            .select_related("version__document")
+            .get(pk=notice_id)
+        )
         if notice.status != Notice.Status.SENDING:
             return notice, False
         users = list(audience(notice).filter(pk__gt=notice.cursor).values_list("pk", "email")[:batch_size])
