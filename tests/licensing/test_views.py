@@ -11,6 +11,19 @@ from licensing.models import EndUser, License
 from tests.licensing.conftest import full_version, grant
 
 
+def close_response(response):
+    """Close a streamed file response without request_finished closing the test's DB connection
+    (what Django's test client does around the requests it makes)."""
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
 def download_url(track):
     return reverse("licensing:download", args=[track.slug])
 
@@ -72,7 +85,7 @@ def test_posting_the_form_issues_a_licence_and_redirects_to_the_signed_file(
     assert file.status_code == 200
     assert f"Mira Vale - Golden Hour ({lic.code}).wav" in file["Content-Disposition"]
     assert file["Content-Disposition"].startswith("attachment")
-    file.close()
+    close_response(file)
 
 
 def test_acceptance_is_recorded_once(member, owner_client, track, second_track, agreements):
@@ -278,7 +291,7 @@ def test_redownload_from_the_detail_page_is_free(lic, member, owner_client, trac
     assert response.status_code == 302
     file = owner_client.get(response["Location"])
     assert f"Drums stem ({lic.code}).flac" in file["Content-Disposition"]
-    file.close()
+    close_response(file)
     lic.refresh_from_db()
     assert lic.download_count == 2
 
@@ -309,7 +322,7 @@ def test_letter_request_status_poll_and_download(lic, owner_client, django_captu
     file = owner_client.get(pdf["Location"])
     assert file["Content-Type"] == "application/pdf"
     assert b"".join(file.streaming_content).startswith(b"%PDF")
-    file.close()
+    close_response(file)
 
 
 def test_pending_letter_polls_with_htmx(lic, member, owner_client):
