@@ -38,7 +38,9 @@ def test_sign_up_confirm_the_email_sign_in_and_see_the_account_page(page, agreem
     assert_accessible(page)
 
 
-def test_staff_suspends_a_member_who_is_then_signed_out_and_told_why(page, _browser, live_server, members, password):
+def test_staff_suspends_a_member_who_is_then_signed_out_and_told_why(
+    page, _browser, live_server, members, password
+):
     from django.test import Client
 
     owner, _other, staff = members
