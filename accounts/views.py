@@ -43,12 +43,31 @@ def account(request):
         ).first(),
         "latest_application": EnterpriseApplication.objects.filter(user=user).first(),
         "transact_block": None,
+        "membership": _membership(user),
+        "end_users": _end_users(user),
     }
     try:
         services.check_can_transact(user)
     except services.AccountRestricted as exc:
         context["transact_block"] = exc
     return render(request, "accounts/account.html", context)
+
+
+def _membership(user):
+    """The live membership from billing, if billing is installed (it is built alongside)."""
+    try:
+        from billing.services import live_membership
+    except ImportError:
+        return None
+    return live_membership(user)
+
+
+def _end_users(user):
+    try:
+        from licensing.models import EndUser
+    except ImportError:
+        return []
+    return list(EndUser.objects.for_account(user).only("name", "role", "kind")[:6])
 
 
 @login_required
