@@ -326,11 +326,13 @@ ACCOUNT_CHANGE_EMAIL = False
 ACCOUNT_MAX_EMAIL_ADDRESSES = 1
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[AllMyTracks] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+# Set so a person never meets them and a script always does. Over a limit the answer is
+# the 429 page with Retry-After (accounts.adapter turns too many failed sign-ins into one).
 ACCOUNT_RATE_LIMITS = {
-    "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
+    "login": "30/m/ip",  # any sign-in attempt from one address
+    "login_failed": "10/m/ip,5/5m/key",  # wrong passwords: per address, and per account email
     "signup": "20/m/ip",
-    "confirm_email": "1/3m/key",
+    "confirm_email": "1/3m/key",  # resending the confirmation email
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
@@ -354,7 +356,7 @@ SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
 SOCIALACCOUNT_AUTO_SIGNUP = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_LOGIN_ON_GET = False
-
+# Google and Apple appear on the sign-in page only when their credentials are set.
 SOCIALACCOUNT_PROVIDERS: dict = {}
 if env("GOOGLE_CLIENT_ID", default=""):
     SOCIALACCOUNT_PROVIDERS["google"] = {
