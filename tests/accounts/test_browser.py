@@ -72,3 +72,15 @@ def test_staff_suspends_a_member_who_is_then_signed_out_and_told_why(
     assert member.get_by_text("Repeated chargebacks", exact=False).is_visible()
     assert_accessible(member)
     member.context.close()
+
+
+def test_account_pages_pass_an_accessibility_scan(page, members, password):
+    owner = members[0]
+    page.goto("/account/report-compromise/")
+    assert_accessible(page)
+    login(page, owner, password)
+    page.wait_for_load_state()
+    for path in ("/account/profile/", "/account/security/", "/account/enterprise/", "/account/cancel/"):
+        page.goto(path)
+        assert page.get_by_text(owner.email).first.is_visible()
+        assert_accessible(page)
