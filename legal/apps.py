@@ -5,6 +5,15 @@ class LegalConfig(AppConfig):
     name = "legal"
 
     def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from .context_processors import forget_announcements
+        from .models import Announcement
+
+        post_save.connect(forget_announcements, sender=Announcement, dispatch_uid="legal-announcement-saved")
+        post_delete.connect(
+            forget_announcements, sender=Announcement, dispatch_uid="legal-announcement-deleted"
+        )
         try:
             from accounts.signals import account_cancelled
         except ImportError:  # pragma: no cover - accounts always ships it

@@ -8,6 +8,7 @@ import dataclasses
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.urls import reverse
@@ -75,9 +76,11 @@ def ensure_documents():
     }
 
 
-def current_versions(now=None):
-    """{kind: Version} for every document with a version in force at ``now`` (one query)."""
-    now = now or timezone.now()
+IN_FORCE_CACHE_KEY = "legal:in-force"
+IN_FORCE_CACHE_SECONDS = 300
+
+
+def _versions_in_force(now):
     result = {}
     rows = (
         Version.objects.in_force_or_past(now)
@@ -89,8 +92,40 @@ def current_versions(now=None):
     return result
 
 
+def current_versions(now=None):
+    """{kind: Version} for every document with a version in force at ``now``.
+
+    Without ``now`` the answer is cached (every signed-in page asks): until the next
+    publication, or until an upcoming version takes effect, at most five minutes.
+    """
+    if now is not None:
+        return _versions_in_force(now)
+    cached = cache.get(IN_FORCE_CACHE_KEY)
+    current = timezone.now()
+    if cached is not None and (cached["until"] is None or cached["until"] > current):
+        return cached["versions"]
+    versions = _versions_in_force(current)
+    upcoming = (
+        Version.objects.upcoming(current).order_by("effective_at").values_list("effective_at", flat=True)
+    )
+    next_change = upcoming.first()
+    timeout = IN_FORCE_CACHE_SECONDS
+    if next_change is not None:
+        timeout = max(1, min(timeout, int((next_change - current).total_seconds()) + 1))
+    cache.set(IN_FORCE_CACHE_KEY, {"versions": versions, "until": next_change}, timeout)
+    return versions
+
+
+def forget_versions_in_force():
+    """Called when a version is published: now, and again once the transaction commits."""
+    cache.delete(IN_FORCE_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(IN_FORCE_CACHE_KEY))
+
+
 def current_version(kind_slug, now=None):
     """The version of this document in force now, or None when none has taken effect."""
+    if now is None:
+        return current_versions().get(kind_slug)
     return (
         Version.objects.in_force_or_past(now)
         .filter(document__kind=kind_slug)
@@ -136,7 +171,7 @@ def record_acceptance(*, user, version, method, request=None):
         raise LegalError(f"Unknown way of accepting: {method!r}.")
     if user is None or not user.is_authenticated:
         raise LegalError("Sign in to accept an agreement.")
-    in_force = current_version(version.document.kind)
+    in_force = current_version(version.document.kind, now=timezone.now())  # exact, never cached
     if in_force is None or in_force.pk != version.pk:
         shown = f"version {in_force.number}" if in_force else "no version"
         raise LegalError(
@@ -572,6 +607,7 @@ def publish_version(*, version, actor, notify=True, now=None):
         if not won:
             raise LegalError(f"{fresh} was published by someone else a moment ago. Nothing was changed.")
         fresh.refresh_from_db()
+        forget_versions_in_force()
         audit.record(
             "legal.publish",
             actor=actor,

@@ -205,6 +205,20 @@ def test_the_gate_costs_a_constant_number_of_queries(owner_client, accepted, dja
         owner_client.get("/legal/")
 
 
+def test_the_gate_and_header_cost_at_most_three_legal_queries_per_page(owner_client, accepted):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Announcement.objects.create(title="Maintenance tonight")
+    owner_client.get("/")  # warms the shared cache of versions in force and announcements
+    with CaptureQueriesContext(connection) as ctx:
+        response = owner_client.get("/")
+    assert "Maintenance tonight" in response.content.decode()
+    legal_queries = [q["sql"] for q in ctx.captured_queries if '"legal_' in q["sql"]]
+    # The user's acceptances, their dismissed banners, their unread count.
+    assert len(legal_queries) <= 3, legal_queries
+
+
 # --- the user's agreements --------------------------------------------------------------------------
 
 
