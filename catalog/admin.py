@@ -223,7 +223,7 @@ class TrackAdmin(admin.ModelAdmin):
 class IngestUploadForm(forms.ModelForm):
     """Upload one master; staff may say what it is. Tags in the file fill whatever is left blank."""
 
-    upload = forms.FileField(
+    audio_file = forms.FileField(
         label="Audio file",
         help_text="WAV, FLAC, AIFF or MP3. Tags and embedded artwork are read from the file.",
     )
@@ -252,8 +252,8 @@ class IngestUploadForm(forms.ModelForm):
         model = IngestJob
         fields = []
 
-    def clean_upload(self):
-        upload = self.cleaned_data["upload"]
+    def clean_audio_file(self):
+        upload = self.cleaned_data["audio_file"]
         if upload.size > settings.CATALOG_MAX_MASTER_SIZE:
             raise forms.ValidationError("This file is too large.")
         if upload.size == 0:
@@ -354,7 +354,7 @@ class IngestJobAdmin(IngestJobAdminBase):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return [
-                ("File", {"fields": ["upload", "attach_to", "version_kind", "version_name"]}),
+                ("File", {"fields": ["audio_file", "attach_to", "version_kind", "version_name"]}),
                 (
                     "About a new track",
                     {
@@ -387,7 +387,7 @@ class IngestJobAdmin(IngestJobAdminBase):
     def save_model(self, request, obj, form, change):
         if change:
             return
-        upload = form.cleaned_data["upload"]
+        upload = form.cleaned_data["audio_file"]
         obj.original_filename = upload.name[:255]
         obj.source = IngestJob.Source.ADMIN
         obj.options = {**form.options(), "original_filename": upload.name}
