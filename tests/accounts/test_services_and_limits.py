@@ -113,3 +113,52 @@ def test_third_party_providers_are_configured_from_the_environment(settings, cli
     assert "Continue with Google" in page.text
     assert "Continue with Apple" not in page.text
     assert [p.id for p in get_adapter().list_providers(page.wsgi_request)] == ["google"]
+
+
+def pending_google_signup(client, settings, email="social@example.com"):
+    from allauth.account.models import EmailAddress as Address
+    from allauth.socialaccount.adapter import get_adapter
+    from allauth.socialaccount.models import SocialAccount, SocialLogin
+    from django.test import RequestFactory
+
+    from accounts.models import User
+
+    settings.SOCIALACCOUNT_PROVIDERS = {"google": {"APPS": [{"client_id": "cid", "secret": "s"}]}}
+    provider = get_adapter().get_provider(RequestFactory().get("/"), "google")
+    sociallogin = SocialLogin(
+        provider=provider,
+        user=User(email=email),
+        account=SocialAccount(provider="google", uid="g-123", extra_data={"email": email}),
+        email_addresses=[Address(email=email, verified=True, primary=True)],
+    )
+    session = client.session
+    session["socialaccount_sociallogin"] = sociallogin.serialize()
+    session.save()
+
+
+def test_third_party_sign_up_stops_at_the_agreement_tick_and_date_of_birth(client, settings, agreements):
+    from accounts.models import User
+
+    pending_google_signup(client, settings)
+    page = client.get(reverse("socialaccount_signup"))
+    assert page.status_code == 200
+    assert "I have read and agree to" in page.text and "Date of birth" in page.text
+    response = client.post(reverse("socialaccount_signup"), {"email": "social@example.com"})
+    assert response.status_code == 200
+    assert not User.objects.filter(email="social@example.com").exists()
+
+
+def test_third_party_sign_up_records_the_acceptance(client, settings, agreements):
+    from accounts.models import User
+    from legal.models import Acceptance
+
+    pending_google_signup(client, settings)
+    response = client.post(
+        reverse("socialaccount_signup"),
+        {"email": "social@example.com", "date_of_birth": "1988-02-02", "agree": "on"},
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="social@example.com")
+    assert not user.has_usable_password()
+    assert Acceptance.objects.filter(user=user, method="signup").count() == 2
+    assert user.socialaccount_set.filter(provider="google").exists()
