@@ -286,11 +286,11 @@ def _check_version(track, version):
 
 
 def _record_download(license, version, request, *, first=False):
-    now = timezone.now()
     Download.objects.create(license=license, version=version, ip=audit.client_ip(request), first=first)
-    License.objects.filter(pk=license.pk).update(
-        download_count=F("download_count") + 1, last_downloaded_at=now
-    )
+    if not first:  # a new licence is created with its first download counted
+        License.objects.filter(pk=license.pk).update(
+            download_count=F("download_count") + 1, last_downloaded_at=timezone.now()
+        )
 
 
 def grant_license(
@@ -373,7 +373,6 @@ def grant_license(
             submission=submission,
         )
         _record_download(license, version, request, first=True)
-        license.download_count = 1
         audit.record(
             "licensing.license_granted",
             actor=user,
@@ -405,6 +404,8 @@ def _create_license(*, account, end_user, project, track, version, agreement_num
                     source_type=consumption.source_type,
                     source_id=consumption.source_id,
                     submission=submission,
+                    download_count=1,
+                    last_downloaded_at=timezone.now(),
                 )
         except IntegrityError:
             if License.objects.filter(code=code).exists():
