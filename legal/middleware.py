@@ -50,7 +50,7 @@ class AgreementGateMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or self.is_exempt(request):
             return None
-        status = services.agreement_status(user)
+        status = services.agreement_status(user, request=request)
         if status.continued_use:
             services.record_continued_use(user, request)
         if not status.outstanding:

@@ -155,10 +155,9 @@ def _client(request):
     return audit.client_ip(request), (request.headers.get("user-agent") or "")[:400]
 
 
-def _forget_cached_status(request, user):
-    for holder in (request, user):
-        if holder is not None and hasattr(holder, _REQUEST_CACHE):
-            delattr(holder, _REQUEST_CACHE)
+def _forget_cached_status(request):
+    if request is not None and hasattr(request, _REQUEST_CACHE):
+        delattr(request, _REQUEST_CACHE)
 
 
 def record_acceptance(*, user, version, method, request=None):
@@ -188,7 +187,7 @@ def record_acceptance(*, user, version, method, request=None):
         user_agent=agent,
         text_sha256=in_force.body_sha256,
     )
-    _forget_cached_status(request, user)
+    _forget_cached_status(request)
     return acceptance
 
 
@@ -198,7 +197,7 @@ class AgreementStatus:
     continued_use: list  # non-material versions accepted by using the site
 
 
-def agreement_status(user, now=None):
+def agreement_status(user, now=None, request=None):
     """Which versions in force this user must accept, and which count as accepted by use.
 
     - User Agreement and Privacy Policy bind everyone; the Premium Membership and Music
@@ -207,9 +206,9 @@ def agreement_status(user, now=None):
     - Never accepted a required document: it is outstanding.
     - Accepted an older version: outstanding if any version after it, up to the one in
       force, is a material change; otherwise accepted by continued use.
-    Two queries, cached on the user object for the rest of the request.
+    One or two queries; cached on ``request`` (when given) for the rest of the request.
     """
-    cached = getattr(user, _REQUEST_CACHE, None)
+    cached = getattr(request, _REQUEST_CACHE, None)
     if cached is not None and now is None:
         return cached
     in_force = current_versions(now)
@@ -243,19 +242,19 @@ def agreement_status(user, now=None):
             else:
                 status.continued_use.append(version)
     status.outstanding.sort(key=lambda v: v.document.position)
-    if now is None:
-        setattr(user, _REQUEST_CACHE, status)
+    if now is None and request is not None:
+        setattr(request, _REQUEST_CACHE, status)
     return status
 
 
-def outstanding_versions(user):
+def outstanding_versions(user, request=None):
     """Material versions in force of documents this user must accept and has not."""
-    return agreement_status(user).outstanding
+    return agreement_status(user, request=request).outstanding
 
 
 def record_continued_use(user, request=None):
     """Record non-material versions as accepted by continued use (the user was notified)."""
-    status = agreement_status(user)
+    status = agreement_status(user, request=request)
     recorded = []
     for version in status.continued_use:
         try:
@@ -275,7 +274,7 @@ def ensure_current_agreements(user, request=None):
     Billing and licensing call this before a purchase or a download.
     """
     record_continued_use(user, request)
-    outstanding = outstanding_versions(user)
+    outstanding = outstanding_versions(user, request)
     if outstanding:
         raise AcceptanceRequired(outstanding)
 

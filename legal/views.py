@@ -134,7 +134,7 @@ def _acceptance_context(user, outstanding):
 @login_required
 @require_http_methods(["GET", "POST"])
 def accept(request):
-    outstanding = services.outstanding_versions(request.user)
+    outstanding = services.outstanding_versions(request.user, request)
     next_url = _safe_next(request)
     if not outstanding:
         if request.method == "POST":
@@ -200,7 +200,7 @@ def agreements(request):
         response["Content-Disposition"] = 'attachment; filename="allmytracks-agreements.json"'
         return response
     in_force = services.current_versions()
-    status = services.agreement_status(request.user)
+    status = services.agreement_status(request.user, request=request)
     return render(
         request,
         "legal/agreements.html",

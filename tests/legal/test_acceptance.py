@@ -122,3 +122,10 @@ def test_a_cancelled_account_keeps_its_proof_records_but_loses_its_inbox(owner, 
     assert not owner.legal_messages.exists()
     assert Acceptance.objects.filter(user=owner).count() == 2
     assert NoticeDelivery.objects.filter(user=owner).count() == 1
+
+
+def test_the_same_user_object_sees_a_version_published_after_it_was_last_checked(accepted, owner):
+    services.ensure_current_agreements(owner)  # nothing outstanding
+    publish_agreement("user-agreement", material=True)
+    with pytest.raises(services.AcceptanceRequired):
+        services.ensure_current_agreements(owner)
