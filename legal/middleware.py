@@ -21,6 +21,11 @@ EXEMPT_PREFIXES = (
     "/legal/",
     "/account/agreements/",
     "/account/inbox/",
+    # Safety valves that must never wait for an acceptance: reporting a compromised
+    # account, recovering it, and asking to close it.
+    "/account/report-compromise/",
+    "/account/recover/",
+    "/account/cancel/",
     "/healthz",
     "/robots.txt",
     "/favicon.ico",
