@@ -72,6 +72,7 @@ def _end_users(user):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@ratelimit("profile-save", "20/m", methods=["POST"])
 def profile(request):
     from legal import services as legal
 
@@ -118,6 +119,7 @@ def security(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@ratelimit("guardian-request", "5/h", methods=["POST"])
 def guardian(request):
     user = request.user
     form = GuardianRequestForm(request.POST or None)

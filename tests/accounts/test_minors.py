@@ -114,3 +114,9 @@ def test_adults_cannot_request_guardian_confirmation(client, adult, django_captu
 def test_a_minor_who_turns_eighteen_is_no_longer_held(minor):
     with time_machine.travel(timezone.now() + datetime.timedelta(days=366 * 3 + 2)):
         assert not User.objects.get(pk=minor.pk).is_held_minor
+
+
+def test_guardian_emails_are_rate_limited(minor_client, minor, django_capture_on_commit_callbacks):
+    statuses = [ask_guardian(minor_client, django_capture_on_commit_callbacks).status_code for _ in range(6)]
+    assert statuses[-1] == 429
+    assert GuardianConsent.objects.count() == 5
