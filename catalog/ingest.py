@@ -9,12 +9,12 @@ For each file:
    key, ISRC, embedded artwork).
 3. **Decode once** with the ffmpeg binary from ``imageio-ffmpeg``: a single process writes
    the 128 kbps MP3 preview (with an optional audible watermark every N seconds) *and*
-   streams 8 kHz mono PCM to us for the waveform, so ingest costs little more than the
-   preview transcode alone.
+   8 kHz mono PCM for the waveform; the artwork (step 6) is processed while it runs, so
+   ingest costs little more than the preview transcode alone.
 4. **Check the audio**: decoder errors, nothing decoded, fewer seconds than the header
    promises (truncated), or silence → the file fails with a readable reason.
 5. **Peaks**: ~1000 min/max pairs (numpy) and a 100-bar summary for result rows.
-6. **Artwork**: embedded picture → re-encoded JPEG (≤1200 px) plus WebP 480/160 px with
+6. **Artwork**: embedded picture → re-encoded JPEG (≤720 px) plus WebP 480/160 px with
    Pillow, decoded at reduced size (``draft``/``thumbnail``); decompression bombs refused.
 7. **Save** in one transaction: artist, track (tags, with staff-supplied options winning),
    version; the master goes to the private storage, the preview and artwork to the public one.
@@ -63,6 +63,7 @@ SUPPORTED_LABEL = "WAV, FLAC, AIFF or MP3"
 PCM_RATE = 8000  # Hz, mono: plenty for a waveform drawing
 SILENCE = 10 ** (-60 / 20)  # -60 dBFS
 MINI_BARS = 100
+ARTWORK_SIZE = 720  # the JPEG kept for pages (shown at 320 px, sharp on 2× screens)
 KEY_ALIASES = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
 
 
@@ -230,8 +231,12 @@ def probe(path):
 # --- 3–5. decoding, checks and peaks -----------------------------------------------------------
 
 
-def transcode(path, preview_path, *, duration_hint):
-    """One ffmpeg run: the MP3 preview at ``preview_path`` and mono PCM (float32 array) for peaks."""
+def start_transcode(path, preview_path, pcm_path, *, duration_hint):
+    """Start one ffmpeg process writing the MP3 preview and 8 kHz mono PCM (for peaks).
+
+    It runs while Python does the rest of the work (artwork), so ingest costs little more than
+    the preview transcode alone. Finish with ``finish_transcode``.
+    """
     every = settings.CATALOG_PREVIEW_WATERMARK_EVERY
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", "-i", str(path)]
     if every:
@@ -251,15 +256,49 @@ def transcode(path, preview_path, *, duration_hint):
         pcm_map = "0:a:0"
     cmd += ["-c:a", "libmp3lame", "-b:a", settings.CATALOG_PREVIEW_BITRATE, "-ar", "44100"]
     cmd += ["-map_metadata", "-1", "-id3v2_version", "0", "-y", str(preview_path)]
-    cmd += ["-map", pcm_map, "-ac", "1", "-ar", str(PCM_RATE), "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1"]
+    cmd += [
+        "-map",
+        pcm_map,
+        "-ac",
+        "1",
+        "-ar",
+        str(PCM_RATE),
+        "-f",
+        "s16le",
+        "-c:a",
+        "pcm_s16le",
+        "-y",
+        str(pcm_path),
+    ]
     # The argument list is fixed except for file paths; no shell is involved.
-    proc = subprocess.run(cmd, capture_output=True, timeout=settings.CELERY_TASK_SOFT_TIME_LIMIT - 10)  # noqa: S603
-    errors = proc.stderr.decode("utf-8", "replace").strip()
-    pcm = np.frombuffer(proc.stdout[: len(proc.stdout) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+
+
+def finish_transcode(proc, pcm_path):
+    """Wait for ``start_transcode``; the PCM as float32 in -1..1 and ffmpeg's error text."""
+    try:
+        _, stderr = proc.communicate(timeout=settings.CELERY_TASK_SOFT_TIME_LIMIT - 10)
+    except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.communicate()
+        raise IngestError("Decoding took too long; the file may be damaged.") from exc
+    errors = stderr.decode("utf-8", "replace").strip()
+    raw = Path(pcm_path).read_bytes() if Path(pcm_path).exists() else b""
+    pcm = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
     if proc.returncode != 0 and pcm.size == 0:
         first = errors.splitlines()[-1] if errors else f"exit status {proc.returncode}"
         raise IngestError(f"The audio could not be decoded: {first}")
     return pcm, errors
+
+
+def transcode(path, preview_path, *, duration_hint):
+    """Preview and PCM in one go (no overlapping work)."""
+    pcm_path = Path(preview_path).with_suffix(".pcm")
+    proc = start_transcode(path, preview_path, pcm_path, duration_hint=duration_hint)
+    try:
+        return finish_transcode(proc, pcm_path)
+    finally:
+        pcm_path.unlink(missing_ok=True)
 
 
 def check_audio(pcm, *, header_duration, decoder_errors):
@@ -333,8 +372,8 @@ def process_artwork(data):
                     raise IngestError(
                         f"Embedded artwork is {img.width}×{img.height} pixels, too large to be safe to open."
                     )
-                img.draft("RGB", (1200, 1200))  # JPEG: decode at reduced size
-                img.thumbnail((1200, 1200))
+                img.draft("RGB", (ARTWORK_SIZE, ARTWORK_SIZE))  # JPEG: decode at reduced size
+                img.thumbnail((ARTWORK_SIZE, ARTWORK_SIZE))
                 img = img.convert("RGB")
             finally:
                 Image.MAX_IMAGE_PIXELS = previous
@@ -353,7 +392,7 @@ def process_artwork(data):
 
     r, g, b = img.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
     return Artwork(
-        jpeg=encode(img, "JPEG", quality=86, optimize=True, progressive=True),
+        jpeg=encode(img, "JPEG", quality=85, progressive=True),
         medium_webp=encode(img, "WEBP", 480, quality=80, method=4),
         small_webp=encode(img, "WEBP", 160, quality=78, method=4),
         color=f"#{r:02x}{g:02x}{b:02x}",
@@ -420,13 +459,12 @@ def _apply_track_fields(track, meta, options, probe_result):
 
 
 def save_ingested(
-    *, source_path, master_name, probe_result, content_hash, preview_path, pcm, decoded, options
+    *, source_path, master_name, probe_result, content_hash, preview_path, pcm, decoded, options, artwork=None
 ):
     """Create (or complete) the track and version rows and store the files."""
     from .services import unique_slug
 
     peaks = compute_peaks(pcm)
-    artwork = process_artwork(probe_result.picture) if probe_result.picture else None
     original = options.get("original_filename") or Path(source_path).name
     meta = {"stem": Path(original).stem.replace("_", " ").strip() or "Untitled"}
 
@@ -550,8 +588,15 @@ def ingest_path(path, *, options=None, master_name=None, content_hash=None, save
         )
     probe_result = probe(path)
     with tempfile.TemporaryDirectory(prefix="amt-ingest-") as tmp:
-        preview_path = Path(tmp) / "preview.mp3"
-        pcm, errors = transcode(path, preview_path, duration_hint=probe_result.duration)
+        preview_path, pcm_path = Path(tmp) / "preview.mp3", Path(tmp) / "peaks.pcm"
+        proc = start_transcode(path, preview_path, pcm_path, duration_hint=probe_result.duration)
+        try:
+            artwork = process_artwork(probe_result.picture)  # while ffmpeg works
+        except BaseException:
+            proc.kill()
+            proc.communicate()
+            raise
+        pcm, errors = finish_transcode(proc, pcm_path)
         decoded = check_audio(pcm, header_duration=probe_result.duration, decoder_errors=errors)
         if not preview_path.exists() or preview_path.stat().st_size == 0:
             raise IngestError("The preview could not be made from this file.")
@@ -565,6 +610,7 @@ def ingest_path(path, *, options=None, master_name=None, content_hash=None, save
                 pcm=pcm,
                 decoded=decoded,
                 options=options,
+                artwork=artwork,
             )
     return IngestResult("imported", version)
 
