@@ -72,9 +72,11 @@ class AccountAdapter(DefaultAccountAdapter):
         message = super().render_mail(template_prefix, email, context, headers=headers)
         has_html = any(mimetype == "text/html" for _, mimetype in getattr(message, "alternatives", []))
         if not has_html and message.content_subtype != "html":
-            # allauth's own messages come as text; give them the site's HTML look too.
+            # allauth's own messages come as text; give them the site's HTML look too (the HTML
+            # layout has its own footer, so the text footer after "—" is left out).
+            text_body = message.body.split("\n—\n")[0]
             html = render_to_string(
-                "emails/_layout.html", {**context, "subject": message.subject, "text_body": message.body}
+                "emails/_layout.html", {**context, "subject": message.subject, "text_body": text_body}
             )
             message.attach_alternative(html, "text/html")
         return message
