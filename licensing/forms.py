@@ -53,7 +53,7 @@ class DownloadForm(ProjectFieldsMixin):
 
     submission = forms.UUIDField(widget=forms.HiddenInput)
     version = forms.ModelChoiceField(queryset=None, label="File", empty_label=None, widget=forms.RadioSelect)
-    end_user = forms.ChoiceField(label="Who will use this work?", required=False)
+    end_user = forms.ChoiceField(label="End user", required=False)
     end_user_name = forms.CharField(label="End user's name", max_length=160, required=False)
     end_user_role = forms.CharField(label="Role or company (optional)", max_length=160, required=False)
     end_user_email = forms.EmailField(
@@ -91,11 +91,10 @@ class DownloadForm(ProjectFieldsMixin):
         elif user.is_enterprise:
             self.fields["end_user"].initial = NEW
         if not self.end_users and not user.is_enterprise:
-            self.fields["end_user_name"].label = "Who will use this work?"
+            self.fields["end_user_name"].label = "End user: the person or company that will use it"
             self.fields["end_user_name"].initial = user.display_name or ""
             self.fields["end_user_name"].help_text = (
-                "The person or company that will use every work downloaded under this account. "
-                "This choice is permanent: it cannot be changed later."
+                "Every work downloaded under this account is for this end user. It defaults to your name."
             )
 
         projects = list(Project.objects.for_account(user).order_by("-created_at")[:50])

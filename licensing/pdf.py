@@ -202,7 +202,7 @@ def draw_letter(c, data):
     y -= 13 + 12.5 * max(len(data.operator), len(data.licensee)) + 6 * mm
 
     c.setStrokeColor(LINE)
-    c.line(left, y + 3 * mm, right, y + 3 * mm)
+    c.line(left, y + 5 * mm, right, y + 5 * mm)
 
     label_w = 38 * mm
 

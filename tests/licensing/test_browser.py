@@ -24,7 +24,7 @@ def test_member_downloads_for_a_new_project_gets_the_letter_and_verifies_it(page
     assert page.get_by_text("owner@example.com").first.is_visible()  # which account, in plain view
     assert_accessible(page)
 
-    page.get_by_label("Who will use this work?").fill("Olivia Owner Studio")
+    page.get_by_label(re.compile("End user: the person or company")).fill("Olivia Owner Studio")
     page.get_by_label("Project title").fill("Desert road trip vlog")
     page.get_by_label("Platform").select_option("youtube")
     page.get_by_label("URL or channel (optional)").fill("https://youtube.com/@olivia")
