@@ -15,6 +15,7 @@ from .models import (
     Artist,
     Collection,
     CollectionItem,
+    FailedIngestJob,
     Genre,
     IngestJob,
     Instrument,
@@ -400,13 +401,6 @@ class IngestJobAdmin(IngestJobAdminBase):
 
     def save_related(self, request, form, formsets, change):
         pass
-
-
-class FailedIngestJob(IngestJob):
-    class Meta:
-        proxy = True
-        verbose_name = "failed ingest"
-        verbose_name_plural = "failed ingests"
 
 
 @admin.register(FailedIngestJob)

@@ -473,7 +473,7 @@ def ensure_taxonomies():
             palette = list(PALETTES.values())[n % len(PALETTES)]
             initials = "".join(word[0] for word in name.replace("&", "").split()[:2])
             artist.image.save(
-                "artist.jpg", ContentFile(synth.artwork(initials, "", palette, seed=n, size=400)), save=False
+                "artist.jpg", ContentFile(synth.portrait(initials, palette, seed=n)), save=False
             )
             artist.save()
 

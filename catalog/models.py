@@ -227,8 +227,9 @@ class Track(models.Model):
 
     @property
     def duration_label(self):
-        total = int(round(self.duration_seconds or 0))
-        return f"{total // 60}:{total % 60:02d}"
+        from .templatetags.catalog_tags import seconds
+
+        return seconds(self.duration_seconds)
 
     def main_version(self):
         """The full version (or the first ready one), using prefetched versions when present."""
@@ -296,8 +297,9 @@ class TrackVersion(models.Model):
 
     @property
     def duration_label(self):
-        total = int(round(self.duration_seconds or 0))
-        return f"{total // 60}:{total % 60:02d}"
+        from .templatetags.catalog_tags import seconds
+
+        return seconds(self.duration_seconds)
 
 
 class IngestJob(models.Model):
@@ -344,6 +346,15 @@ class IngestJob(models.Model):
 
     def __str__(self):
         return f"{self.original_filename} ({self.get_status_display()})"
+
+
+class FailedIngestJob(IngestJob):
+    """The staff list of failed uploads and imports (admin shows their reasons and a retry action)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "failed ingest"
+        verbose_name_plural = "failed ingests"
 
 
 class Collection(models.Model):

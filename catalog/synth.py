@@ -439,3 +439,19 @@ def artwork(title, subtitle, palette, seed=0, size=800):
     out = io.BytesIO()
     img.convert("RGB").save(out, "JPEG", quality=88)
     return out.getvalue()
+
+
+def portrait(initials, palette, seed=0, size=400):
+    """A square artist picture: a radial gradient with the initials centred. Returns JPEG bytes."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    dist = np.clip(np.sqrt((xx - 0.3) ** 2 + (yy - 0.25) ** 2) / 1.1, 0, 1)[..., None]
+    inner, outer = np.array(palette[1], np.float32), np.array(palette[0], np.float32)
+    img = Image.fromarray(np.clip(inner * (1 - dist) + outer * dist, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=int(size * 0.36))
+    draw.text((size / 2, size / 2), initials.upper(), font=font, fill=(255, 255, 255), anchor="mm")
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=88)
+    return out.getvalue()

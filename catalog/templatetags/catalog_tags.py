@@ -59,8 +59,11 @@ def peaks_path(peaks, bars=150):
 
 @register.filter
 def seconds(value):
-    """83.4 → '1:23'."""
-    total = int(round(float(value or 0)))
+    """83.4 → '1:23'; under a second, tenths: 0.12 → '0.1 s'."""
+    value = float(value or 0)
+    if 0 < value < 1:
+        return f"{max(value, 0.1):.1f} s"
+    total = int(round(value))
     return f"{total // 60}:{total % 60:02d}"
 
 
