@@ -132,7 +132,8 @@ def redownload(request, code):
     from catalog.models import TrackVersion
 
     lic = _owned_license(request, code)
-    version = TrackVersion.objects.filter(pk=request.POST.get("version") or 0, track_id=lic.track_id).first()
+    raw = request.POST.get("version", "")
+    version = TrackVersion.objects.filter(pk=raw, track_id=lic.track_id).first() if raw.isdigit() else None
     try:
         url = services.redownload(user=request.user, license=lic, version=version, request=request)
     except LicensingError as exc:

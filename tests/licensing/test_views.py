@@ -296,6 +296,12 @@ def test_redownload_from_the_detail_page_is_free(lic, member, owner_client, trac
     assert lic.download_count == 2
 
 
+def test_redownload_of_a_version_that_is_not_there_is_refused_clearly(lic, owner_client):
+    for version in ("abc", "999999", ""):
+        response = owner_client.post(reverse("licensing:redownload", args=[lic.code]), {"version": version})
+        assert response.status_code == 302 and response["Location"] == lic.get_absolute_url()
+
+
 def test_tampered_signed_url_is_403(lic, owner_client, track):
     url = services.signed_download_url(lic, full_version(track))
     tampered = url[:-3] + ("A" if url[-3] != "A" else "B") + url[-2:]
