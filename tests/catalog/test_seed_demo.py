@@ -1,0 +1,31 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from catalog.models import Collection, SoundCategory, Track
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_makes_real_playable_tracks_once():
+    out = StringIO()
+    call_command("seed_demo", "--count", "6", "--jobs", "1", stdout=out)
+
+    assert "Demo catalogue: 6 tracks" in out.getvalue()
+    tracks = Track.objects.published()
+    assert tracks.count() == 6
+    assert tracks.filter(kind="sfx").exists() and tracks.filter(kind="music").exists()
+    for track in tracks:
+        version = track.main_version()
+        assert version.preview and len(version.peaks) > 0 and track.artwork_small
+        assert track.artist.image
+    music = tracks.filter(kind="music").first()
+    assert music.bpm and music.key and music.genres.exists() and music.moods.exists()
+    assert SoundCategory.objects.filter(parent__isnull=False).exists()
+    assert Collection.objects.published().exists()
+
+    again = StringIO()
+    call_command("seed_demo", stdout=again)
+    assert "already has tracks" in again.getvalue()
+    assert Track.objects.count() == 6
