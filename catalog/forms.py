@@ -17,6 +17,7 @@ from .search import (
     SORTS,
     TAXONOMY_DIMENSIONS,
     SearchParams,
+    default_sort,
     taxonomy,
 )
 
@@ -91,8 +92,8 @@ class SearchForm(forms.Form):
             _int_or_none(data.get("duration_max"), maximum=MAX_DURATION),
         )
         sort = self._one("sort", set(SORTS), default="")
-        if not sort:
-            sort = "relevance" if q else "popular"
+        if not sort or (sort == "relevance" and not q):
+            sort = default_sort(q)
         per_page = _int_or_none(data.get("per_page"), maximum=1000)
         return SearchParams(
             q=q,

@@ -12,11 +12,11 @@ PostgreSQL (production, CI, the benchmark) — built for p95 ≤ 50 ms at 1,000,
   trigram-indexed): an unknown word is corrected to the closest known word, then the corrected
   query is searched ("Showing results for …"). The last word is a prefix (``word:*``) so results
   follow the user's typing.
-- Relevance never ranks every match: the best ``RANK_CANDIDATES`` matches by popularity (an
+- Relevance never ranks every match: the best ``CANDIDATES`` matches by popularity (an
   indexed order) are ranked with ``ts_rank`` and paged. Other sorts walk their btree index.
 - Counts stop at ``COUNT_CAP`` ("1,000+ results"); paging reaches the first ``RESULT_WINDOW``.
 - Facet counts reflect the other active filters: for each dimension the set "all filters but this
-  one" is bounded to ``FACET_SAMPLE`` rows (by popularity) and its ids are counted with ``unnest``
+  one" is bounded to ``CANDIDATES`` rows (by popularity) and its ids are counted with ``unnest``
   over id arrays on the row, no join. Dimensions with no active filter share one set.
 - A page costs a constant number of queries: the word check, one statement for page ids + total +
   facets, the rows with their prefetches. Taxonomy names come from the cache.
@@ -43,8 +43,9 @@ MAX_QUERY_LENGTH = 100  # characters of ``q`` kept; the rest is cut off
 MAX_WORDS = 8  # query words searched; more add nothing but cost
 RESULT_WINDOW = 1000  # results reachable by paging
 COUNT_CAP = RESULT_WINDOW + 1  # counting stops here: "1,000+ results"
-RANK_CANDIDATES = 2000  # matches (best by popularity) that relevance ranking looks at
-FACET_SAMPLE = 2000  # rows each facet count looks at
+# The bounded set: the best matches by popularity. Relevance ranks it, the total counts it,
+# the facets count it, and any sort pages within it when it holds every match.
+CANDIDATES = 1200
 PAGE_SIZES = (12, 24, 48)
 DEFAULT_PAGE_SIZE = 24
 TS_CONFIG = "english"
@@ -71,6 +72,10 @@ ENERGY_LABELS = {1: "Calm", 2: "Relaxed", 3: "Moderate", 4: "Energetic", 5: "Int
 FACET_DIMENSIONS = ("genre", "mood", "instrument", "theme", "vocals", "key", "energy", "explicit", "category")
 
 _WORD = re.compile(r"[^\W_]+")
+
+
+def default_sort(q):
+    return "relevance" if q else "popular"
 
 
 # --- input and output ---------------------------------------------------------------------
@@ -142,7 +147,7 @@ class SearchResult:
     per_page: int
     num_pages: int
     facets: dict = field(default_factory=dict)  # dimension -> [FacetValue]
-    facets_sampled: bool = False  # counts come from the best FACET_SAMPLE matches
+    facets_sampled: bool = False  # counts come from the best CANDIDATES matches
     query: str = ""  # the text that was searched (after correction)
     corrected_from: str = ""  # the user's text when a word was corrected ("did you mean")
     suggestion: str = ""  # a corrected query to offer when nothing matched
@@ -534,51 +539,56 @@ class _PostgresSearch:
         return " AND ".join(sql), args
 
     def _query(self, tsq, page):
-        """One statement: the page's ids in order, the (capped) total, and the facet counts."""
+        """One statement: the page's ids in order, the (capped) total, and the facet counts.
+
+        ``base`` is the bounded set — every filter, best ``CANDIDATES`` by popularity (an indexed
+        order). It is ranked for relevance, counted for the total, and counted for the facets
+        of the dimensions without an active filter. When it is not full it holds every match, so
+        any sort pages within it; when it is full the matches are dense and the other sorts walk
+        their own index for the page, which finds its rows quickly.
+        """
         p = self.params
         offset = (page - 1) * p.per_page
+        limit = f"LIMIT {int(p.per_page)} OFFSET {int(offset)}"
         where, wargs = self._where(tsq)
-        ctes, args = [], []
-        relevance = p.sort == "relevance" and tsq
-        if relevance:
-            # Rank a bounded candidate set: the best RANK_CANDIDATES matches by popularity.
-            ctes.append(
-                f"""matches AS MATERIALIZED (
-                    SELECT t.id, t.popularity,
-                           ts_rank('{RANK_WEIGHTS}', t.search_vector, to_tsquery('{TS_CONFIG}', %s)) AS rank
-                      FROM catalog_track t WHERE {where}
-                     ORDER BY t.popularity DESC LIMIT {RANK_CANDIDATES})"""
-            )
-            args += [tsq, *wargs]
-            page_sql = f"""SELECT id FROM matches ORDER BY rank DESC, popularity DESC, id DESC
-                           LIMIT {int(p.per_page)} OFFSET {int(offset)}"""
-            total_sql = "SELECT count(*) FROM matches"
+        cols = (
+            "t.id, t.popularity, t.created_at, t.duration_seconds, t.bpm, t.genre_ids, t.mood_ids,"
+            " t.instrument_ids, t.theme_ids, t.vocals, t.key, t.energy, t.explicit, t.sound_category_id"
+        )
+        rank = f"ts_rank('{RANK_WEIGHTS}', t.search_vector, to_tsquery('{TS_CONFIG}', %s))" if tsq else "0"
+        ctes = [
+            f"""base AS MATERIALIZED (
+                SELECT {cols}, {rank} AS rank FROM catalog_track t WHERE {where}
+                 ORDER BY t.popularity DESC LIMIT {CANDIDATES})"""
+        ]
+        args = ([tsq] if tsq else []) + wargs
+        if p.sort == "relevance" and tsq:
+            page_sql = f"SELECT id FROM base ORDER BY rank DESC, popularity DESC, id DESC {limit}"
+            page_args = []
         else:
             order = SORTS.get(p.sort, SORTS["popular"])[1] or SORTS["popular"][1]
-            page_sql = f"""SELECT t.id FROM catalog_track t WHERE {where} ORDER BY {order}
-                           LIMIT {int(p.per_page)} OFFSET {int(offset)}"""
-            total_sql = (
-                f"SELECT count(*) FROM (SELECT 1 FROM catalog_track t WHERE {where} LIMIT {COUNT_CAP}) c"
-            )
-        # Facet sets: one per active dimension (all filters but its own), one shared by the rest.
-        active = [d for d in FACET_DIMENSIONS if self.params.active(d)]
-        cols = (
-            "t.genre_ids, t.mood_ids, t.instrument_ids, t.theme_ids,"
-            " t.vocals, t.key, t.energy, t.explicit, t.sound_category_id"
-        )
-        set_for = {}
-        for i, dim in enumerate([None, *active]):
+            page_sql = f"""
+                (SELECT t.id FROM base t WHERE (SELECT count(*) FROM base) < {CANDIDATES}
+                  ORDER BY {order} {limit})
+                UNION ALL
+                (SELECT t.id FROM catalog_track t
+                  WHERE (SELECT count(*) FROM base) >= {CANDIDATES} AND {where}
+                  ORDER BY {order} {limit})"""
+            page_args = wargs
+        # Facet sets: "all filters but its own" for each active dimension; the rest use base.
+        set_for = {None: "base"}
+        for i, dim in enumerate(d for d in FACET_DIMENSIONS if self.params.active(d)):
             w, a = self._where(tsq, exclude=dim)
             name = f"fs{i}"
             ctes.append(
                 f"""{name} AS MATERIALIZED (SELECT {cols} FROM catalog_track t WHERE {w}
-                     ORDER BY t.popularity DESC LIMIT {FACET_SAMPLE})"""
+                     ORDER BY t.popularity DESC LIMIT {CANDIDATES})"""
             )
             args += a
             set_for[dim] = name
         facet_sql = []
         for dim in FACET_DIMENSIONS:
-            src = set_for.get(dim, set_for[None])
+            src = set_for.get(dim, "base")
             if dim in TAXONOMY_DIMENSIONS:
                 column = TAXONOMY_DIMENSIONS[dim][2]
                 facet_sql.append(
@@ -597,31 +607,27 @@ class _PostgresSearch:
         sql = f"""
             WITH {", ".join(ctes)},
                  page AS ({page_sql})
-            SELECT '_total', '', ({total_sql})
+            SELECT '_total', '', (SELECT count(*) FROM base)
             UNION ALL SELECT '_page', id::text, row_number() OVER () FROM page
             UNION ALL {" UNION ALL ".join(facet_sql)}
             UNION ALL {sizes}
         """
-        # Placeholders in text order: the CTEs, then the page's WHERE, then the total's WHERE.
-        final_args = list(args)
-        if not relevance:
-            final_args += wargs + wargs
         with connection.cursor() as cur:
-            cur.execute(sql, final_args)
+            cur.execute(sql, args + page_args)
             rows = cur.fetchall()
-        ids, total, counts, sampled = [], 0, {}, False
-        page_rows = []
+        total, counts, sampled, page_rows = 0, {}, False, []
         for dim, value, n in rows:
             if dim == "_total":
                 total = n
             elif dim == "_page":
                 page_rows.append((n, int(value)))
             elif dim == "_size":
-                sampled = sampled or n >= FACET_SAMPLE
+                sampled = sampled or n >= CANDIDATES
             else:
                 counts.setdefault(dim, {})[value] = n
-        ids = [pk for _n, pk in sorted(page_rows)]
-        return ids, total, counts, sampled
+        # A full base means at least CANDIDATES matches: more than the count cap.
+        total = COUNT_CAP if total >= CANDIDATES else total
+        return [pk for _n, pk in sorted(page_rows)], total, counts, sampled
 
 
 # --- SQLite (and any other database): simple matching ---------------------------------------------
@@ -629,7 +635,7 @@ class _PostgresSearch:
 
 class _SimpleSearch:
     """Without PostgreSQL: icontains over title, artist, album and tag names, then filters,
-    facets, sorting and paging in Python over the best FACET_SAMPLE matches by popularity (two
+    facets, sorting and paging in Python over the best CANDIDATES matches by popularity (two
     queries; exact for a development catalogue of a few hundred tracks)."""
 
     FIELDS = (
@@ -670,7 +676,7 @@ class _SimpleSearch:
             )
         rows = [
             dict(zip(self.FIELDS, r, strict=True))
-            for r in qs.order_by("-popularity", "-pk").values_list(*self.FIELDS)[:FACET_SAMPLE]
+            for r in qs.order_by("-popularity", "-pk").values_list(*self.FIELDS)[:CANDIDATES]
         ]
         for row in rows:
             row.update({dim: set() for dim in TAXONOMY_DIMENSIONS})
@@ -686,7 +692,7 @@ class _SimpleSearch:
             ]
             for dim, track_id, tag_id in parts[0].union(*parts[1:], all=True):
                 by_id[track_id][dim].add(tag_id)
-        return rows, len(rows) >= FACET_SAMPLE
+        return rows, len(rows) >= CANDIDATES
 
     def _matcher(self):
         p = self.params

@@ -5,7 +5,10 @@ alone; the back button asks for the full page again (htmx history restore), so b
 and history all work without JavaScript too.
 """
 
+from dataclasses import replace
+
 from django.conf import settings
+from django.http import QueryDict
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
@@ -17,10 +20,13 @@ from . import services
 from .forms import SearchForm
 from .models import Track
 from .search import (
+    CANDIDATES,
+    DEFAULT_PAGE_SIZE,
     ENERGY_LABELS,
     PAGE_SIZES,
     RESULT_WINDOW,
     SORTS,
+    default_sort,
     search_tracks,
 )
 from .search import (
@@ -80,13 +86,13 @@ def _search_page(request, kind):
     form = SearchForm(request.GET, kind=kind)
     params = form.params()
     result = search_tracks(params)
+    if result.page != params.page:  # a page past the end shows (and links) the last page
+        params = replace(params, page=result.page)
     favourite_ids = services.favourite_ids(request.user, result.tracks)
     page = PAGES[kind]
 
-    base_query = _query_without(request.GET, "page")
-    for name in list(base_query):
-        if not any(base_query.getlist(name)):
-            base_query.pop(name)
+    canonical = canonical_query(params)
+    base_query = _query_without(canonical, "page")
 
     def page_url(number):
         q = base_query.copy()
@@ -136,12 +142,13 @@ def _search_page(request, kind):
         "explicit_facets": result.facets.get("explicit", []) if kind == "music" else [],
         "active_chips": active_chips,
         "clear_url": f"?{urlencode({'q': params.q})}" if params.q else "?",
-        "sorts": [(k, v[0]) for k, v in SORTS.items() if k != "relevance" or params.q],
+        "sorts": _sort_options(params),
         "page_sizes": PAGE_SIZES,
         "page_links": [(n, page_url(n)) if n else (None, None) for n in result.page_range()],
         "prev_url": page_url(result.page - 1) if result.has_previous else "",
         "next_url": page_url(result.page + 1) if result.has_next else "",
         "result_window": RESULT_WINDOW,
+        "candidates": CANDIDATES,
         "window_reached": result.total_capped and not result.has_next,
         "energy_labels": ENERGY_LABELS,
         "keys": Track.KEY_CHOICES,
@@ -150,8 +157,45 @@ def _search_page(request, kind):
         response = render(request, "catalog/_results.html", context)
     else:
         response = render(request, "catalog/search.html", context)
+    if request.htmx:
+        # Every state has one URL: no empty fields, no defaults, page past the end corrected.
+        response["HX-Push-Url"] = f"{request.path}?{canonical.urlencode()}" if canonical else request.path
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _sort_options(params):
+    """The sort menu. Its first entry (value "") is the default: best match for a text search,
+    most popular otherwise — so typing a query after browsing switches to relevance."""
+    default = default_sort(params.q)
+    options = [("", SORTS[default][0])]
+    options += [(k, v[0]) for k, v in SORTS.items() if k not in (default, "relevance")]
+    selected = "" if params.sort == default else params.sort
+    return [(value, label, value == selected) for value, label in options]
+
+
+def canonical_query(params):
+    """The query string for a search: only what differs from the defaults, in a stable order."""
+    q = QueryDict(mutable=True)
+    if params.q:
+        q["q"] = params.q
+    for name in ("genre", "mood", "instrument", "theme", "vocals", "key", "energy"):
+        values = [str(v) for v in getattr(params, name)]
+        if values:
+            q.setlist(name, values)
+    for name in ("category", "explicit"):
+        if getattr(params, name):
+            q[name] = getattr(params, name)
+    for name in ("bpm_min", "bpm_max", "duration_min", "duration_max"):
+        if getattr(params, name) is not None:
+            q[name] = str(getattr(params, name))
+    if params.sort != default_sort(params.q):
+        q["sort"] = params.sort
+    if params.per_page != DEFAULT_PAGE_SIZE:
+        q["per_page"] = str(params.per_page)
+    if params.page > 1:
+        q["page"] = str(params.page)
+    return q
 
 
 @require_GET

@@ -1,0 +1,82 @@
+"""A person searching in real Chromium: type, filter, results change in place, the URL follows,
+the back button restores, the header box suggests as you type. Plus an accessibility scan."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.fixtures import assert_accessible
+from tests.factories import GenreFactory, TrackFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def catalogue(transactional_db):
+    ambient = GenreFactory(name="Ambient", slug="ambient")
+    rock = GenreFactory(name="Rock", slug="rock")
+    TrackFactory(title="Summer Breeze", genres=[ambient], popularity=5)
+    TrackFactory(title="Summer Nights", genres=[rock], popularity=9)
+    TrackFactory(title="Night Drive", genres=[rock], popularity=3)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        from catalog.search import rebuild_search_words
+
+        rebuild_search_words()
+
+
+def heading(page):
+    return page.locator("#results-heading")
+
+
+def test_search_filter_and_back_button_update_results_in_place(page, catalogue):
+    page.goto("/tracks/")
+    page.evaluate("window.__samePage = true")
+    page.get_by_role("searchbox", name="Search royalty-free music").fill("summer")
+    page.wait_for_url(re.compile(r"/tracks/\?q=summer$"))
+    expect(heading(page)).to_contain_text("2 results")
+    rows = page.locator(".track-list .tr-title")
+    assert sorted(rows.all_inner_texts()) == ["Summer Breeze", "Summer Nights"]
+
+    page.locator("label[for='f-genre-ambient'], label:has(#f-genre-ambient)").first.click()
+    page.wait_for_url(re.compile(r"genre=ambient"))
+    expect(heading(page)).to_contain_text("1 result")
+    assert rows.all_inner_texts() == ["Summer Breeze"]
+    assert page.locator(".active-filters").inner_text().startswith("Genre: Ambient")
+    assert page.evaluate("window.__samePage") is True  # updated in place, no page load
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"/tracks/\?q=summer$"))
+    expect(heading(page)).to_contain_text("2 results")
+    assert not page.locator("#f-genre-ambient").is_checked()
+    assert page.locator("#search-q").input_value() == "summer"
+
+    page.go_forward()
+    page.wait_for_url(re.compile(r"genre=ambient"))
+    expect(heading(page)).to_contain_text("1 result")
+    assert page.locator("#f-genre-ambient").is_checked()
+
+
+def test_header_box_suggests_as_you_type_and_keyboard_picks(page, catalogue):
+    page.goto("/")
+    box = page.locator("#header-q")
+    box.fill("nigh")
+    listbox = page.get_by_role("listbox", name="Search suggestions")
+    listbox.wait_for()
+    assert "Night Drive" in listbox.inner_text()
+    assert box.get_attribute("aria-expanded") == "true"
+    box.press("ArrowDown")
+    assert box.get_attribute("aria-activedescendant") == "header-q-option-0"
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"/tracks/\?q=nigh"))
+    expect(heading(page)).to_contain_text("2 results for “nigh”")
+
+
+def test_search_page_is_accessible(page, catalogue):
+    page.goto("/tracks/?q=summer&genre=rock")
+    heading(page).wait_for()
+    assert_accessible(page)
+    page.goto("/sounds/")
+    assert_accessible(page)
