@@ -49,34 +49,36 @@ def _signed_in_template():
     return "accounts/_signed_in_as.html"
 
 
-def _pricing_columns(interval):
+def _pricing_columns(plans, interval):
     """One column per plan family, showing the plan of the chosen interval."""
     families = {}
-    for plan in Plan.objects.active().order_by("sort_order", "pk"):
+    for plan in plans:
         families.setdefault(plan.family, []).append(plan)
     columns = []
-    for plans in families.values():
-        by_interval = {p.interval: p for p in plans}
-        plan = by_interval.get(interval) or plans[0]
+    for members in families.values():
+        by_interval = {p.interval: p for p in members}
+        plan = by_interval.get(interval) or members[0]
         monthly = by_interval.get(Interval.MONTH)
+        yearly = by_interval.get(Interval.YEAR)
         saving = 0
-        if plan.interval == Interval.YEAR and monthly and monthly.price_cents:
+        if yearly and monthly and monthly.price_cents:
             full = monthly.price_cents * 12
-            saving = round(100 * (full - plan.price_cents) / full) if full > plan.price_cents else 0
-        columns.append({"plan": plan, "family": plan.family, "saving": saving})
+            saving = round(100 * (full - yearly.price_cents) / full) if full > yearly.price_cents else 0
+        columns.append(
+            {
+                "plan": plan,
+                "family": plan.family,
+                "saving": saving if plan == yearly else 0,
+                "yearly_saving": saving,
+            }
+        )
     return columns
-
-
-def _best_yearly_saving():
-    best = 0
-    for col in _pricing_columns(Interval.YEAR):
-        best = max(best, col["saving"])
-    return best
 
 
 @require_GET
 def pricing(request):
     interval = Interval.YEAR if request.GET.get("interval") == "year" else Interval.MONTH
+    columns = _pricing_columns(list(Plan.objects.active().order_by("sort_order", "pk")), interval)
     membership = None
     if request.user.is_authenticated:
         membership = entitlements.current_membership(request.user)
@@ -87,8 +89,8 @@ def pricing(request):
         request,
         "billing/pricing.html",
         {
-            "columns": _pricing_columns(interval),
-            "best_saving": _best_yearly_saving(),
+            "columns": columns,
+            "best_saving": max((col["yearly_saving"] for col in columns), default=0),
             "interval": interval,
             "membership": membership,
             "payments_configured": stripe_client.is_configured(),
