@@ -57,6 +57,7 @@ def test_search_filter_and_back_button_update_results_in_place(page, catalogue):
     page.wait_for_url(re.compile(r"genre=ambient"))
     expect(heading(page)).to_contain_text("1 result")
     assert page.locator("#f-genre-ambient").is_checked()
+    page.wait_for_load_state("networkidle")  # no request still in flight when the server stops
 
 
 def test_header_box_suggests_as_you_type_and_keyboard_picks(page, catalogue):
@@ -72,6 +73,7 @@ def test_header_box_suggests_as_you_type_and_keyboard_picks(page, catalogue):
     box.press("Enter")
     page.wait_for_url(re.compile(r"/tracks/\?q=nigh"))
     expect(heading(page)).to_contain_text("2 results for “nigh”")
+    page.wait_for_load_state("networkidle")
 
 
 def test_search_page_is_accessible(page, catalogue):
@@ -80,3 +82,4 @@ def test_search_page_is_accessible(page, catalogue):
     assert_accessible(page)
     page.goto("/sounds/")
     assert_accessible(page)
+    page.wait_for_load_state("networkidle")
