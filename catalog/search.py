@@ -45,7 +45,7 @@ RESULT_WINDOW = 1000  # results reachable by paging
 COUNT_CAP = RESULT_WINDOW + 1  # counting stops here: "1,000+ results"
 # The bounded set: the best matches by popularity. Relevance ranks it, the total counts it,
 # the facets count it, and any sort pages within it when it holds every match.
-CANDIDATES = 1200
+CANDIDATES = 1200  # at least RESULT_WINDOW: relevance pages come from this set
 PAGE_SIZES = (12, 24, 48)
 DEFAULT_PAGE_SIZE = 24
 TS_CONFIG = "english"
