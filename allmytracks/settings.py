@@ -4,6 +4,7 @@ With no environment at all the site runs for development (SQLite, local files, e
 tasks, mail written to files). Production sets the variables listed in README.md.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -146,6 +147,14 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if not IS_POSTGRES:
     VAR_DIR.mkdir(exist_ok=True)
+    if DJANGO_ENV == "test":
+        # A file, not memory: browser tests' live server then gives each request thread its
+        # own connection instead of sharing the test's one (SQLite refuses concurrent use).
+        import tempfile
+
+        DATABASES["default"]["TEST"] = {
+            "NAME": str(Path(tempfile.gettempdir()) / f"amt-test-{os.getpid()}.sqlite3")
+        }
 
 # ---------------------------------------------------------------------------
 # Cache and Celery (Redis when REDIS_URL is set; in-process otherwise, dev only)
@@ -448,8 +457,8 @@ STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 
 # --- billing app: prices, checkout switches, reconciliation ------------------------------
-# Stripe Price ids per plan slug for `manage.py seed_plans`, e.g. "personal-monthly=price_123,pro-monthly=price_456"
-# (staff can also paste them in admin).
+# Stripe Price ids per plan slug for `manage.py seed_plans`,
+# e.g. "personal-monthly=price_123,pro-monthly=price_456" (staff can also paste them in admin).
 BILLING_STRIPE_PRICE_IDS = env.dict("BILLING_STRIPE_PRICE_IDS", default={})
 BILLING_CURRENCY = env("BILLING_CURRENCY", default="usd")
 BILLING_SINGLE_TRACK_PRICE_CENTS = env.int("BILLING_SINGLE_TRACK_PRICE_CENTS", default=1900)

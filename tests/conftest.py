@@ -125,7 +125,11 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []
     if skipped:
-        reporter.write_line(f"REQUIRE_NO_SKIPS: {len(skipped)} test(s) skipped; CI must run them all.", red=True)
+        reporter.write_line(
+            f"REQUIRE_NO_SKIPS: {len(skipped)} test(s) skipped; CI must run them all.", red=True
+        )
         for report in skipped:
-            reporter.write_line(f"  skipped: {report.nodeid} ({report.longrepr[-1] if report.longrepr else ''})")
+            reporter.write_line(
+                f"  skipped: {report.nodeid} ({report.longrepr[-1] if report.longrepr else ''})"
+            )
         session.exitstatus = 1

@@ -156,7 +156,9 @@ def publish_agreement(kind="user-agreement", *, material=True, body=None, notify
 
 
 class PlanFactory(factory.django.DjangoModelFactory):
-    """A paid monthly plan with a quota of 10 licences (unlimited: licences_per_period=None + fair_use_ceiling)."""
+    """A paid monthly plan with a quota of 10 licences.
+
+    Unlimited plans: licences_per_period=None plus a fair_use_ceiling."""
 
     class Meta:
         model = "billing.Plan"

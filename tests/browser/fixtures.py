@@ -58,9 +58,11 @@ def page(_browser, live_server, request):
     pg.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     pg.on(
         "console",
-        lambda msg: problems.append(f"console: {msg.text}")
-        if msg.type == "error" and "Content Security Policy" in msg.text
-        else None,
+        lambda msg: (
+            problems.append(f"console: {msg.text}")
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
     )
     yield pg
     failed = getattr(request.node, "rep_call", None)
@@ -89,7 +91,8 @@ def assert_accessible(page, *, ignore=()):
         if v["impact"] in ("serious", "critical") and v["id"] not in ignore
     ]
     assert not violations, "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}" for v in violations
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}"
+        for v in violations
     )
 
 
