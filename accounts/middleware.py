@@ -6,6 +6,8 @@
 - Staff reach /admin/ only with two-factor authentication set up.
 """
 
+import time
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -69,3 +71,28 @@ def _has_mfa(user):
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+class SessionActivityMiddleware:
+    """Record a signed-in session's last activity (IP, browser, time) for the security page,
+    at most once per ``ACCOUNTS_SESSION_ACTIVITY_INTERVAL`` seconds per session.
+
+    allauth's own activity tracking writes to the database on every request (five
+    statements); this keeps the same record for the "sessions" list without that cost.
+    """
+
+    SESSION_KEY = "accounts_activity_at"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key and request.user.is_authenticated:
+            now = int(time.time())
+            if now - session.get(self.SESSION_KEY, 0) >= settings.ACCOUNTS_SESSION_ACTIVITY_INTERVAL:
+                from allauth.usersessions.models import UserSession
+
+                UserSession.objects.create_from_request(request)
+                session[self.SESSION_KEY] = now
+        return self.get_response(request)

@@ -105,7 +105,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "accounts.middleware.SessionActivityMiddleware",
     "accounts.middleware.AccountStatusMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # After AccountMiddleware: material agreement changes must be accepted before going on.
@@ -384,7 +384,10 @@ if env("APPLE_CLIENT_ID", default=""):
             }
         ]
     }
-USERSESSIONS_TRACK_ACTIVITY = True
+# allauth's per-request tracking writes on every request; accounts.middleware records the
+# same activity at most every ACCOUNTS_SESSION_ACTIVITY_INTERVAL seconds instead.
+USERSESSIONS_TRACK_ACTIVITY = False
+ACCOUNTS_SESSION_ACTIVITY_INTERVAL = 300
 # Staff users must have two-factor authentication before they reach /admin/.
 ACCOUNTS_STAFF_REQUIRE_MFA = env.bool("ACCOUNTS_STAFF_REQUIRE_MFA", default=True)
 # Guardian confirmation links for members under 18 stay valid this long.
