@@ -21,14 +21,16 @@ Nothing here ever touches licences already issued: billing state decides only wh
 taken next.
 """
 
+import functools
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from .models import (
+    ENTITLING,
+    PAYMENT_PROBLEM,
     CreditStatus,
     MembershipUsage,
     Source,
@@ -74,19 +76,20 @@ def current_membership(user, *, lock=False):
 
     Entitling memberships come first, then ones with a payment problem; ended, expired
     complimentary and never-paid ones are not memberships at all."""
-    qs = Subscription.objects.for_account(user).live().current_first().select_related("plan")
     if lock:
-        # Lock first, rank afterwards: FOR UPDATE cannot be combined with every ORDER BY.
-        ids = list(qs.values_list("id", flat=True)[:5])
-        rows = {
-            s.pk: s
-            for s in Subscription.objects.select_for_update(of=("self",))
+        # One statement: every live membership of the account (a handful at most), locked, then
+        # ranked in Python as ``current_first`` ranks them, on what the locked rows say now.
+        candidates = sorted(
+            Subscription.objects.for_account(user)
+            .live()
             .select_related("plan")
-            .filter(pk__in=ids)
-        }
-        candidates = [rows[i] for i in ids if i in rows]
+            .select_for_update(of=("self",)),
+            key=_rank_key,
+        )[:5]
     else:
-        candidates = list(qs[:5])
+        candidates = list(
+            Subscription.objects.for_account(user).live().current_first().select_related("plan")[:5]
+        )
     now = timezone.now()
     for membership in candidates:
         if membership.status == "incomplete":
@@ -99,6 +102,12 @@ def current_membership(user, *, lock=False):
             continue
         return membership
     return None
+
+
+def _rank_key(membership):
+    """The order of ``SubscriptionQuerySet.current_first``, for rows already loaded."""
+    rank = 0 if membership.status in ENTITLING else 1 if membership.status in PAYMENT_PROBLEM else 2
+    return (rank, -membership.created_at.timestamp(), -membership.pk)
 
 
 def _pricing_url():
@@ -194,6 +203,47 @@ def _usage_row(membership):
     return row
 
 
+@functools.cache
+def _take_unit_sql():
+    """``UPDATE … SET used = used + 1 … WHERE … used < allowance RETURNING used, allowance``.
+
+    Names come from the model's metadata; the values are always parameters."""
+    meta = MembershipUsage._meta
+    q = connection.ops.quote_name
+
+    def col(name):
+        return q(meta.get_field(name).column)
+
+    used, allowance = col("used"), col("allowance")
+    return (
+        f"UPDATE {q(meta.db_table)} SET {used} = {used} + 1, {allowance} = %s, {col('updated_at')} = %s "  # noqa: S608
+        f"WHERE {col('subscription')} = %s AND {col('period_start')} = %s AND {used} < %s "
+        f"RETURNING {used}, {allowance}"
+    )
+
+
+def _take_membership_unit(membership):
+    """One statement: ``used + 1`` on this period's row if a unit is left under the plan's allowance.
+
+    Returns (used, allowance) after taking, ``False`` when every unit is used, ``None`` when the
+    period has no row yet. The allowance follows the plan (seats or plan changed mid-period)
+    exactly as ``_usage_row`` does: a unit is taken only while ``used < allowance``."""
+    start, _end = membership.usage_window()
+    allowance = membership.plan.allowance(membership.quantity)
+    prep = MembershipUsage._meta.get_field("period_start").get_db_prep_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _take_unit_sql(),
+            [allowance, prep(timezone.now(), connection), membership.pk, prep(start, connection), allowance],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0], row[1]
+    if MembershipUsage.objects.filter(subscription=membership, period_start=start).exists():
+        return False
+    return None
+
+
 def consume(user, *, track):
     """Take one unit for a licence of ``track``; run inside the caller's transaction.
 
@@ -202,33 +252,41 @@ def consume(user, *, track):
     plan, and no credit for this track)."""
     if user is None or not user.is_authenticated:
         raise EntitlementError("Sign in to download with a licence.", reverse("account_login"))
+    if connection.in_atomic_block:  # the caller's transaction holds the locks; no savepoint needed
+        return _consume(user, track)
     with transaction.atomic():
-        membership = current_membership(user, lock=True)
-        refusal = None
-        if membership is not None:
-            row = _usage_row(membership)
-            refusal = _membership_refusal(membership, track, row.used)
-            if refusal is None:
-                taken = MembershipUsage.objects.filter(pk=row.pk, used__lt=F("allowance")).update(
-                    used=F("used") + 1, updated_at=timezone.now()
-                )
-                if taken:
-                    row.refresh_from_db(fields=["used", "allowance"])
-                    return Consumption(MEMBERSHIP, membership.pk, remaining=row.allowance - row.used)
-                refusal = _membership_refusal(membership, track, row.allowance)
-        for credit_id in (
-            TrackCredit.objects.select_for_update()
-            .filter(user=user, track=track, status=CreditStatus.AVAILABLE)
-            .order_by("created_at", "id")
-            .values_list("id", flat=True)
-        ):
-            taken = TrackCredit.objects.filter(pk=credit_id, status=CreditStatus.AVAILABLE).update(
-                status=CreditStatus.USED, used_at=timezone.now()
-            )
+        return _consume(user, track)
+
+
+def _consume(user, track):
+    """``consume`` inside a transaction. Writes only what it returns (or an empty period row)."""
+    membership = current_membership(user, lock=True)
+    refusal = None
+    if membership is not None:
+        refusal = _membership_refusal(membership, track, 0)
+        if refusal is None:
+            taken = _take_membership_unit(membership)
+            if taken is None:  # first licence of the period: make the period's row, then try again
+                _usage_row(membership)
+                taken = _take_membership_unit(membership)
             if taken:
-                return Consumption(CREDIT, credit_id)
-        reason, url = refusal or _no_source_reason(user)
-        raise EntitlementError(reason, url)
+                used, allowance = taken
+                return Consumption(MEMBERSHIP, membership.pk, remaining=allowance - used)
+            full = membership.plan.allowance(membership.quantity)
+            refusal = _membership_refusal(membership, track, full)
+    for credit_id in (
+        TrackCredit.objects.select_for_update()
+        .filter(user=user, track=track, status=CreditStatus.AVAILABLE)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+    ):
+        taken = TrackCredit.objects.filter(pk=credit_id, status=CreditStatus.AVAILABLE).update(
+            status=CreditStatus.USED, used_at=timezone.now()
+        )
+        if taken:
+            return Consumption(CREDIT, credit_id)
+    reason, url = refusal or _no_source_reason(user)
+    raise EntitlementError(reason, url)
 
 
 def usage_summary(membership):

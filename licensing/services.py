@@ -46,14 +46,20 @@ class LicensingError(Exception):
 def check_account(user, request=None):
     """May this account download now? Raises LicensingError pointing at the page that fixes it."""
     from accounts.services import AccountRestricted, check_can_transact
-    from legal.services import AcceptanceRequired, ensure_current_agreements
+    from legal.services import AcceptanceRequired, agreement_status, ensure_current_agreements
 
     try:
         check_can_transact(user)
     except AccountRestricted as exc:
         raise LicensingError(str(exc), getattr(exc, "url", None)) from exc
     try:
-        ensure_current_agreements(user, request)
+        # One look at the acceptances when there is nothing to record; otherwise legal's own gate
+        # records the versions accepted by continued use and decides (the same answer, slower).
+        status = agreement_status(user, request=request)
+        if status.continued_use:
+            ensure_current_agreements(user, request)
+        elif status.outstanding:
+            raise AcceptanceRequired(status.outstanding)
     except AcceptanceRequired as exc:
         raise LicensingError(str(exc), exc.url) from exc
 
@@ -324,11 +330,9 @@ def grant_license(
 
     with transaction.atomic():
         account = _lock_account(user)
-        existing = (
-            License.objects.filter(account=account, submission=submission)
-            .select_related("track__artist")
-            .first()
-        )
+        # The same form sent again: almost never, so ask for the id only and load the rest on a hit.
+        ids = list(License.objects.filter(account=account, submission=submission).values_list("pk")[:1])
+        existing = License.objects.select_related("track__artist").get(pk=ids[0][0]) if ids else None
         if existing is not None:
             _record_download(
                 existing, version if version.track_id == existing.track_id else existing.version, request
