@@ -31,6 +31,11 @@ def clean_url_or_channel(value):
     return value
 
 
+SOLE_END_USER_HELP = (
+    "Every work downloaded under this account is for this end user. It defaults to your name."
+)
+
+
 class ProjectFieldsMixin(forms.Form):
     project_title = forms.CharField(label="Project title", max_length=200, required=False)
     platform = forms.ChoiceField(
@@ -93,9 +98,7 @@ class DownloadForm(ProjectFieldsMixin):
         if not self.end_users and not user.is_enterprise:
             self.fields["end_user_name"].label = "End user: the person or company that will use it"
             self.fields["end_user_name"].initial = user.display_name or ""
-            self.fields["end_user_name"].help_text = (
-                "Every work downloaded under this account is for this end user. It defaults to your name."
-            )
+            self.fields["end_user_name"].help_text = SOLE_END_USER_HELP
 
         projects = list(Project.objects.for_account(user).order_by("-created_at")[:50])
         self.projects = {str(p.pk): p for p in projects}
