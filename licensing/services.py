@@ -318,8 +318,6 @@ def grant_license(
     - Otherwise one unit is consumed from billing inside this transaction, and the new
       licence carries the Music Licence Agreement version in force.
     """
-    from billing import entitlements
-
     check_account(user, request)
     if not track.is_published:
         raise LicensingError("This track is not available.")
@@ -328,94 +326,97 @@ def grant_license(
     if not isinstance(submission, uuid.UUID):
         submission = uuid.UUID(str(submission))
 
-    with transaction.atomic():
-        account = _lock_account(user)
-        # The same form sent again: almost never, so ask for the id only and load the rest on a hit.
-        ids = list(License.objects.filter(account=account, submission=submission).values_list("pk")[:1])
-        existing = License.objects.select_related("track__artist").get(pk=ids[0][0]) if ids else None
-        if existing is not None:
-            _record_download(
-                existing, version if version.track_id == existing.track_id else existing.version, request
-            )
-            return Grant(existing, False, signed_download_url(existing, version), "already-issued")
-        the_project, project_is_new = _resolve_project(account, project=project, new_project=new_project)
-        if not project_is_new:
-            same = (
-                License.objects.filter(project=the_project, track=track)
-                .order_by("status", "-issued_at")
-                .select_related("track__artist")
-                .first()
-            )
-            if same is not None and same.is_active:
-                _record_download(same, version, request)
-                return Grant(same, False, signed_download_url(same, version), "same-project")
-            if same is not None:
-                raise LicensingError(
-                    f"Your licence {same.code} for this track in this project was revoked, so it cannot be "
-                    f"downloaded again for it. Questions: write to support."
-                )
-        the_end_user = _resolve_end_user(
-            account,
-            user,
-            end_user=end_user,
-            new_end_user=new_end_user,
-            version_number=agreement.number,
-            request=request,
-        )
-        try:
-            consumption = entitlements.consume(user, track=track)
-        except entitlements.EntitlementError as exc:
-            raise LicensingError(str(exc), getattr(exc, "url", None)) from exc
-        license = _create_license(
-            account=account,
-            end_user=the_end_user,
-            project=the_project,
-            track=track,
-            version=version,
-            agreement_number=agreement.number,
-            consumption=consumption,
-            submission=submission,
-        )
-        _record_download(license, version, request, first=True)
-        audit.record(
-            "licensing.license_granted",
-            actor=user,
-            target=license,
-            request=request,
-            track_id=track.pk,
-            project_id=the_project.pk,
-            end_user_id=the_end_user.pk,
-            source=f"{consumption.source_type}:{consumption.source_id}",
-            agreement_version=agreement.number,
-        )
-    license.track = track
-    return Grant(license, True, signed_download_url(license, version))
-
-
-def _create_license(*, account, end_user, project, track, version, agreement_number, consumption, submission):
+    # A new licence code is drawn for each attempt. A collision with an existing code (about one in
+    # 10^11 per grant) fails the licence INSERT; the whole transaction is then rolled back and run
+    # again with another code, which keeps a savepoint out of every grant.
     for _attempt in range(CODE_ATTEMPTS):
         code = new_code()
         try:
             with transaction.atomic():
-                return License.objects.create(
-                    code=code,
-                    account=account,
-                    end_user=end_user,
-                    project=project,
-                    track=track,
-                    version=version,
-                    agreement_version=agreement_number,
-                    source_type=consumption.source_type,
-                    source_id=consumption.source_id,
-                    submission=submission,
-                    download_count=1,
-                    last_downloaded_at=timezone.now(),
-                )
+                grant = _grant(
+                    user, track, version, submission, agreement, code, end_user=end_user,
+                    new_end_user=new_end_user, project=project, new_project=new_project, request=request,
+                )  # fmt: skip
         except IntegrityError:
             if License.objects.filter(code=code).exists():
                 continue  # a code collision: draw another
             raise
+        if grant.created:
+            grant.license.track = track
+            grant.url = signed_download_url(grant.license, version)
+        return grant
     raise LicensingError("We could not issue a licence code just now. Please try again.")  # pragma: no cover
+
+
+def _grant(user, track, version, submission, agreement, code, *, end_user, new_end_user, project, new_project,
+           request):  # fmt: skip
+    """The transaction of ``grant_license``. A new licence's Grant comes back without its URL."""
+    from billing import entitlements
+
+    account = _lock_account(user)
+    # The same form sent again: almost never, so ask for the id only and load the rest on a hit.
+    ids = list(License.objects.filter(account=account, submission=submission).values_list("pk")[:1])
+    existing = License.objects.select_related("track__artist").get(pk=ids[0][0]) if ids else None
+    if existing is not None:
+        _record_download(
+            existing, version if version.track_id == existing.track_id else existing.version, request
+        )
+        return Grant(existing, False, signed_download_url(existing, version), "already-issued")
+    the_project, project_is_new = _resolve_project(account, project=project, new_project=new_project)
+    if not project_is_new:
+        same = (
+            License.objects.filter(project=the_project, track=track)
+            .order_by("status", "-issued_at")
+            .select_related("track__artist")
+            .first()
+        )
+        if same is not None and same.is_active:
+            _record_download(same, version, request)
+            return Grant(same, False, signed_download_url(same, version), "same-project")
+        if same is not None:
+            raise LicensingError(
+                f"Your licence {same.code} for this track in this project was revoked, so it cannot be "
+                f"downloaded again for it. Questions: write to support."
+            )
+    the_end_user = _resolve_end_user(
+        account,
+        user,
+        end_user=end_user,
+        new_end_user=new_end_user,
+        version_number=agreement.number,
+        request=request,
+    )
+    try:
+        consumption = entitlements.consume(user, track=track)
+    except entitlements.EntitlementError as exc:
+        raise LicensingError(str(exc), getattr(exc, "url", None)) from exc
+    license = License.objects.create(
+        code=code,
+        account=account,
+        end_user=the_end_user,
+        project=the_project,
+        track=track,
+        version=version,
+        agreement_version=agreement.number,
+        source_type=consumption.source_type,
+        source_id=consumption.source_id,
+        submission=submission,
+        download_count=1,
+        last_downloaded_at=timezone.now(),
+    )
+    _record_download(license, version, request, first=True)
+    audit.record(
+        "licensing.license_granted",
+        actor=user,
+        target=license,
+        request=request,
+        track_id=track.pk,
+        project_id=the_project.pk,
+        end_user_id=the_end_user.pk,
+        source=f"{consumption.source_type}:{consumption.source_id}",
+        agreement_version=agreement.number,
+    )
+    return Grant(license, True, "")
 
 
 def redownload(*, user, license, version, request=None):
