@@ -257,6 +257,10 @@ def load(cur, rows):
 
     n_words = rebuild_search_words()
     print(f"  {n_words:,} dictionary words in {time.perf_counter() - t0:.0f}s", flush=True)
+    from catalog.search import rebuild_track_search
+
+    n_search = rebuild_track_search()
+    print(f"  {n_search:,} rows in the search table in {time.perf_counter() - t0:.0f}s", flush=True)
     cur.execute("VACUUM ANALYZE")
     print(f"loaded in {time.perf_counter() - t0:.0f}s", flush=True)
 

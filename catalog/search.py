@@ -46,6 +46,9 @@ COUNT_CAP = RESULT_WINDOW + 1  # counting stops here: "1,000+ results"
 # The bounded set: the best matches by popularity. Relevance ranks it, the total counts it,
 # the facets count it, and any sort pages within it when it holds every match.
 CANDIDATES = 1200  # at least RESULT_WINDOW: relevance pages come from this set
+# Facet counts of a dimension with an active filter ("all filters but this one") are counted
+# among the matches in this many most popular tracks (PostgreSQL).
+FACET_SAMPLE = 20_000
 PAGE_SIZES = (12, 24, 48)
 DEFAULT_PAGE_SIZE = 24
 TS_CONFIG = "english"
@@ -136,6 +139,11 @@ class FacetValue:
     count: int
     selected: bool
     depth: int = 0  # sound categories: 0 for a root, 1 for a child, …
+
+    @property
+    def count_label(self):
+        """The count with thousands separators ("12,345"), without a template filter per value."""
+        return f"{self.count:,}"
 
 
 @dataclass
@@ -365,6 +373,35 @@ def rebuild_search_words():
         return cur.fetchone()[0]
 
 
+def rebuild_track_search():
+    """Refill ``catalog_tracksearch`` from the tracks in popularity order (the order the
+    candidate walk reads), for a bulk load that ran with triggers off, or to restore the physical
+    order after many popularity changes. Returns the number of searchable tracks."""
+    if connection.vendor != "postgresql":
+        return 0
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("TRUNCATE catalog_tracksearch")
+        cur.execute(
+            """
+            INSERT INTO catalog_tracksearch (id, popularity, created_at, kind, bpm, duration_seconds, key,
+                vocals, energy, explicit, sound_category_id, genre_ids, mood_ids, instrument_ids, theme_ids,
+                keys, search_vector)
+            SELECT t.id, t.popularity, t.created_at, t.kind, t.bpm, t.duration_seconds, t.key, t.vocals,
+                   t.energy, t.explicit, t.sound_category_id, t.genre_ids::int[], t.mood_ids::int[],
+                   t.instrument_ids::int[], t.theme_ids::int[],
+                   catalog_tracksearch_keys(t.kind, t.vocals, t.key, t.energy, t.explicit,
+                                            t.sound_category_id),
+                   coalesce(t.search_vector, ''::tsvector)
+              FROM catalog_track t
+             WHERE t.is_published AND t.ingest_status = 'ready'
+             ORDER BY t.popularity DESC, t.id DESC
+            """
+        )
+        n = cur.rowcount
+        cur.execute("ANALYZE catalog_tracksearch")
+    return n
+
+
 # --- the entry point ----------------------------------------------------------------------------
 
 
@@ -497,7 +534,7 @@ class _PostgresSearch:
     def _where(self, tsq, exclude=None):
         """WHERE clause and its parameters for every active filter except ``exclude``."""
         p = self.params
-        sql = ["t.is_published", "t.ingest_status = 'ready'"]
+        sql = ["TRUE"]  # catalog_tracksearch holds published, ready tracks only
         args = []
         if p.kind:
             sql.append("t.kind = %s")
@@ -508,33 +545,36 @@ class _PostgresSearch:
         for dim, (_model, _field, column) in TAXONOMY_DIMENSIONS.items():
             slugs = getattr(p, dim)
             if slugs and dim != exclude:
-                sql.append(f"t.{column} && %s::bigint[]")
+                sql.append(f"t.{column} && %s::int[]")
                 args.append(_slug_ids(dim, slugs) or [0])
+        # Scalar filters are keys of the GIN index (see migration 0004): one index scan
+        # intersects them with the words and tags. Ranges are checked on the row ("+ 0" keeps
+        # the planner from AND-ing a bitmap of a wide bpm range: it costs more than it saves).
+        keys = []
         if p.category and exclude != "category":
-            sql.append("t.sound_category_id = ANY(%s::bigint[])")
-            args.append(_category_subtree_ids(p.category) or [0])
+            keys.append([f"c:{pk}" for pk in _category_subtree_ids(p.category)] or ["c:0"])
         if p.vocals and exclude != "vocals":
-            sql.append("t.vocals = ANY(%s::text[])")
-            args.append(list(p.vocals))
+            keys.append([f"v:{v}" for v in p.vocals])
         if p.key and exclude != "key":
-            sql.append("t.key = ANY(%s::text[])")
-            args.append(list(p.key))
+            keys.append([f"key:{k}" for k in p.key])
         if p.energy and exclude != "energy":
-            sql.append("t.energy = ANY(%s::int[])")
-            args.append(list(p.energy))
+            keys.append([f"e:{e}" for e in p.energy])
         if p.explicit and exclude != "explicit":
-            sql.append("t.explicit" if p.explicit == "only" else "NOT t.explicit")
+            keys.append(["x:1" if p.explicit == "only" else "x:0"])
+        for values in keys:
+            sql.append("t.keys && %s::text[]")
+            args.append(values)
         if p.bpm_min is not None:
-            sql.append("t.bpm >= %s")
+            sql.append("(t.bpm + 0) >= %s")
             args.append(p.bpm_min)
         if p.bpm_max is not None:
-            sql.append("t.bpm <= %s")
+            sql.append("(t.bpm + 0) <= %s")
             args.append(p.bpm_max)
         if p.duration_min is not None:
-            sql.append("t.duration_seconds >= %s")
+            sql.append("(t.duration_seconds + 0) >= %s")
             args.append(p.duration_min)
         if p.duration_max is not None:
-            sql.append("t.duration_seconds <= %s")
+            sql.append("(t.duration_seconds + 0) <= %s")
             args.append(p.duration_max)
         return " AND ".join(sql), args
 
@@ -558,8 +598,8 @@ class _PostgresSearch:
         rank = f"ts_rank('{RANK_WEIGHTS}', t.search_vector, to_tsquery('{TS_CONFIG}', %s))" if tsq else "0"
         ctes = [
             f"""base AS MATERIALIZED (
-                SELECT {cols}, {rank} AS rank FROM catalog_track t WHERE {where}
-                 ORDER BY t.popularity DESC LIMIT {CANDIDATES})"""
+                SELECT {cols}, {rank} AS rank FROM catalog_tracksearch t WHERE {where}
+                 ORDER BY t.popularity DESC, t.id DESC LIMIT {CANDIDATES})"""
         ]
         args = ([tsq] if tsq else []) + wargs
         if p.sort == "relevance" and tsq:
@@ -571,7 +611,7 @@ class _PostgresSearch:
                 (SELECT t.id FROM base t WHERE (SELECT count(*) FROM base) < {CANDIDATES}
                   ORDER BY {order} {limit})
                 UNION ALL
-                (SELECT t.id FROM catalog_track t
+                (SELECT t.id FROM catalog_tracksearch t
                   WHERE (SELECT count(*) FROM base) >= {CANDIDATES} AND {where}
                   ORDER BY {order} {limit})"""
             page_args = wargs
@@ -580,9 +620,15 @@ class _PostgresSearch:
         for i, dim in enumerate(d for d in FACET_DIMENSIONS if self.params.active(d)):
             w, a = self._where(tsq, exclude=dim)
             name = f"fs{i}"
+            # Bounded work, not just a bounded result: the planner cannot know that a tag pair
+            # never occurs together (the walk then reads the whole table) or is very common (the
+            # bitmap then reads a third of it), so these sets look only at the FACET_SAMPLE most
+            # popular tracks — consecutive pages of the clustered table.
             ctes.append(
-                f"""{name} AS MATERIALIZED (SELECT {cols} FROM catalog_track t WHERE {w}
-                     ORDER BY t.popularity DESC LIMIT {CANDIDATES})"""
+                f"""{name} AS MATERIALIZED (SELECT {cols}
+                     FROM (SELECT * FROM catalog_tracksearch
+                            ORDER BY popularity DESC, id DESC LIMIT {FACET_SAMPLE}) t
+                     WHERE {w} ORDER BY t.popularity DESC, t.id DESC LIMIT {CANDIDATES})"""
             )
             args += a
             set_for[dim] = name
@@ -604,6 +650,12 @@ class _PostgresSearch:
         sizes = " UNION ALL ".join(
             f"SELECT '_size', '{name}', count(*) FROM {name}" for name in set_for.values()
         )
+        if len(set_for) > 1:  # a facet set was sampled: say so when the catalogue is larger
+            sizes += (
+                " UNION ALL SELECT '_size', 'sample', CASE WHEN reltuples > "
+                f"{FACET_SAMPLE} THEN {CANDIDATES} ELSE 0 END::bigint"
+                " FROM pg_class WHERE oid = 'catalog_tracksearch'::regclass"
+            )
         sql = f"""
             WITH {", ".join(ctes)},
                  page AS ({page_sql})
