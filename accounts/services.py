@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allmytracks.audit import client_ip, record
+from allmytracks.errors import UserFacingError
 from allmytracks.tasks import enqueue_on_commit
 
 from . import emails
@@ -40,16 +41,8 @@ TOMBSTONE_DOMAIN = "cancelled.invalid"
 AGREEMENT_SLUGS = ("user-agreement", "privacy-policy")
 
 
-class AccountRestricted(Exception):
+class AccountRestricted(UserFacingError):
     """The account may not do this now. ``str()`` is for the user; ``url`` fixes it."""
-
-    def __init__(self, message, url=None):
-        super().__init__(message)
-        self.message = message
-        self.url = url
-
-    def __str__(self):
-        return self.message
 
 
 # --- who may buy and download ----------------------------------------------------------

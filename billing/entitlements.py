@@ -28,6 +28,8 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from allmytracks.errors import UserFacingError
+
 from .models import (
     ENTITLING,
     PAYMENT_PROBLEM,
@@ -39,16 +41,8 @@ from .models import (
 )
 
 
-class EntitlementError(Exception):
+class EntitlementError(UserFacingError):
     """No unit may be taken. ``str()`` is for the user; ``url`` is where to fix it."""
-
-    def __init__(self, message, url=None):
-        super().__init__(message)
-        self.message = message
-        self.url = url
-
-    def __str__(self):
-        return self.message
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allmytracks.audit import record
+from allmytracks.errors import UserFacingError
 
 from . import emails, stripe_client
 from .models import (
@@ -40,16 +41,8 @@ log = logging.getLogger(__name__)
 MEMBERSHIP_AGREEMENT = "premium-membership"
 
 
-class CheckoutError(Exception):
+class CheckoutError(UserFacingError):
     """A purchase cannot start. ``str()`` is for the user; ``url`` is where to fix it."""
-
-    def __init__(self, message, url=None):
-        super().__init__(message)
-        self.message = message
-        self.url = url
-
-    def __str__(self):
-        return self.message
 
 
 # --- what may be bought ------------------------------------------------------------------

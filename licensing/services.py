@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allmytracks import audit
+from allmytracks.errors import UserFacingError
 from allmytracks.storage import private_download_url
 from allmytracks.tasks import enqueue_on_commit
 
@@ -28,16 +29,8 @@ MUSIC_LICENCE = "music-licence"
 CODE_ATTEMPTS = 8
 
 
-class LicensingError(Exception):
+class LicensingError(UserFacingError):
     """A refusal a person can read. ``url`` is where to fix it, when there is such a place."""
-
-    def __init__(self, message, url=None):
-        super().__init__(message)
-        self.message = message
-        self.url = url
-
-    def __str__(self):
-        return self.message
 
 
 # --- gates shared with other apps -------------------------------------------------------------
