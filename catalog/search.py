@@ -421,7 +421,7 @@ def _load_rows(ids, queryset):
         from .services import card_queryset
 
         queryset = card_queryset(Track.objects.all())
-    by_id = {t.pk: t for t in queryset.filter(pk__in=ids)}
+    by_id = {t.pk: t for t in queryset.filter(pk__in=ids).order_by()}
     return [by_id[i] for i in ids if i in by_id]
 
 

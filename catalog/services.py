@@ -1,12 +1,15 @@
 """Catalogue services: favourites, similar tracks, home-page shelves, publishing, slugs."""
 
+from typing import NamedTuple
+
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Count, F, Q
 from django.utils.text import slugify
 
 from allmytracks import audit
 
 from .models import Collection, Favourite, Track, TrackVersion
+from .querysets import attach_tags
 
 
 class CatalogError(Exception):
@@ -87,30 +90,32 @@ def similar_tracks(track, *, limit=6, candidates=200):
     The same artist is not excluded but gets no bonus; the track itself never appears.
     """
     base = Track.objects.published().filter(kind=track.kind).exclude(pk=track.pk)
-    genre_ids = [g.pk for g in track.genres.all()]
-    mood_ids = [m.pk for m in track.moods.all()]
-    instrument_ids = [i.pk for i in track.instruments.all()]
+    if "tags" not in track.__dict__:
+        attach_tags([track])
+    genre_ids, mood_ids, instrument_ids = (
+        [t.pk for t in track.tags[dim]] for dim in ("genre", "mood", "instrument")
+    )
     condition = Q(genres__in=genre_ids) | Q(moods__in=mood_ids) | Q(instruments__in=instrument_ids)
     if track.sound_category_id:
         condition |= Q(sound_category_id=track.sound_category_id)
-    ids = (
-        base.filter(condition)
-        .values("pk")
+    # Grouped by the primary key: the other columns come along for the re-rank, not as cards.
+    pool = [
+        _Candidate(*row)
+        for row in base.filter(condition)
+        .values("pk", "bpm", "key", "mode", "energy", "popularity")
         .annotate(
             shared=Count("genres", filter=Q(genres__in=genre_ids), distinct=True) * 3
             + Count("moods", filter=Q(moods__in=mood_ids), distinct=True) * 2
             + Count("instruments", filter=Q(instruments__in=instrument_ids), distinct=True),
         )
         .order_by("-shared", "-popularity")
-        .values_list("pk", "shared")[:candidates]
-    )
-    shared = dict(ids)
-    if not shared:
+        .values_list("pk", "bpm", "key", "mode", "energy", "popularity", "shared")[:candidates]
+    ]
+    if not pool:
         return []
-    pool = list(card_queryset(Track.objects.filter(pk__in=shared)))
 
     def score(other):
-        s = float(shared.get(other.pk, 0))
+        s = float(other.shared)
         if track.bpm and other.bpm:
             delta = min(
                 abs(track.bpm - other.bpm), abs(track.bpm * 2 - other.bpm), abs(track.bpm - other.bpm * 2)
@@ -130,8 +135,20 @@ def similar_tracks(track, *, limit=6, candidates=200):
             s += 0.5
         return s + min(other.popularity, 1000) / 10000
 
-    pool.sort(key=lambda t: (-score(t), t.pk))
-    return pool[:limit]
+    best = [c.pk for c in sorted(pool, key=lambda c: (-score(c), c.pk))[:limit]]
+    # Only the winners are loaded as result rows.
+    by_id = {t.pk: t for t in card_queryset(Track.objects.filter(pk__in=best))}
+    return [by_id[pk] for pk in best if pk in by_id]
+
+
+class _Candidate(NamedTuple):
+    pk: int
+    bpm: int | None
+    key: str
+    mode: str
+    energy: int
+    popularity: int
+    shared: int
 
 
 def _is_relative(a, b):
@@ -159,16 +176,9 @@ def track_page_data(track):
 
 
 def card_queryset(qs=None):
-    """Tracks ready for result rows: artist joined, genres/moods and the main version prefetched."""
+    """Tracks ready for result rows (``Track.objects.for_cards()``), published ones by default."""
     qs = qs if qs is not None else Track.objects.published()
-    return qs.for_cards().prefetch_related(
-        Prefetch(
-            "versions",
-            queryset=TrackVersion.objects.ready().only(
-                "id", "track_id", "kind", "name", "position", "duration_seconds", "ingest_status"
-            ),
-        )
-    )
+    return qs.for_cards().defer("description", "ingest_error")
 
 
 # --- the home page ------------------------------------------------------------------------

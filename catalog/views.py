@@ -33,16 +33,17 @@ def track_detail(request, slug):
     track = get_object_or_404(
         _visible_tracks(request)
         .select_related("artist", "sound_category__parent")
-        .prefetch_related("genres", "moods", "instruments", "themes", "versions"),
+        .with_tags()
+        .prefetch_related("versions"),
         slug=slug,
     )
     data = services.track_page_data(track)
     fav_ids = services.favourite_ids(request.user, [track, *data["similar"]])
     tag_groups = [
-        ("Genres", track.genres.all(), "genre"),
-        ("Moods", track.moods.all(), "mood"),
-        ("Instruments", track.instruments.all(), "instrument"),
-        ("Themes", track.themes.all(), "theme"),
+        ("Genres", track.tags["genre"], "genre"),
+        ("Moods", track.tags["mood"], "mood"),
+        ("Instruments", track.tags["instrument"], "instrument"),
+        ("Themes", track.tags["theme"], "theme"),
     ]
     return render(
         request,

@@ -105,6 +105,23 @@ def cached_mini_wave_path(track):
     return path
 
 
+_SLUG = "__slug__"
+
+
+def _row_url_patterns(context):
+    """The track and artist URL patterns, reversed once per render (slugs are URL-safe)."""
+    from django.urls import reverse
+
+    cache = context.render_context
+    patterns = cache.get("catalog_track_row_urls")
+    if patterns is None:
+        patterns = cache["catalog_track_row_urls"] = (
+            reverse("catalog:track-detail", args=[_SLUG]),
+            reverse("catalog:artist-detail", args=[_SLUG]),
+        )
+    return patterns
+
+
 @register.simple_tag(takes_context=True)
 def track_row(context, track, favourited=False, compact=False):
     """The HTML of one result row (the markup documented in ``catalog/_track_row.html``)."""
@@ -113,13 +130,14 @@ def track_row(context, track, favourited=False, compact=False):
     from django.urls import reverse
     from django.utils.html import escape
 
-    version = track.main_version()
-    src = escape(previews.preview_url(version.pk)) if version else ""
+    version_id = track.card_version_id
+    src = escape(previews.preview_url(version_id)) if version_id else ""
     title = escape(track.title)
     artist = track.artist
     artist_name = escape(artist.name)
-    url = escape(track.get_absolute_url())
-    artist_url = escape(artist.get_absolute_url())
+    track_url, artist_url = _row_url_patterns(context)
+    url = escape(track_url.replace(_SLUG, track.slug))
+    artist_url = escape(artist_url.replace(_SLUG, artist.slug))
     art = escape(track.artwork_small.url) if track.artwork_small else ""
     row_class = "track-row is-compact" if compact else "track-row"
     out = [f'<article class="{row_class}" data-track-row="{track.pk}">\n  <div class="tr-art">\n    ']
@@ -128,7 +146,8 @@ def track_row(context, track, favourited=False, compact=False):
     else:
         out.append(f'<span class="art-placeholder" aria-hidden="true">{escape(track.title[:1])}</span>')
     if src:
-        duration = floatformat(version.duration_seconds, 1)
+        length = track.card_version_duration or 0
+        duration = floatformat(length, 1)
         data_art = f' data-art="{art}"' if art else ""
         out.append(
             f'\n    <a class="tr-play" href="{src}" role="button" hx-boost="false" data-play'
@@ -145,11 +164,10 @@ def track_row(context, track, favourited=False, compact=False):
         out.append('<div class="tr-tags">')
         if track.is_sfx and track.sound_category_id and track.sound_category:
             out.append(f'<span class="tag">{escape(track.sound_category.name)}</span>')
-        out.extend(f'<span class="tag">{escape(g.name)}</span>' for g in list(track.genres.all())[:2])
-        out.extend(f'<span class="tag tag-soft">{escape(m.name)}</span>' for m in list(track.moods.all())[:2])
+        out.extend(f'<span class="tag">{escape(tag.name)}</span>' for tag in track.tags["genre"][:2])
+        out.extend(f'<span class="tag tag-soft">{escape(tag.name)}</span>' for tag in track.tags["mood"][:2])
         out.append("</div>")
     if src:
-        length = version.duration_seconds
         wave_attrs = (
             f' role="slider" tabindex="0" aria-label="Seek in {title}" aria-valuemin="0"'
             f' aria-valuemax="{floatformat(length, 0)}" aria-valuenow="0"'
@@ -195,3 +213,24 @@ def track_row(context, track, favourited=False, compact=False):
         )
     out.append("</article>")
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
+
+
+@register.simple_tag
+def facet_options(group):
+    """The checkboxes of one facet group (``name`` and ``values``: FacetValue list), built in Python:
+    a search page shows ~170 of them, and through the template language they cost as much as
+    the rows. Values after the eighth are marked ``facet-more`` (collapsed by CSS) unless selected."""
+    from django.utils.html import escape
+
+    name = escape(group["name"])
+    out = []
+    for i, v in enumerate(group["values"], 1):
+        value = escape(v.value)
+        more = " facet-more" if i > 8 and not v.selected else ""
+        checked = " checked" if v.selected else ""
+        out.append(
+            f'<label class="facet-option{more}"><input type="checkbox" name="{name}" value="{value}"'
+            f' id="f-{name}-{value}"{checked}><span class="facet-label">{escape(v.label)}</span>'
+            f'<span class="facet-count">{v.count_label}</span></label>'
+        )
+    return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped

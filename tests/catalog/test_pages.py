@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from catalog.models import CollectionItem, Favourite
@@ -61,10 +62,11 @@ def test_track_page_runs_a_bounded_number_of_queries(anon_client):
         playable(genres=[genre])
     collection = CollectionFactory()
     CollectionItem.objects.create(collection=collection, track=track)
-    catalog, _ = catalog_queries(anon_client, track.get_absolute_url())
-    assert (
-        catalog <= 12
-    )  # track, 4 tag lists, versions, collections, similar (candidates, rows, 3 prefetches)
+    catalog, total = catalog_queries(anon_client, track.get_absolute_url())
+    # The track with its tags, its versions, collections, similar (candidates, rows); off
+    # PostgreSQL the tags of the track and of the rows cost one query each.
+    assert catalog <= (5 if connection.vendor == "postgresql" else 7)
+    assert total <= 10
     assert collection.title in anon_client.get(track.get_absolute_url()).content.decode()
 
 
