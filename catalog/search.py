@@ -10,16 +10,21 @@ PostgreSQL (production, CI, the benchmark) — built for p95 ≤ 50 ms at 1,000,
   the triggers that keep them current are in migration ``0002_search_index``.
 - Query words are first checked against ``catalog_searchword`` (the catalogue's distinct words,
   trigram-indexed): an unknown word is corrected to the closest known word, then the corrected
-  query is searched ("Showing results for …"). The last word is a prefix (``word:*``) so results
+  query is searched ("Showing results for …"). The last word also matches the catalogue words it
+  begins (looked up in the same dictionary: exact lexemes, or ``word:*`` past MAX_COMPLETIONS) so results
   follow the user's typing.
-- Relevance never ranks every match: the best ``CANDIDATES`` matches by popularity (an
-  indexed order) are ranked with ``ts_rank`` and paged. Other sorts walk their btree index.
+- Relevance never ranks every match: the best ``CANDIDATES`` matches by popularity are ranked
+  with ``ts_rank`` and paged. They are found by walking the popularity index while matches are
+  dense, or through the GIN index and a top-N sort when the planner's estimate says the walk
+  would read more than ``WALK_ROWS`` rows. Other sorts walk their own btree index for the page.
 - Counts stop at ``COUNT_CAP`` ("1,000+ results"); paging reaches the first ``RESULT_WINDOW``.
-- Facet counts reflect the other active filters: for each dimension the set "all filters but this
-  one" is bounded to ``CANDIDATES`` rows (by popularity) and its ids are counted with ``unnest``
-  over id arrays on the row, no join. Dimensions with no active filter share one set.
-- A page costs a constant number of queries: the word check, one statement for page ids + total +
-  facets, the rows with their prefetches. Taxonomy names come from the cache.
+- Facet counts reflect the other active filters. Dimensions without an active filter count the
+  bounded set above; each active one counts "all filters but its own" among the
+  ``FACET_SAMPLE`` most popular tracks (one pass for all of them). Counting is ``unnest`` over
+  id arrays on the row, no join.
+- A page costs a constant number of queries: the word check, the planner's estimate (relevance
+  with filters or text), one statement for page ids + total + facets, and the rows (one query,
+  see ``Track.objects.for_cards``). Taxonomy names come from the cache.
 
 SQLite (the laptop default) searches with simple ``icontains`` matching over title, artist,
 album and tag names, exact counts and facets through the ORM; no ranking or typo correction.
@@ -27,6 +32,8 @@ album and tag names, exact counts and facets through the ORM; no ranking or typo
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -41,6 +48,7 @@ from .models import Artist, Genre, Instrument, Mood, SoundCategory, Theme, Track
 
 MAX_QUERY_LENGTH = 100  # characters of ``q`` kept; the rest is cut off
 MAX_WORDS = 8  # query words searched; more add nothing but cost
+MAX_COMPLETIONS = 20  # the last word matches the catalogue words it begins, up to this many
 RESULT_WINDOW = 1000  # results reachable by paging
 COUNT_CAP = RESULT_WINDOW + 1  # counting stops here: "1,000+ results"
 # The bounded set: the best matches by popularity. Relevance ranks it, the total counts it,
@@ -48,7 +56,11 @@ COUNT_CAP = RESULT_WINDOW + 1  # counting stops here: "1,000+ results"
 CANDIDATES = 1200  # at least RESULT_WINDOW: relevance pages come from this set
 # Facet counts of a dimension with an active filter ("all filters but this one") are counted
 # among the matches in this many most popular tracks (PostgreSQL).
-FACET_SAMPLE = 20_000
+FACET_SAMPLE = 10_000
+# The best CANDIDATES by popularity are found by walking the popularity index while the matches
+# are dense enough that the walk reads at most this many rows; sparser matches are collected
+# from the GIN index and the best taken by a top-N sort (PostgreSQL).
+WALK_ROWS = 50_000
 PAGE_SIZES = (12, 24, 48)
 DEFAULT_PAGE_SIZE = 24
 TS_CONFIG = "english"
@@ -280,10 +292,20 @@ def query_words(q):
     return [w.lower() for w in _WORD.findall((q or "")[:MAX_QUERY_LENGTH])][:MAX_WORDS]
 
 
-def _tsquery(words, *, prefix_last=True):
-    """``to_tsquery`` text for words that are known to be plain letters and digits."""
+def _tsquery(words, completions=None):
+    """``to_tsquery`` text for words that are known to be plain letters and digits.
+
+    The last word is what the user may still be typing: it matches the catalogue words it
+    begins (``completions``, from the dictionary) as exact lexemes — an index lookup and a
+    cheap test per row — or, when it begins more than ``MAX_COMPLETIONS`` words, as a prefix
+    (``word:*``), which costs several times more per row.
+    """
     terms = list(words)
-    if prefix_last and terms and len(terms[-1]) >= 2:
+    if not terms or len(terms[-1]) < 2:
+        return " & ".join(terms)
+    if completions and len(completions) <= MAX_COMPLETIONS:
+        terms[-1] = "(" + " | ".join(completions) + ")" if len(completions) > 1 else completions[0]
+    else:
         terms[-1] += ":*"
     return " & ".join(terms)
 
@@ -291,44 +313,53 @@ def _tsquery(words, *, prefix_last=True):
 def correct_words(words):
     """PostgreSQL: check each word against the catalogue's dictionary (one query).
 
-    Returns the words to search: each known word (the last one may be a prefix of a known
-    word: the user is still typing) as it is, each unknown word replaced by the most similar
-    known word, or dropped when nothing is similar.
+    Returns ``(searched, completions)``. ``searched``: each known word (the last one may be a
+    prefix of a known word: the user is still typing) as it is, each unknown word replaced by
+    the most similar known word, or dropped when nothing is similar. ``completions``: the
+    dictionary words the last word begins, most frequent first (at most MAX_COMPLETIONS + 1),
+    when the last word is searched as typed; otherwise None.
     """
     if not words:
-        return []
+        return [], None
     with connection.cursor() as cur:
         cur.execute(
             """
-            SELECT q.w,
-                   EXISTS (SELECT 1 FROM catalog_searchword s WHERE s.word = q.w) AS known,
-                   (q.i = %s AND EXISTS (SELECT 1 FROM catalog_searchword s WHERE s.word LIKE q.w || '%%'))
-                       AS known_prefix,
-                   (SELECT s.word FROM catalog_searchword s
-                     WHERE length(q.w) >= 3 AND s.word %% q.w
-                     ORDER BY similarity(s.word, q.w) DESC, s.ndoc DESC, s.word LIMIT 1) AS closest
+            SELECT q.w, k.known, k.completions,
+                   CASE WHEN NOT k.known AND cardinality(k.completions) = 0 AND length(q.w) >= 3 THEN
+                       (SELECT s.word FROM catalog_searchword s WHERE s.word %% q.w
+                         ORDER BY similarity(s.word, q.w) DESC, s.ndoc DESC, s.word LIMIT 1)
+                   END AS closest
               FROM unnest(%s::text[]) WITH ORDINALITY AS q(w, i)
+             CROSS JOIN LATERAL (
+                   SELECT EXISTS (SELECT 1 FROM catalog_searchword s WHERE s.word = q.w) AS known,
+                          CASE WHEN q.i = %s THEN ARRAY(
+                              SELECT s.word FROM catalog_searchword s WHERE s.word LIKE q.w || '%%'
+                               ORDER BY s.ndoc DESC, s.word LIMIT %s)
+                          ELSE '{}'::text[] END AS completions) k
              ORDER BY q.i
             """,
-            [len(words), words],
+            [words, len(words), MAX_COMPLETIONS + 1],
         )
         rows = cur.fetchall()
-    out = []
-    for word, known, known_prefix, closest in rows:
-        if known or known_prefix:
+    out, completions = [], None
+    for word, known, begun, closest in rows:
+        if known or begun:
             out.append(word)
+            completions = begun or None
         elif closest:
             out.append(closest)
-    return out
+            completions = None
+    return out, completions
 
 
 def rebuild_search_words():
     """Recompute the word dictionary from the published catalogue (document counts, and no
     words of withdrawn tracks). The triggers add new words as tracks are saved; this is the
-    periodic clean-up (``manage.py rebuild_search_words``)."""
+    periodic clean-up (``manage.py rebuild_search``)."""
     if connection.vendor != "postgresql":
         return 0
     with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS pg_temp.new_words")  # a second rebuild in one outer transaction
         cur.execute(
             r"""
             CREATE TEMP TABLE new_words ON COMMIT DROP AS
@@ -417,12 +448,32 @@ def _load_rows(ids, queryset):
     """The page's tracks in the order of ``ids``, with what a result row shows."""
     if not ids:
         return []
-    if queryset is None:
-        from .services import card_queryset
-
-        queryset = card_queryset(Track.objects.all())
-    by_id = {t.pk: t for t in queryset.filter(pk__in=ids).order_by()}
+    queryset = _card_rows() if queryset is None else queryset.order_by()
+    by_id = {t.pk: t for t in queryset.filter(pk__in=ids)}
     return [by_id[i] for i in ids if i in by_id]
+
+
+@functools.cache
+def _card_rows():
+    """The result-row queryset, built once per process (its subqueries and annotations cost
+    more to assemble than the query costs to run); each page adds its ids to a copy."""
+    from .services import card_queryset
+
+    return card_queryset(Track.objects.all()).order_by()
+
+
+def _searchable_rows():
+    """The planner's row count of ``catalog_tracksearch`` (cached for ten minutes)."""
+    rows = cache.get("catalog:search:rows")
+    if rows is None:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT greatest(reltuples, 0)::bigint FROM pg_class"
+                " WHERE oid = 'catalog_tracksearch'::regclass"
+            )
+            rows = cur.fetchone()[0]
+        cache.set("catalog:search:rows", rows, 600)
+    return rows
 
 
 def _num_pages(total, per_page):
@@ -501,10 +552,10 @@ class _PostgresSearch:
 
     def run(self, queryset):
         p = self.params
-        searched = correct_words(self.words) if self.words else []
+        searched, completions = correct_words(self.words)
         query_text = " ".join(searched)
         corrected_from = " ".join(self.words) if searched != self.words and searched else ""
-        tsq = _tsquery(searched) if searched else ""
+        tsq = _tsquery(searched, completions) if searched else ""
         if self.words and not searched:
             # Nothing in the query is (or resembles) a catalogue word: there can be no match.
             return SearchResult(
@@ -531,52 +582,69 @@ class _PostgresSearch:
             suggestion=query_text if corrected_from and not total else "",
         )
 
-    def _where(self, tsq, exclude=None):
-        """WHERE clause and its parameters for every active filter except ``exclude``."""
+    def _conditions(self, tsq):
+        """[(facet dimension or None, SQL, args)] for every active filter, cheapest first.
+
+        Scalar filters are keys of the GIN index (see migration 0004): one index scan intersects
+        them with the words and tags. Ranges are checked on the row ("+ 0" keeps the planner from
+        AND-ing a bitmap of a wide bpm range: it costs more than it saves). The text match comes
+        last: on a walk it is the costly test, so the array tests turn most rows away first.
+        """
         p = self.params
-        sql = ["TRUE"]  # catalog_tracksearch holds published, ready tracks only
-        args = []
+        out = []
         if p.kind:
-            sql.append("t.kind = %s")
-            args.append(p.kind)
-        if tsq:
-            sql.append(f"t.search_vector @@ to_tsquery('{TS_CONFIG}', %s)")
-            args.append(tsq)
+            out.append((None, "t.kind = %s", [p.kind]))
         for dim, (_model, _field, column) in TAXONOMY_DIMENSIONS.items():
             slugs = getattr(p, dim)
-            if slugs and dim != exclude:
-                sql.append(f"t.{column} && %s::int[]")
-                args.append(_slug_ids(dim, slugs) or [0])
-        # Scalar filters are keys of the GIN index (see migration 0004): one index scan
-        # intersects them with the words and tags. Ranges are checked on the row ("+ 0" keeps
-        # the planner from AND-ing a bitmap of a wide bpm range: it costs more than it saves).
+            if slugs:
+                out.append((dim, f"t.{column} && %s::int[]", [_slug_ids(dim, slugs) or [0]]))
         keys = []
-        if p.category and exclude != "category":
-            keys.append([f"c:{pk}" for pk in _category_subtree_ids(p.category)] or ["c:0"])
-        if p.vocals and exclude != "vocals":
-            keys.append([f"v:{v}" for v in p.vocals])
-        if p.key and exclude != "key":
-            keys.append([f"key:{k}" for k in p.key])
-        if p.energy and exclude != "energy":
-            keys.append([f"e:{e}" for e in p.energy])
-        if p.explicit and exclude != "explicit":
-            keys.append(["x:1" if p.explicit == "only" else "x:0"])
-        for values in keys:
-            sql.append("t.keys && %s::text[]")
-            args.append(values)
-        if p.bpm_min is not None:
-            sql.append("(t.bpm + 0) >= %s")
-            args.append(p.bpm_min)
-        if p.bpm_max is not None:
-            sql.append("(t.bpm + 0) <= %s")
-            args.append(p.bpm_max)
-        if p.duration_min is not None:
-            sql.append("(t.duration_seconds + 0) >= %s")
-            args.append(p.duration_min)
-        if p.duration_max is not None:
-            sql.append("(t.duration_seconds + 0) <= %s")
-            args.append(p.duration_max)
+        if p.category:
+            keys.append(("category", [f"c:{pk}" for pk in _category_subtree_ids(p.category)] or ["c:0"]))
+        if p.vocals:
+            keys.append(("vocals", [f"v:{v}" for v in p.vocals]))
+        if p.key:
+            keys.append(("key", [f"key:{k}" for k in p.key]))
+        if p.energy:
+            keys.append(("energy", [f"e:{e}" for e in p.energy]))
+        if p.explicit:
+            keys.append(("explicit", ["x:1" if p.explicit == "only" else "x:0"]))
+        out.extend((dim, "t.keys && %s::text[]", [values]) for dim, values in keys)
+        for column, op, value in (
+            ("bpm", ">=", p.bpm_min),
+            ("bpm", "<=", p.bpm_max),
+            ("duration_seconds", ">=", p.duration_min),
+            ("duration_seconds", "<=", p.duration_max),
+        ):
+            if value is not None:
+                out.append((None, f"(t.{column} + 0) {op} %s", [value]))
+        if tsq:
+            out.append((None, f"t.search_vector @@ to_tsquery('{TS_CONFIG}', %s)", [tsq]))
+        return out
+
+    def _where(self, tsq, exclude=None):
+        """WHERE clause and its parameters for every active filter except ``exclude``'s."""
+        sql, args = ["TRUE"], []  # catalog_tracksearch holds published, ready tracks only
+        for dim, condition, values in self._conditions(tsq):
+            if dim is None or dim != exclude:
+                sql.append(condition)
+                args += values
         return " AND ".join(sql), args
+
+    def _walk_is_cheap(self, where, args):
+        """Does walking the popularity index find CANDIDATES matches within WALK_ROWS rows?
+
+        The planner estimates the matches well (statistics on the vector and the id arrays) but
+        costs the walk as if each row's test were free; the text test is not. So its estimate
+        (``EXPLAIN``, planning only: well under a millisecond) decides here instead.
+        """
+        if where == "TRUE":
+            return True
+        with connection.cursor() as cur:
+            cur.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM catalog_tracksearch t WHERE {where}", args)
+            plan = cur.fetchone()[0]
+        estimate = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+        return estimate * WALK_ROWS >= CANDIDATES * _searchable_rows()
 
     def _query(self, tsq, page):
         """One statement: the page's ids in order, the (capped) total, and the facet counts.
@@ -591,6 +659,16 @@ class _PostgresSearch:
         offset = (page - 1) * p.per_page
         limit = f"LIMIT {int(p.per_page)} OFFSET {int(offset)}"
         where, wargs = self._where(tsq)
+        # Relevance ranks the best CANDIDATES by popularity. "+ 0" takes the popularity index out
+        # of the planner's hands: sparse matches are gathered by the GIN index and sorted (see
+        # WALK_ROWS and ``_walk_is_cheap``). Other sorts page by their own index; their base only
+        # counts (up to CANDIDATES) and feeds the facets, so any CANDIDATES matches will do: the
+        # planner then stops a bitmap or sequential scan as soon as it has them.
+        if p.sort == "relevance" and tsq:
+            popularity = "t.popularity" if self._walk_is_cheap(where, wargs) else "(t.popularity + 0)"
+            base_order = f"ORDER BY {popularity} DESC, t.id DESC"
+        else:
+            base_order = ""
         cols = (
             "t.id, t.popularity, t.created_at, t.duration_seconds, t.bpm, t.genre_ids, t.mood_ids,"
             " t.instrument_ids, t.theme_ids, t.vocals, t.key, t.energy, t.explicit, t.sound_category_id"
@@ -598,8 +676,9 @@ class _PostgresSearch:
         rank = f"ts_rank('{RANK_WEIGHTS}', t.search_vector, to_tsquery('{TS_CONFIG}', %s))" if tsq else "0"
         ctes = [
             f"""base AS MATERIALIZED (
-                SELECT {cols}, {rank} AS rank FROM catalog_tracksearch t WHERE {where}
-                 ORDER BY t.popularity DESC, t.id DESC LIMIT {CANDIDATES})"""
+                SELECT {cols}, {rank} AS rank FROM (
+                    SELECT {cols}, t.search_vector FROM catalog_tracksearch t WHERE {where}
+                     {base_order} LIMIT {CANDIDATES}) t)"""
         ]
         args = ([tsq] if tsq else []) + wargs
         if p.sort == "relevance" and tsq:
@@ -616,22 +695,41 @@ class _PostgresSearch:
                   ORDER BY {order} {limit})"""
             page_args = wargs
         # Facet sets: "all filters but its own" for each active dimension; the rest use base.
+        # Bounded work, not just a bounded result: the planner cannot know that a tag pair never
+        # occurs together (a walk then reads the whole table) or is very common (a bitmap then
+        # reads a third of it), so these sets look only at the FACET_SAMPLE most popular tracks
+        # (consecutive pages of the clustered table), in one pass: the filters shared by every
+        # set (kind, ranges, text) are tested once per row, each dimension's own filter becomes
+        # a flag column, and a set is the rows whose other flags are all true.
         set_for = {None: "base"}
-        for i, dim in enumerate(d for d in FACET_DIMENSIONS if self.params.active(d)):
-            w, a = self._where(tsq, exclude=dim)
-            name = f"fs{i}"
-            # Bounded work, not just a bounded result: the planner cannot know that a tag pair
-            # never occurs together (the walk then reads the whole table) or is very common (the
-            # bitmap then reads a third of it), so these sets look only at the FACET_SAMPLE most
-            # popular tracks — consecutive pages of the clustered table.
+        active = [dim for dim in FACET_DIMENSIONS if p.active(dim)]
+        if active:
+            conditions = self._conditions(tsq)
+            common = [(c, a) for dim, c, a in conditions if dim not in active]
+            own = {dim: [(c, a) for d, c, a in conditions if d == dim] for dim in active}
+            flags = []
+            for i, dim in enumerate(active):
+                flags.append(f"({' AND '.join(c for c, _a in own[dim])}) AS f{i}")
+                args += [v for _c, a in own[dim] for v in a]
+            common_sql = " AND ".join(["TRUE", *(c for c, _a in common)])
+            args += [v for _c, a in common for v in a]
+            needed = " + ".join(f"f{i}::int" for i in range(len(active)))
             ctes.append(
-                f"""{name} AS MATERIALIZED (SELECT {cols}
-                     FROM (SELECT * FROM catalog_tracksearch
-                            ORDER BY popularity DESC, id DESC LIMIT {FACET_SAMPLE}) t
-                     WHERE {w} ORDER BY t.popularity DESC, t.id DESC LIMIT {CANDIDATES})"""
+                f"""fsample AS MATERIALIZED (
+                    SELECT * FROM (
+                        SELECT {cols}, {", ".join(flags)}
+                          FROM (SELECT * FROM catalog_tracksearch
+                                 ORDER BY popularity DESC, id DESC LIMIT {FACET_SAMPLE}) t
+                         WHERE {common_sql} OFFSET 0) s
+                     WHERE {needed} >= {len(active) - 1})"""
             )
-            args += a
-            set_for[dim] = name
+            for i, dim in enumerate(active):
+                others = " AND ".join(["TRUE", *(f"f{j}" for j in range(len(active)) if j != i)])
+                ctes.append(
+                    f"""fs{i} AS MATERIALIZED (SELECT * FROM fsample WHERE {others}
+                         ORDER BY popularity DESC, id DESC LIMIT {CANDIDATES})"""
+                )
+                set_for[dim] = f"fs{i}"
         facet_sql = []
         for dim in FACET_DIMENSIONS:
             src = set_for.get(dim, "base")
@@ -863,14 +961,9 @@ def autocomplete(q, *, kind="", limit=5) -> Suggestions:
     if kind:
         tracks_qs = tracks_qs.filter(kind=kind)
     if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT word FROM catalog_searchword WHERE word LIKE %s ORDER BY ndoc DESC, word LIMIT %s",
-                [last + "%", limit],
-            )
-            completions = [w for (w,) in cur.fetchall()]
-        searched = correct_words(words)
-        tsq = _tsquery(searched)
+        searched, begun = correct_words(words)
+        completions = (begun or [])[:limit] if searched and searched[-1] == last else []
+        tsq = _tsquery(searched, begun)
         track_rows = (
             list(
                 tracks_qs.extra(

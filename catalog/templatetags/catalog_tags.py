@@ -1,5 +1,6 @@
 """Template helpers for catalogue pages: signed preview links and waveform drawings."""
 
+from html import escape  # the same five characters as django.utils.html.escape, without its lazy-string check
 from urllib.parse import quote
 
 from django import template
@@ -122,14 +123,63 @@ def _row_url_patterns(context):
     return patterns
 
 
+def _fav_button(context, track, title, favourited):
+    """The favourite toggle (``catalog/_favourite_button.html``'s markup) or, signed out, the
+    sign-in link; what is the same on every row is built once per render."""
+    from django.urls import reverse
+
+    cache = context.render_context
+    user = context.get("user")
+    request = context.get("request")
+    here = request.get_full_path() if request is not None else ""
+    if user is not None and user.is_authenticated:
+        parts = cache.get("catalog_track_row_fav")
+        if parts is None:
+            csrf = context.get("csrf_token")
+            csrf_input = ""
+            if csrf:
+                csrf_input = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(str(csrf))}">'
+            parts = cache["catalog_track_row_fav"] = (
+                reverse("catalog:favourite-toggle", args=[_SLUG]),
+                csrf_input,
+                escape(here),
+            )
+        action_pattern, csrf_input, next_value = parts
+        action = escape(action_pattern.replace(_SLUG, track.slug))
+        on = " is-on" if favourited else ""
+        pressed = "true" if favourited else "false"
+        hint = "Remove from favourites" if favourited else "Add to favourites"
+        label = f"Remove {title} from favourites" if favourited else f"Add {title} to favourites"
+        return (
+            f'<form class="fav-form" method="post" action="{action}"\n'
+            f'      hx-post="{action}" hx-target="this" hx-select="unset" hx-swap="outerHTML"'
+            ' hx-push-url="false">\n'
+            f'  {csrf_input}<input type="hidden" name="next" value="{next_value}">\n'
+            f'  <button type="submit" class="fav-btn{on}" aria-pressed="{pressed}"\n'
+            f'          title="{hint}">\n    {_HEART}\n'
+            f'    <span class="visually-hidden">{label}</span>\n  </button>\n</form>'
+        )
+    button = cache.get("catalog_track_row_login")
+    if button is None:
+        login = reverse("account_login")
+        if request is not None:
+            login += "?next=" + quote(here, safe="/")
+        cache["catalog_track_row_login"] = button = (
+            f'<a class="fav-btn" href="{escape(login)}" title="Sign in to save favourites">\n'
+            f"  {_HEART}\n"
+            '  <span class="visually-hidden">Sign in to save {title} to favourites</span>\n</a>'
+        )
+    return button.replace("{title}", title or "tracks")
+
+
+def _rounded(value):
+    """0.5 up, like ``floatformat:0`` (``round`` would go to even)."""
+    return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
+
+
 @register.simple_tag(takes_context=True)
 def track_row(context, track, favourited=False, compact=False):
     """The HTML of one result row (the markup documented in ``catalog/_track_row.html``)."""
-    from django.template.defaultfilters import floatformat
-    from django.template.loader import get_template
-    from django.urls import reverse
-    from django.utils.html import escape
-
     version_id = track.card_version_id
     src = escape(previews.preview_url(version_id)) if version_id else ""
     title = escape(track.title)
@@ -147,13 +197,13 @@ def track_row(context, track, favourited=False, compact=False):
         out.append(f'<span class="art-placeholder" aria-hidden="true">{escape(track.title[:1])}</span>')
     if src:
         length = track.card_version_duration or 0
-        duration = floatformat(length, 1)
         data_art = f' data-art="{art}"' if art else ""
         out.append(
             f'\n    <a class="tr-play" href="{src}" role="button" hx-boost="false" data-play'
             f' data-track="{track.pk}" data-src="{src}"\n'
             f'       data-title="{title}" data-artist="{artist_name}" data-href="{url}"\n'
-            f'       data-artist-href="{artist_url}" data-duration="{duration}"\n       {data_art}\n'
+            f'       data-artist-href="{artist_url}" data-duration="{_rounded(length * 10) / 10:.1f}"\n'
+            f"       {data_art}\n"
             f'       aria-label="Play {title} by {artist_name}">\n      {_PLAY_ICONS}\n    </a>'
         )
     out.append(
@@ -170,7 +220,7 @@ def track_row(context, track, favourited=False, compact=False):
     if src:
         wave_attrs = (
             f' role="slider" tabindex="0" aria-label="Seek in {title}" aria-valuemin="0"'
-            f' aria-valuemax="{floatformat(length, 0)}" aria-valuenow="0"'
+            f' aria-valuemax="{_rounded(length)}" aria-valuenow="0"'
             f' aria-valuetext="0:00 of {seconds(length)}"'
         )
     else:
@@ -188,25 +238,7 @@ def track_row(context, track, favourited=False, compact=False):
         out.append(f'    <span class="tr-key">{escape(track.key_label)}</span>\n')
     out.append("  </div>\n")
     if not compact:
-        user = context.get("user")
-        if user is not None and user.is_authenticated:
-            with context.push(track=track, favourited=favourited):
-                button = get_template("catalog/_favourite_button.html").template.render(context)
-        else:
-            # The sign-in link is the same on every row of a page: built once per render.
-            cache = context.render_context
-            button = cache.get("catalog_track_row_login")
-            if button is None:
-                request = context.get("request")
-                login = reverse("account_login")
-                if request is not None:
-                    login += "?next=" + quote(request.get_full_path(), safe="/")
-                cache["catalog_track_row_login"] = button = (
-                    f'<a class="fav-btn" href="{escape(login)}" title="Sign in to save favourites">\n'
-                    f"  {_HEART}\n"
-                    '  <span class="visually-hidden">Sign in to save {title} to favourites</span>\n</a>'
-                )
-            button = button.replace("{title}", title or "tracks")
+        button = _fav_button(context, track, title, favourited)
         out.append(
             f'  <div class="tr-actions">\n    {button}\n'
             f'    <a class="btn btn-sm btn-secondary" href="{url}">Licence</a>\n  </div>\n'
@@ -220,8 +252,6 @@ def facet_options(group):
     """The checkboxes of one facet group (``name`` and ``values``: FacetValue list), built in Python:
     a search page shows ~170 of them, and through the template language they cost as much as
     the rows. Values after the eighth are marked ``facet-more`` (collapsed by CSS) unless selected."""
-    from django.utils.html import escape
-
     name = escape(group["name"])
     out = []
     for i, v in enumerate(group["values"], 1):

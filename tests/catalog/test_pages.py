@@ -227,3 +227,25 @@ def test_favourite_state_shows_on_rows(owner, owner_client):
     assert (
         f"Remove {liked.title} from favourites" in html and f"Add {other_track.title} to favourites" in html
     )
+
+
+def test_a_rows_favourite_form_posts_with_its_csrf_token_and_returns_to_the_page(owner):
+    import re
+
+    from django.test import Client
+
+    genre = GenreFactory(name="Lo-fi", slug="lo-fi")
+    tracks = [playable(genres=[genre]) for _ in range(13)]  # two pages of 12
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    page = f"{reverse('catalog:track-list')}?genre=lo-fi&per_page=12"
+    html = client.get(page).content.decode()
+    form = re.search(r'<form class="fav-form" method="post" action="([^"]+)".*?</form>', html, re.S)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.group(0)).group(1)
+    next_url = re.search(r'name="next" value="([^"]+)"', form.group(0)).group(1)
+    assert next_url.replace("&amp;", "&") == page  # this page, not the pagination's next one
+
+    response = client.post(form.group(1), {"csrfmiddlewaretoken": token, "next": page})
+
+    assert response.status_code == 302 and response["Location"] == page
+    assert Favourite.objects.filter(user=owner, track__in=tracks).count() == 1

@@ -11,7 +11,15 @@ from django.urls import reverse
 
 from catalog.forms import SearchForm
 from catalog.models import Favourite, SoundCategory, Theme
-from catalog.search import COUNT_CAP, MAX_QUERY_LENGTH, SearchParams, rebuild_search_words, search_tracks
+from catalog.search import (
+    COUNT_CAP,
+    MAX_COMPLETIONS,
+    MAX_QUERY_LENGTH,
+    SearchParams,
+    _tsquery,
+    rebuild_search_words,
+    search_tracks,
+)
 from tests.factories import ArtistFactory, GenreFactory, InstrumentFactory, MoodFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
@@ -178,6 +186,27 @@ def test_the_last_word_matches_as_a_prefix_while_typing(catalogue):
     assert titles(search_tracks(params(q="summ"))) == ["Summer Breeze"]
     assert titles(search_tracks(params(q="night dri"))) == ["Night Drive"]
     assert search_tracks(params(q="summ")).corrected_from == ""
+
+
+def test_the_last_word_becomes_the_catalogue_words_it_begins_or_a_prefix_past_the_limit():
+    assert _tsquery(["night", "dri"], ["drive", "drift"]) == "night & (drive | drift)"
+    assert _tsquery(["summ"], ["summer"]) == "summer"
+    many = [f"dri{i}" for i in range(MAX_COMPLETIONS + 1)]
+    assert _tsquery(["night", "dri"], many) == "night & dri:*"
+    assert _tsquery(["night", "dri"], None) == "night & dri:*"
+    assert _tsquery(["a"], ["about", "above"]) == "a"  # one letter is a word, not a beginning
+
+
+@pytest.mark.postgres
+def test_a_beginning_shared_by_many_words_still_matches_them_all(catalogue, monkeypatch):
+    from catalog import search
+
+    TrackFactory(title="Summit Line", popularity=5)
+    rebuild_search_words()
+    both = {"Summer Breeze", "Summit Line"}
+    assert set(titles(search_tracks(params(q="summ")))) == both  # (summer | summit)
+    monkeypatch.setattr(search, "MAX_COMPLETIONS", 1)
+    assert set(titles(search_tracks(params(q="summ")))) == both  # summ:*
 
 
 @pytest.mark.postgres
@@ -372,3 +401,20 @@ def test_query_count_does_not_grow_with_page_size(client, owner, query, django_a
         assert len(response.context["tracks"]) == size
         counts[size] = len([q for q in ctx.captured_queries if "catalog_" in q["sql"]])
     assert counts[12] == counts[48] <= 8
+
+
+def test_rebuild_search_command_refills_the_dictionary_and_the_search_table(catalogue):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("rebuild_search", stdout=out)
+    if connection.vendor != "postgresql":
+        assert "PostgreSQL only" in out.getvalue()
+        return
+    assert "5 tracks in the search table" in out.getvalue()  # 4 songs and a sound effect; not the draft
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM catalog_searchword WHERE word = 'secret'")
+        assert cur.fetchone()[0] == 0  # only in an unpublished track's title
+    assert titles(search_tracks(params(q="breeze"))) == ["Summer Breeze"]
