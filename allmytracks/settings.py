@@ -95,6 +95,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it compresses the final page (see its docstring for what it leaves alone).
+    "allmytracks.middleware.CompressPagesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -524,3 +526,6 @@ if SENTRY_DSN:  # pragma: no cover - only when the optional sentry-sdk is instal
     except ImportError as exc:
         raise ImproperlyConfigured("SENTRY_DSN is set but sentry-sdk is not installed.") from exc
     sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=0.0)
+# The same search asked again within this many seconds reuses its ids, total and facet counts
+# (PostgreSQL; any catalogue change starts afresh). 0 turns it off.
+CATALOG_SEARCH_CACHE_SECONDS = env.int("CATALOG_SEARCH_CACHE_SECONDS", default=60)

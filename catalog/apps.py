@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class CatalogConfig(AppConfig):
     name = "catalog"
+
+    def ready(self):
+        # The search module's signal receivers (cached taxonomy, remembered results) must be
+        # connected in every process that saves tracks, not only in those that search.
+        from . import search  # noqa: F401

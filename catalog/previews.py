@@ -15,13 +15,14 @@ How previews are protected (the agreement forbids automated bulk access):
 * Only the 128 kbps MP3 preview is ever served here — never the master.
 """
 
+import functools
 import re
 import time
 
 from django.conf import settings
 from django.core.signing import Signer
 from django.http import HttpResponse, StreamingHttpResponse
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.crypto import constant_time_compare
 
 SALT = "catalog.preview"
@@ -41,11 +42,22 @@ def preview_expiry(now=None):
 
 def preview_url(version_id, *, expires=None):
     """A signed URL for one version's preview."""
-    expires = expires or preview_expiry()
-    return reverse(
-        "catalog:preview",
-        kwargs={"version_id": version_id, "expires": expires, "signature": _signature(version_id, expires)},
-    )
+    expires = int(expires or preview_expiry())
+    pattern = _url_pattern(get_script_prefix())
+    return pattern.format(version_id=int(version_id), expires=expires, signature=_signature(version_id, expires))
+
+
+_MARKS = {"version_id": 1357924680, "expires": 2468013579, "signature": "SIGNATUREMARK"}
+
+
+@functools.lru_cache(maxsize=16)
+def _url_pattern(prefix):
+    """The preview URL as a format string, reversed once per script prefix (a page links 24–48
+    previews; the parts are an int, an int and URL-safe base64, which reverse() leaves as they are)."""
+    url = reverse("catalog:preview", kwargs=_MARKS).replace("{", "{{").replace("}", "}}")
+    for name, mark in _MARKS.items():
+        url = url.replace(str(mark), "{" + name + "}")
+    return url
 
 
 def check_signature(version_id, expires, signature, now=None):

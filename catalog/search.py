@@ -33,16 +33,18 @@ album and tag names, exact counts and facets through the ORM; no ranking or typo
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import re
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Q, Value
 from django.db.models.functions import Cast
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from .models import Artist, Genre, Instrument, Mood, SoundCategory, Theme, Track
 
@@ -259,6 +261,7 @@ def _category_tree_order(rows):
 
 def _forget_taxonomy(**kwargs):
     cache.delete(_TAXONOMY_CACHE_KEY)
+    forget_search_results()
 
 
 for _model in (Genre, Mood, Instrument, Theme, SoundCategory):
@@ -401,7 +404,9 @@ def rebuild_search_words():
             "INSERT INTO catalog_searchword (word, ndoc) SELECT word, sum(ndoc) FROM new_words GROUP BY word"
         )
         cur.execute("SELECT count(*) FROM catalog_searchword")
-        return cur.fetchone()[0]
+        words = cur.fetchone()[0]
+    forget_search_results()
+    return words
 
 
 def rebuild_track_search():
@@ -430,6 +435,7 @@ def rebuild_track_search():
         )
         n = cur.rowcount
         cur.execute("ANALYZE catalog_tracksearch")
+    forget_search_results()
     return n
 
 
@@ -460,6 +466,48 @@ def _card_rows():
     from .services import card_queryset
 
     return card_queryset(Track.objects.all()).order_by()
+
+
+# --- remembered results (PostgreSQL) ------------------------------------------------------------
+# The same search asked again within CATALOG_SEARCH_CACHE_SECONDS gets the same ids, total and
+# facet counts from the cache (Redis in production) instead of running the statement again; the
+# rows are still loaded fresh. Any change to what search sees starts a new generation of keys.
+
+_GENERATION_KEY = "catalog:search:generation"
+
+
+def _remembered(params, find):
+    seconds = getattr(settings, "CATALOG_SEARCH_CACHE_SECONDS", 60)
+    if not seconds:
+        return find()
+    generation = cache.get(_GENERATION_KEY, 0)
+    digest = hashlib.sha256(repr(params).encode()).hexdigest()
+    key = f"catalog:search:found:{generation}:{digest}"
+    found = cache.get(key, _MISSING)
+    if found is _MISSING:
+        found = find()
+        cache.set(key, found, seconds)
+    return found
+
+
+_MISSING = object()
+
+
+def forget_search_results(**kwargs):
+    """Start a new generation of remembered results (a signal receiver, and called by bulk updates)."""
+    try:
+        cache.incr(_GENERATION_KEY)
+    except ValueError:  # no generation yet (or evicted)
+        cache.set(_GENERATION_KEY, 1, None)
+
+
+post_save.connect(forget_search_results, sender=Track, dispatch_uid="search-results-track-save")
+post_delete.connect(forget_search_results, sender=Track, dispatch_uid="search-results-track-delete")
+post_save.connect(forget_search_results, sender=Artist, dispatch_uid="search-results-artist-save")
+for _dim, (_model, _field, _column) in TAXONOMY_DIMENSIONS.items():
+    m2m_changed.connect(
+        forget_search_results, sender=getattr(Track, _field).through, dispatch_uid=f"search-results-{_dim}"
+    )
 
 
 def _searchable_rows():
@@ -552,35 +600,43 @@ class _PostgresSearch:
 
     def run(self, queryset):
         p = self.params
-        searched, completions = correct_words(self.words)
-        query_text = " ".join(searched)
-        corrected_from = " ".join(self.words) if searched != self.words and searched else ""
-        tsq = _tsquery(searched, completions) if searched else ""
-        if self.words and not searched:
+        found = _remembered(p, self._find)
+        if found is None:
             # Nothing in the query is (or resembles) a catalogue word: there can be no match.
             return SearchResult(
                 [], 0, False, 1, p.per_page, 1, _facets_from_counts(p, {}), False, " ".join(self.words)
             )
-        page = _clamp_page(p)
-        ids, total, counts, sampled = self._query(tsq, page)
-        num_pages = _num_pages(total, p.per_page)
-        if not ids and total and page > num_pages:  # past the end: show the last page
-            page = num_pages
-            ids, total, counts, sampled = self._query(tsq, page)
-        capped = total >= COUNT_CAP
+        query_text, corrected_from, page, ids, total, counts, sampled = found
         return SearchResult(
             tracks=_load_rows(ids, queryset),
             total=min(total, COUNT_CAP),
-            total_capped=capped,
+            total_capped=total >= COUNT_CAP,
             page=page,
             per_page=p.per_page,
-            num_pages=num_pages,
+            num_pages=_num_pages(total, p.per_page),
             facets=_facets_from_counts(p, counts),
             facets_sampled=sampled,
             query=query_text if self.words else "",
             corrected_from=corrected_from,
             suggestion=query_text if corrected_from and not total else "",
         )
+
+    def _find(self):
+        """What the search found: (searched text, corrected from, page, page ids, total, facet
+        counts, sampled), or None when no query word is (or resembles) a catalogue word."""
+        searched, completions = correct_words(self.words)
+        if self.words and not searched:
+            return None
+        query_text = " ".join(searched)
+        corrected_from = " ".join(self.words) if searched != self.words and searched else ""
+        tsq = _tsquery(searched, completions) if searched else ""
+        page = _clamp_page(self.params)
+        ids, total, counts, sampled = self._query(tsq, page)
+        num_pages = _num_pages(total, self.params.per_page)
+        if not ids and total and page > num_pages:  # past the end: show the last page
+            page = num_pages
+            ids, total, counts, sampled = self._query(tsq, page)
+        return query_text, corrected_from, page, ids, total, counts, sampled
 
     def _conditions(self, tsq):
         """[(facet dimension or None, SQL, args)] for every active filter, cheapest first.

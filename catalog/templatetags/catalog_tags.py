@@ -24,16 +24,20 @@ def preview_url(version):
 
 @register.filter
 def mini_wave_path(bars):
-    """An SVG path (viewBox 0 0 200 40) drawing up to 100 bars of heights 0–100, centred."""
+    """An SVG path (viewBox 0 0 200 40) drawing up to 100 bars of heights 0–100, centred.
+
+    Whole units: a row draws it 40 px high, so a unit is a pixel, and a row's path stays under
+    a kilobyte (a page carries 24–48 of them)."""
     if not bars:
         return ""
     step = MINI_W / len(bars)
-    mid = MINI_H / 2
+    mid = MINI_H // 2
     parts = []
     for i, value in enumerate(bars):
-        half = max(1.0, value / 100 * (mid - 1))
+        half = max(1, round(value / 100 * (mid - 1)))
         x = i * step + step / 2
-        parts.append(f"M{x:.1f} {mid - half:.1f}V{mid + half:.1f}")
+        x_text = f"{x:.0f}" if x == int(x) else f"{x:.1f}"
+        parts.append(f"M{x_text} {mid - half}V{mid + half}")
     return mark_safe("".join(parts))  # noqa: S308 - numbers only
 
 
@@ -200,7 +204,7 @@ def track_row(context, track, favourited=False, compact=False):
         data_art = f' data-art="{art}"' if art else ""
         out.append(
             f'\n    <a class="tr-play" href="{src}" role="button" hx-boost="false" data-play'
-            f' data-track="{track.pk}" data-src="{src}"\n'
+            f' data-track="{track.pk}"\n'
             f'       data-title="{title}" data-artist="{artist_name}" data-href="{url}"\n'
             f'       data-artist-href="{artist_url}" data-duration="{_rounded(length * 10) / 10:.1f}"\n'
             f"       {data_art}\n"
@@ -225,12 +229,17 @@ def track_row(context, track, favourited=False, compact=False):
         )
     else:
         wave_attrs = ' aria-hidden="true"'
-    wave = cached_mini_wave_path(track)
+    # The drawing once, used twice: the whole wave and, clipped to the played part, the progress.
+    wave_id = context.render_context["catalog_track_row_waves"] = (
+        context.render_context.get("catalog_track_row_waves", 0) + 1
+    )
     out.append(
         f'\n  </div>\n  <div class="tr-wave wave" data-wave data-track="{track.pk}"{wave_attrs}>\n'
         '    <svg viewBox="0 0 200 40" preserveAspectRatio="none" focusable="false" aria-hidden="true">'
-        f'<path class="wave-bg" d="{wave}"/><path class="wave-fg" d="{wave}"/></svg>\n  </div>\n'
-        f'  <div class="tr-facts">\n    <span class="tr-duration">{seconds(track.duration_seconds)}</span>\n'
+        f'<defs><path id="wave-{wave_id}" d="{cached_mini_wave_path(track)}"/></defs>'
+        f'<use href="#wave-{wave_id}" class="wave-bg"/><use href="#wave-{wave_id}" class="wave-fg"/></svg>\n'
+        '  </div>\n  <div class="tr-facts">\n'
+        f'    <span class="tr-duration">{seconds(track.duration_seconds)}</span>\n'
     )
     if track.bpm:
         out.append(f'    <span class="tr-bpm">{track.bpm} <abbr title="beats per minute">BPM</abbr></span>\n')

@@ -95,7 +95,7 @@
     // Copy the drawing of the waveform the user played from, if the page has one.
     var source = document.querySelector('#main [data-wave][data-track="' + cssEscape(current.track) + '"] svg');
     wave.textContent = "";
-    if (source) wave.appendChild(source.cloneNode(true));
+    if (source) wave.appendChild(standalone(source));
     b.querySelector(".pb-total").textContent = fmt(current.duration);
     sync();
   }
@@ -141,6 +141,22 @@
     if (!d) { pendingSeek = fraction; return; }
     audio.currentTime = fraction * d;
     sync();
+  }
+
+  // A copy of a row's drawing that outlives the row: rows draw the path once in <defs> and <use>
+  // it twice (whole wave, played part), so the copy gets the paths themselves, without ids.
+  function standalone(svg) {
+    var copy = svg.cloneNode(true);
+    copy.querySelectorAll("use").forEach(function (use) {
+      var ref = document.getElementById((use.getAttribute("href") || "").replace(/^#/, ""));
+      if (!ref) { use.remove(); return; }
+      var path = ref.cloneNode(true);
+      path.removeAttribute("id");
+      path.setAttribute("class", use.getAttribute("class") || "");
+      use.replaceWith(path);
+    });
+    copy.querySelectorAll("defs").forEach(function (defs) { defs.remove(); });
+    return copy;
   }
 
   // --- reflecting state on every control and waveform of the current track -----------------

@@ -95,3 +95,12 @@ def test_a_play_is_counted_once_not_per_range_request(anon_client, version):
     body(anon_client.get(url, headers={"Range": "bytes=500-"}))
     version.track.refresh_from_db()
     assert version.track.play_count == 1
+
+
+def test_previews_are_never_gzipped_whole_or_in_part(anon_client, version):
+    gzip_ok = {"Accept-Encoding": "gzip"}
+    whole = anon_client.get(preview_url(version.pk), headers=gzip_ok)
+    part = anon_client.get(preview_url(version.pk), headers={**gzip_ok, "Range": "bytes=0-99"})
+
+    assert "Content-Encoding" not in whole and body(whole) == PREVIEW
+    assert "Content-Encoding" not in part and body(part) == PREVIEW[:100]

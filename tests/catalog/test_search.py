@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog.forms import SearchForm
-from catalog.models import Favourite, SoundCategory, Theme
+from catalog.models import Favourite, Genre, SoundCategory, Theme, Track
 from catalog.search import (
     COUNT_CAP,
     MAX_COMPLETIONS,
@@ -198,8 +198,10 @@ def test_the_last_word_becomes_the_catalogue_words_it_begins_or_a_prefix_past_th
 
 
 @pytest.mark.postgres
-def test_a_beginning_shared_by_many_words_still_matches_them_all(catalogue, monkeypatch):
+def test_a_beginning_shared_by_many_words_still_matches_them_all(catalogue, monkeypatch, settings):
     from catalog import search
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 0  # each search runs its statement
 
     TrackFactory(title="Summit Line", popularity=5)
     rebuild_search_words()
@@ -418,3 +420,28 @@ def test_rebuild_search_command_refills_the_dictionary_and_the_search_table(cata
         cur.execute("SELECT count(*) FROM catalog_searchword WHERE word = 'secret'")
         assert cur.fetchone()[0] == 0  # only in an unpublished track's title
     assert titles(search_tracks(params(q="breeze"))) == ["Summer Breeze"]
+
+
+@pytest.mark.postgres
+def test_a_repeated_search_is_remembered_until_the_catalogue_changes(
+    catalogue, staff, django_capture_on_commit_callbacks
+):
+    from catalog.services import set_published
+
+    def statements(**kwargs):
+        with CaptureQueriesContext(connection) as ctx:
+            result = search_tracks(params(**kwargs))
+        return result, len(ctx.captured_queries)
+
+    first, cold = statements(q="summer")
+    again, warm = statements(q="summer")
+    assert titles(again) == titles(first) == ["Summer Breeze"]
+    assert warm == 1 < cold  # only the rows are loaded again
+
+    draft = TrackFactory(title="Summer Dawn", is_published=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        set_published(Track.objects.filter(pk=draft.pk), True, actor=staff)  # a bulk update: no signals
+    assert set(titles(search_tracks(params(q="summer")))) == {"Summer Breeze", "Summer Dawn"}
+
+    catalogue["Night Drive"].genres.add(Genre.objects.get(slug="ambient"))  # links only
+    assert "Night Drive" in titles(search_tracks(params(genre=("ambient",))))

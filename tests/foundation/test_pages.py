@@ -113,3 +113,15 @@ def test_healthz_reports_an_unreachable_broker(anon_client, settings):
         app.conf.broker_url = original
     assert response.status_code == 503
     assert response.json()["failed"] == ["broker"]
+
+
+def test_pages_go_out_gzipped_to_browsers_that_accept_it(anon_client):
+    import gzip
+
+    plain = anon_client.get("/")
+    packed = anon_client.get("/", headers={"Accept-Encoding": "gzip, deflate, br"})
+
+    assert "Content-Encoding" not in plain and "Accept-Encoding" in plain["Vary"]
+    assert packed["Content-Encoding"] == "gzip"
+    assert len(packed.content) < len(plain.content) / 2
+    assert b"licensed for the project you make" in gzip.decompress(packed.content)
