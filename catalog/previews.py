@@ -44,7 +44,8 @@ def preview_url(version_id, *, expires=None):
     """A signed URL for one version's preview."""
     expires = int(expires or preview_expiry())
     pattern = _url_pattern(get_script_prefix())
-    return pattern.format(version_id=int(version_id), expires=expires, signature=_signature(version_id, expires))
+    signature = _signature(version_id, expires)
+    return pattern.format(version_id=int(version_id), expires=expires, signature=signature)
 
 
 _MARKS = {"version_id": 1357924680, "expires": 2468013579, "signature": "SIGNATUREMARK"}
