@@ -6,7 +6,7 @@ HTML + CSS + JS is ≤ 150 KB.
 
 Both views run in one gunicorn (3 sync workers, persistent database connections, the production
 WSGI entry point) against the million-track database of ``bench/search.py``; the bare view is
-added by ``bench/throughput_urls.py``. Requests ask for gzip like a browser does. A pool of client
+added by ``bench/pages_site/bench_urls.py``. Requests ask for gzip like a browser does. A pool of client
 threads keeps every worker busy; each URL gets a warm-up and then a fixed time, and the figure is
 completed 200 responses per second. The weight is each page's HTML as sent, plus every stylesheet
 and script it links, raw and gzipped (whitenoise serves static files pre-compressed).
@@ -48,7 +48,7 @@ def start_gunicorn(args, *, remember):
         "DJANGO_ENV": "test",
         "DATABASE_URL": args.database_url,
         "DATABASE_CONN_MAX_AGE": "600",
-        "DJANGO_SETTINGS_MODULE": "throughput_settings",
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
         # The cache shared by the workers, as in production; a fresh key prefix per run.
         "REDIS_URL": args.redis_url,
         "CACHE_KEY_PREFIX": f"bench-pages-{time.time_ns()}",
@@ -61,7 +61,7 @@ def start_gunicorn(args, *, remember):
             "--chdir",
             str(ROOT),
             "--pythonpath",
-            str(ROOT / "bench"),
+            str(ROOT / "bench" / "pages_site"),
             "--bind",
             f"127.0.0.1:{PORT}",
             "--workers",

@@ -483,6 +483,7 @@ def finish(items_by_track, *, now):
     from django.core.files.base import ContentFile
 
     from .models import Collection, CollectionItem, Track
+    from .search import forget_search_results
 
     for track_id, item in items_by_track.items():
         Track.objects.filter(pk=track_id).update(
@@ -490,6 +491,7 @@ def finish(items_by_track, *, now):
             release_date=(now - timedelta(days=item.days_old)).date(),
             play_count=item.popularity * 7,
         )
+    forget_search_results()  # the updates above send no signals
     for n, (title, description, rule) in enumerate(COLLECTIONS):
         if Collection.objects.filter(slug=_slug(title)).exists():
             continue

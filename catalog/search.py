@@ -46,7 +46,7 @@ from django.db.models import BigIntegerField, Q, Value
 from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from .models import Artist, Genre, Instrument, Mood, SoundCategory, Theme, Track
+from .models import Artist, Genre, Instrument, Mood, SoundCategory, Theme, Track, TrackVersion
 
 MAX_QUERY_LENGTH = 100  # characters of ``q`` kept; the rest is cut off
 MAX_WORDS = 8  # query words searched; more add nothing but cost
@@ -469,9 +469,10 @@ def _card_rows():
 
 
 # --- remembered results (PostgreSQL) ------------------------------------------------------------
-# The same search asked again within CATALOG_SEARCH_CACHE_SECONDS gets the same ids, total and
-# facet counts from the cache (Redis in production) instead of running the statement again; the
-# rows are still loaded fresh. Any change to what search sees starts a new generation of keys.
+# The same search asked again within CATALOG_SEARCH_CACHE_SECONDS gets its page of tracks, total
+# and facet counts from the cache (Redis in production) instead of running its statements again.
+# Any change to what a result shows (a track, its links, versions or artist, the taxonomy, a bulk
+# publish) starts a new generation of keys. Favourite marks and preview links are per request.
 
 _GENERATION_KEY = "catalog:search:generation"
 
@@ -504,6 +505,8 @@ def forget_search_results(**kwargs):
 post_save.connect(forget_search_results, sender=Track, dispatch_uid="search-results-track-save")
 post_delete.connect(forget_search_results, sender=Track, dispatch_uid="search-results-track-delete")
 post_save.connect(forget_search_results, sender=Artist, dispatch_uid="search-results-artist-save")
+post_save.connect(forget_search_results, sender=TrackVersion, dispatch_uid="search-results-version-save")
+post_delete.connect(forget_search_results, sender=TrackVersion, dispatch_uid="search-results-version-delete")
 for _dim, (_model, _field, _column) in TAXONOMY_DIMENSIONS.items():
     m2m_changed.connect(
         forget_search_results, sender=getattr(Track, _field).through, dispatch_uid=f"search-results-{_dim}"
@@ -606,9 +609,11 @@ class _PostgresSearch:
             return SearchResult(
                 [], 0, False, 1, p.per_page, 1, _facets_from_counts(p, {}), False, " ".join(self.words)
             )
-        query_text, corrected_from, page, ids, total, counts, sampled = found
+        query_text, corrected_from, page, tracks, total, counts, sampled = found
+        if queryset is not None:  # rows of the caller's own making
+            tracks = _load_rows([t.pk for t in tracks], queryset)
         return SearchResult(
-            tracks=_load_rows(ids, queryset),
+            tracks=tracks,
             total=min(total, COUNT_CAP),
             total_capped=total >= COUNT_CAP,
             page=page,
@@ -622,8 +627,8 @@ class _PostgresSearch:
         )
 
     def _find(self):
-        """What the search found: (searched text, corrected from, page, page ids, total, facet
-        counts, sampled), or None when no query word is (or resembles) a catalogue word."""
+        """What the search found: (searched text, corrected from, page, the page's tracks, total,
+        facet counts, sampled), or None when no query word is (or resembles) a catalogue word."""
         searched, completions = correct_words(self.words)
         if self.words and not searched:
             return None
@@ -636,7 +641,7 @@ class _PostgresSearch:
         if not ids and total and page > num_pages:  # past the end: show the last page
             page = num_pages
             ids, total, counts, sampled = self._query(tsq, page)
-        return query_text, corrected_from, page, ids, total, counts, sampled
+        return query_text, corrected_from, page, _load_rows(ids, None), total, counts, sampled
 
     def _conditions(self, tsq):
         """[(facet dimension or None, SQL, args)] for every active filter, cheapest first.
