@@ -230,9 +230,9 @@ def track_row(context, track, favourited=False, compact=False):
     else:
         wave_attrs = ' aria-hidden="true"'
     # The drawing once, used twice: the whole wave and, clipped to the played part, the progress.
-    wave_id = context.render_context["catalog_track_row_waves"] = (
-        context.render_context.get("catalog_track_row_waves", 0) + 1
-    )
+    # Its id is unique in the page: rows rendered through separate includes share the Context.
+    context.catalog_rows = getattr(context, "catalog_rows", 0) + 1
+    wave_id = f"{track.pk}-{context.catalog_rows}"
     out.append(
         f'\n  </div>\n  <div class="tr-wave wave" data-wave data-track="{track.pk}"{wave_attrs}>\n'
         '    <svg viewBox="0 0 200 40" preserveAspectRatio="none" focusable="false" aria-hidden="true">'

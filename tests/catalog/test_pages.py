@@ -249,3 +249,19 @@ def test_a_rows_favourite_form_posts_with_its_csrf_token_and_returns_to_the_page
 
     assert response.status_code == 302 and response["Location"] == page
     assert Favourite.objects.filter(user=owner, track__in=tracks).count() == 1
+
+
+def test_every_rows_waveform_is_its_own_drawing_across_included_rows(anon_client):
+    import re
+
+    artist = ArtistFactory()
+    for shape in ([10] * 100, [50] * 100, [90] * 100):
+        playable(artist=artist, waveform=shape)
+    html = anon_client.get(artist.get_absolute_url()).content.decode()
+
+    rows = re.findall(r'<article class="track-row.*?</article>', html, re.S)
+    assert len(rows) == 3
+    ids = [re.search(r'<path id="([^"]+)" d="([^"]+)"', row).groups() for row in rows]
+    assert len({i for i, _d in ids}) == 3 and len({d for _i, d in ids}) == 3  # unique ids, own shapes
+    for row, (wave_id, _d) in zip(rows, ids, strict=True):
+        assert re.findall(r'<use href="#([^"]+)"', row) == [wave_id, wave_id]  # whole wave + played part
