@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -475,6 +476,11 @@ BILLING_RECONCILE_DAYS = env.int("BILLING_RECONCILE_DAYS", default=3)
 CELERY_BEAT_SCHEDULE["billing-reconcile-subscriptions"] = {
     "task": "billing.tasks.reconcile_subscriptions",
     "schedule": 60 * 60,
+}
+# Sunday 04:30 (TIME_ZONE): the search dictionary and the search table's popularity order.
+CELERY_BEAT_SCHEDULE["catalog-tidy-search"] = {
+    "task": "catalog.tasks.tidy_search",
+    "schedule": crontab(minute=30, hour=4, day_of_week="sun"),
 }
 
 # ---------------------------------------------------------------------------

@@ -411,8 +411,9 @@ def rebuild_search_words():
 
 def rebuild_track_search():
     """Refill ``catalog_tracksearch`` from the tracks in popularity order (the order the
-    candidate walk reads), for a bulk load that ran with triggers off, or to restore the physical
-    order after many popularity changes. Returns the number of searchable tracks."""
+    candidate walk reads): after a bulk load that ran with the triggers off. It holds the table's
+    lock throughout (about a minute per million tracks); to restore the order of a live table
+    use ``reorder_track_search``. Returns the number of searchable tracks."""
     if connection.vendor != "postgresql":
         return 0
     with transaction.atomic(), connection.cursor() as cur:
@@ -437,6 +438,89 @@ def rebuild_track_search():
         cur.execute("ANALYZE catalog_tracksearch")
     forget_search_results()
     return n
+
+
+_LIVE, _NEXT = "catalog_tracksearch", "catalog_tracksearch_next"
+_INDEX_DEF = re.compile(r"^(CREATE (?:UNIQUE )?INDEX )\S+( ON )\S+( .*)$", re.S)
+_STATISTICS_DEF = re.compile(r"^CREATE STATISTICS \S+ (.*) FROM \S+$", re.S)
+
+
+def reorder_track_search():
+    """Rewrite ``catalog_tracksearch`` in popularity order while search goes on.
+
+    New and edited tracks land at the end of the table, so over time the candidate walk reads more
+    pages for the same candidates. This copies the table in popularity order into a new one, builds
+    its indexes and statistics, then — with writes to the table held (track changes wait under a
+    second at a million tracks; searches go on) — copies again the rows changed meanwhile (found by
+    their transaction ids), drops those deleted, and swaps the copy in under the old names.
+    Returns the number of rows.
+    """
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cur:
+        with transaction.atomic():
+            cur.execute(f"DROP TABLE IF EXISTS {_NEXT}")
+            cur.execute(f"CREATE TABLE {_NEXT} (LIKE {_LIVE} INCLUDING DEFAULTS INCLUDING STORAGE)")
+            # Rows written by transactions from this one on may be missing from the copy: their
+            # transaction ids are at least the oldest one still running now.
+            cur.execute("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint % 4294967296)::text")
+            copied_before = cur.fetchone()[0]
+            cur.execute(f"INSERT INTO {_NEXT} SELECT * FROM {_LIVE} ORDER BY popularity DESC, id DESC")
+            cur.execute(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisprimary FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
+                [_LIVE],
+            )
+            indexes = cur.fetchall()
+            for name, definition, _primary in indexes:
+                cur.execute(_INDEX_DEF.sub(rf"\g<1>{name}_next\g<2>{_NEXT}\g<3>", definition))
+            cur.execute(
+                "SELECT stxname, pg_get_statisticsobjdef(oid) FROM pg_statistic_ext"
+                " WHERE stxrelid = %s::regclass",
+                [_LIVE],
+            )
+            statistics = cur.fetchall()
+            for name, definition in statistics:
+                cur.execute(
+                    f"CREATE STATISTICS {name}_next {_STATISTICS_DEF.match(definition).group(1)} FROM {_NEXT}"
+                )
+        cur.execute(f"ANALYZE {_NEXT}")
+        with transaction.atomic():
+            # A long search or write in the way makes this fail (run it again later) rather than
+            # queue the whole site behind it.
+            cur.execute("SET LOCAL lock_timeout = '10s'")
+            # Every track change writes this table (the triggers): from here writers wait, readers don't.
+            cur.execute(f"LOCK TABLE {_LIVE} IN EXCLUSIVE MODE")
+            # Rows changed since the copy (newer transaction ids than it could see) are copied again;
+            # rows deleted since are the copy's surplus.
+            cur.execute("DROP TABLE IF EXISTS pg_temp.tracksearch_changed")
+            cur.execute(
+                f"CREATE TEMP TABLE tracksearch_changed ON COMMIT DROP AS"
+                f" SELECT id FROM {_LIVE} WHERE age(xmin) <= age(%s::xid)",
+                [copied_before],
+            )
+            cur.execute(f"DELETE FROM {_NEXT} n USING tracksearch_changed c WHERE n.id = c.id")
+            cur.execute(
+                f"INSERT INTO {_NEXT} SELECT l.* FROM {_LIVE} l JOIN tracksearch_changed c ON c.id = l.id"
+            )
+            cur.execute(f"SELECT (SELECT count(*) FROM {_NEXT}) - (SELECT count(*) FROM {_LIVE})")
+            if cur.fetchone()[0]:
+                cur.execute(
+                    f"DELETE FROM {_NEXT} n WHERE NOT EXISTS (SELECT 1 FROM {_LIVE} l WHERE l.id = n.id)"
+                )
+            cur.execute(f"LOCK TABLE {_LIVE} IN ACCESS EXCLUSIVE MODE")  # the swap itself: an instant
+            cur.execute(f"DROP TABLE {_LIVE}")
+            cur.execute(f"ALTER TABLE {_NEXT} RENAME TO {_LIVE}")
+            for name, _definition, primary in indexes:
+                cur.execute(f"ALTER INDEX {name}_next RENAME TO {name}")
+                if primary:
+                    cur.execute(f"ALTER TABLE {_LIVE} ADD CONSTRAINT {name} PRIMARY KEY USING INDEX {name}")
+            for name, _definition in statistics:
+                cur.execute(f"ALTER STATISTICS {name}_next RENAME TO {name}")
+            cur.execute(f"SELECT count(*) FROM {_LIVE}")
+            rows = cur.fetchone()[0]
+    forget_search_results()
+    return rows
 
 
 # --- the entry point ----------------------------------------------------------------------------

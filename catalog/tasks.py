@@ -9,3 +9,13 @@ def ingest_job(job_id):
     from .ingest import run_job
 
     run_job(job_id)
+
+
+@shared_task(name="catalog.tasks.tidy_search", ignore_result=True)
+def tidy_search():
+    """The weekly search clean-up (Celery beat): the word dictionary recomputed, the search table
+    rewritten in popularity order while search goes on (``manage.py rebuild_search`` by hand)."""
+    from .search import rebuild_search_words, reorder_track_search
+
+    rebuild_search_words()
+    reorder_track_search()

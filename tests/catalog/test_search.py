@@ -458,3 +458,49 @@ def test_a_repeated_search_is_remembered_until_the_catalogue_changes(
     TrackVersionFactory(track=catalogue["Summer Breeze"], duration_seconds=61.5)  # now it can play
     (row,) = search_tracks(params(q="breeze")).tracks
     assert row.card_version_duration == 61.5
+
+
+@pytest.mark.postgres
+def test_reordering_the_search_table_keeps_its_rows_indexes_and_statistics(catalogue):
+    from catalog.search import reorder_track_search
+
+    def shape():
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisprimary FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'catalog_tracksearch'::regclass"
+                " ORDER BY 1"
+            )
+            indexes = cur.fetchall()
+            cur.execute(
+                "SELECT stxname, pg_get_statisticsobjdef(oid) FROM pg_statistic_ext"
+                " WHERE stxrelid = 'catalog_tracksearch'::regclass ORDER BY 1"
+            )
+            statistics = cur.fetchall()
+            cur.execute(
+                "SELECT conname, contype FROM pg_constraint WHERE conrelid = 'catalog_tracksearch'::regclass"
+            )
+            constraints = cur.fetchall()
+            cur.execute("SELECT * FROM catalog_tracksearch ORDER BY id")
+            return indexes, statistics, constraints, cur.fetchall()
+
+    before = shape()
+    assert reorder_track_search() == len(before[3]) == 5
+    assert reorder_track_search() == 5  # again, in the same transaction
+    assert shape() == before
+    assert titles(search_tracks(params(q="summer"))) == ["Summer Breeze"]
+    TrackFactory(title="Summer Dawn")  # the triggers write into the new table
+    assert set(titles(search_tracks(params(q="summer")))) == {"Summer Breeze", "Summer Dawn"}
+
+
+def test_the_weekly_search_tidy_runs_from_celery_beat(catalogue):
+    from django.conf import settings
+
+    from allmytracks.celery import app
+    from catalog.tasks import tidy_search
+
+    entry = settings.CELERY_BEAT_SCHEDULE["catalog-tidy-search"]
+    app.loader.import_default_modules()
+    assert entry["task"] == tidy_search.name and entry["task"] in app.tasks
+    tidy_search.delay()  # eager here: runs in-process, on either database
+    assert titles(search_tracks(params(q="summer"))) == ["Summer Breeze"]
