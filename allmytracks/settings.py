@@ -532,6 +532,9 @@ if SENTRY_DSN:  # pragma: no cover - only when the optional sentry-sdk is instal
     except ImportError as exc:
         raise ImproperlyConfigured("SENTRY_DSN is set but sentry-sdk is not installed.") from exc
     sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=0.0)
-# The same search asked again within this many seconds reuses its ids, total and facet counts
-# (PostgreSQL; any catalogue change starts afresh). 0 turns it off.
-CATALOG_SEARCH_CACHE_SECONDS = env.int("CATALOG_SEARCH_CACHE_SECONDS", default=60)
+# The same search asked again within this many seconds reuses its page, counts and rows
+# (PostgreSQL; any committed catalogue change starts afresh). 0 turns it off — the test default,
+# where changes are never committed; the tests of remembering turn it on.
+CATALOG_SEARCH_CACHE_SECONDS = env.int(
+    "CATALOG_SEARCH_CACHE_SECONDS", default=0 if DJANGO_ENV == "test" else 60
+)

@@ -481,6 +481,7 @@ def ensure_taxonomies():
 def finish(items_by_track, *, now):
     """Spread release dates, set play counts, and make the collections."""
     from django.core.files.base import ContentFile
+    from django.db import transaction
 
     from .models import Collection, CollectionItem, Track
     from .search import forget_search_results
@@ -491,7 +492,7 @@ def finish(items_by_track, *, now):
             release_date=(now - timedelta(days=item.days_old)).date(),
             play_count=item.popularity * 7,
         )
-    forget_search_results()  # the updates above send no signals
+    transaction.on_commit(forget_search_results, robust=True)  # the updates above send no signals
     for n, (title, description, rule) in enumerate(COLLECTIONS):
         if Collection.objects.filter(slug=_slug(title)).exists():
             continue

@@ -119,6 +119,10 @@ def attach_tags(tracks, dims=tuple(TAG_DIMENSIONS)):
         for dim, track_id, tag_id in rows:
             ids[dim][track_id].append(tag_id)
     tax = taxonomy()
+    wanted = {pk for dim in dims for pks in ids[dim].values() for pk in pks or ()}
+    known = {row[0] for dim in dims for row in tax[dim]}
+    if not wanted <= known:  # a tag newer than the cached names: read them again
+        tax = taxonomy(fresh=True)
     for dim in dims:
         order = {pk: (i, Tag(pk, slug, name)) for i, (pk, slug, name) in enumerate(tax[dim])}
         per_track = ids[dim]

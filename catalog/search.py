@@ -32,16 +32,17 @@ album and tag names, exact counts and facets through the ORM; no ranking or typo
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import BigIntegerField, Q, Value
 from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -209,10 +210,11 @@ class SearchResult:
 _TAXONOMY_CACHE_KEY = "catalog:search:taxonomy:v1"
 
 
-def taxonomy():
+def taxonomy(*, fresh=False):
     """{dimension: [(id, slug, name)]} for genres, moods, instruments, themes, plus
-    "category": [(id, slug, name, parent_id)] — one UNION query, cached for five minutes."""
-    data = cache.get(_TAXONOMY_CACHE_KEY)
+    "category": [(id, slug, name, parent_id)] — one UNION query, cached for five minutes
+    (``fresh``: read the database now, for a caller that met an id the cache did not know)."""
+    data = None if fresh else cache.get(_TAXONOMY_CACHE_KEY)
     if data is not None:
         return data
     data = {dim: [] for dim in (*TAXONOMY_DIMENSIONS, "category")}
@@ -261,7 +263,10 @@ def _category_tree_order(rows):
 
 def _forget_taxonomy(**kwargs):
     cache.delete(_TAXONOMY_CACHE_KEY)
-    forget_search_results()
+    # Again once the change is committed: a page between the save and the commit would otherwise
+    # cache the old names for five minutes.
+    transaction.on_commit(lambda: cache.delete(_TAXONOMY_CACHE_KEY), robust=True)
+    transaction.on_commit(forget_search_results, robust=True)
 
 
 for _model in (Genre, Mood, Instrument, Theme, SoundCategory):
@@ -405,7 +410,7 @@ def rebuild_search_words():
         )
         cur.execute("SELECT count(*) FROM catalog_searchword")
         words = cur.fetchone()[0]
-    forget_search_results()
+    transaction.on_commit(forget_search_results, robust=True)
     return words
 
 
@@ -436,13 +441,22 @@ def rebuild_track_search():
         )
         n = cur.rowcount
         cur.execute("ANALYZE catalog_tracksearch")
-    forget_search_results()
+    transaction.on_commit(forget_search_results, robust=True)
     return n
 
 
 _LIVE, _NEXT = "catalog_tracksearch", "catalog_tracksearch_next"
 _INDEX_DEF = re.compile(r"^(CREATE (?:UNIQUE )?INDEX )\S+( ON )\S+( .*)$", re.S)
 _STATISTICS_DEF = re.compile(r"^CREATE STATISTICS \S+ (.*) FROM \S+$", re.S)
+
+
+_REORDER_LOCK = 7_401_553  # pg advisory lock key: one rewrite at a time
+SWAP_LOCK_TIMEOUT = "300ms"  # how long the swap waits for a table lock before trying again
+SWAP_ATTEMPTS = 40
+
+
+class SearchTableBusy(Exception):
+    """Another rewrite is running, or the table stayed too busy to swap in the copy."""
 
 
 def reorder_track_search():
@@ -453,74 +467,108 @@ def reorder_track_search():
     its indexes and statistics, then — with writes to the table held (track changes wait under a
     second at a million tracks; searches go on) — copies again the rows changed meanwhile (found by
     their transaction ids), drops those deleted, and swaps the copy in under the old names.
-    Returns the number of rows.
+
+    The swap asks for its locks with a short timeout and tries again after a pause, so a long
+    search or an open transaction in the way never queues the site behind it. One rewrite runs at a
+    time (an advisory lock); a failure leaves no copy behind. The copy is made by the same database
+    role as the table (grants are not copied). Returns the number of rows.
     """
     if connection.vendor != "postgresql":
         return 0
     with connection.cursor() as cur:
-        with transaction.atomic():
-            cur.execute(f"DROP TABLE IF EXISTS {_NEXT}")
-            cur.execute(f"CREATE TABLE {_NEXT} (LIKE {_LIVE} INCLUDING DEFAULTS INCLUDING STORAGE)")
-            # Rows written by transactions from this one on may be missing from the copy: their
-            # transaction ids are at least the oldest one still running now.
-            cur.execute("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint % 4294967296)::text")
-            copied_before = cur.fetchone()[0]
-            cur.execute(f"INSERT INTO {_NEXT} SELECT * FROM {_LIVE} ORDER BY popularity DESC, id DESC")
-            cur.execute(
-                "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisprimary FROM pg_index i"
-                " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
-                [_LIVE],
-            )
-            indexes = cur.fetchall()
-            for name, definition, _primary in indexes:
-                cur.execute(_INDEX_DEF.sub(rf"\g<1>{name}_next\g<2>{_NEXT}\g<3>", definition))
-            cur.execute(
-                "SELECT stxname, pg_get_statisticsobjdef(oid) FROM pg_statistic_ext"
-                " WHERE stxrelid = %s::regclass",
-                [_LIVE],
-            )
-            statistics = cur.fetchall()
-            for name, definition in statistics:
-                cur.execute(
-                    f"CREATE STATISTICS {name}_next {_STATISTICS_DEF.match(definition).group(1)} FROM {_NEXT}"
-                )
-        cur.execute(f"ANALYZE {_NEXT}")
-        with transaction.atomic():
-            # A long search or write in the way makes this fail (run it again later) rather than
-            # queue the whole site behind it.
-            cur.execute("SET LOCAL lock_timeout = '10s'")
-            # Every track change writes this table (the triggers): from here writers wait, readers don't.
-            cur.execute(f"LOCK TABLE {_LIVE} IN EXCLUSIVE MODE")
-            # Rows changed since the copy (newer transaction ids than it could see) are copied again;
-            # rows deleted since are the copy's surplus.
-            cur.execute("DROP TABLE IF EXISTS pg_temp.tracksearch_changed")
-            cur.execute(
-                f"CREATE TEMP TABLE tracksearch_changed ON COMMIT DROP AS"
-                f" SELECT id FROM {_LIVE} WHERE age(xmin) <= age(%s::xid)",
-                [copied_before],
-            )
-            cur.execute(f"DELETE FROM {_NEXT} n USING tracksearch_changed c WHERE n.id = c.id")
-            cur.execute(
-                f"INSERT INTO {_NEXT} SELECT l.* FROM {_LIVE} l JOIN tracksearch_changed c ON c.id = l.id"
-            )
-            cur.execute(f"SELECT (SELECT count(*) FROM {_NEXT}) - (SELECT count(*) FROM {_LIVE})")
-            if cur.fetchone()[0]:
-                cur.execute(
-                    f"DELETE FROM {_NEXT} n WHERE NOT EXISTS (SELECT 1 FROM {_LIVE} l WHERE l.id = n.id)"
-                )
-            cur.execute(f"LOCK TABLE {_LIVE} IN ACCESS EXCLUSIVE MODE")  # the swap itself: an instant
-            cur.execute(f"DROP TABLE {_LIVE}")
-            cur.execute(f"ALTER TABLE {_NEXT} RENAME TO {_LIVE}")
-            for name, _definition, primary in indexes:
-                cur.execute(f"ALTER INDEX {name}_next RENAME TO {name}")
-                if primary:
-                    cur.execute(f"ALTER TABLE {_LIVE} ADD CONSTRAINT {name} PRIMARY KEY USING INDEX {name}")
-            for name, _definition in statistics:
-                cur.execute(f"ALTER STATISTICS {name}_next RENAME TO {name}")
-            cur.execute(f"SELECT count(*) FROM {_LIVE}")
-            rows = cur.fetchone()[0]
+        cur.execute("SELECT pg_try_advisory_lock(%s)", [_REORDER_LOCK])
+        if not cur.fetchone()[0]:
+            raise SearchTableBusy("Another rewrite of the search table is running.")
+        try:
+            copied_before, indexes, statistics = _copy_search_table(cur)
+            for attempt in range(SWAP_ATTEMPTS):
+                try:
+                    with transaction.atomic():
+                        rows = _swap_search_table(cur, copied_before, indexes, statistics)
+                    break
+                except OperationalError as exc:  # the table was busy (lock timeout, deadlock): again
+                    busy = getattr(exc.__cause__, "sqlstate", None) in ("55P03", "40P01")
+                    if not busy:
+                        raise
+                    if attempt == SWAP_ATTEMPTS - 1:
+                        raise SearchTableBusy(
+                            "The search table stayed too busy to swap in its copy."
+                        ) from exc
+                    time.sleep(min(0.5 * (attempt + 1), 5))
+        except Exception:
+            if not connection.needs_rollback:
+                cur.execute(f"DROP TABLE IF EXISTS {_NEXT}")
+            raise
+        finally:
+            if not connection.needs_rollback:
+                cur.execute("SELECT pg_advisory_unlock(%s)", [_REORDER_LOCK])
     forget_search_results()
     return rows
+
+
+def _copy_search_table(cur):
+    """The copy in popularity order with its indexes and statistics (under temporary names)."""
+    with transaction.atomic():
+        cur.execute(f"DROP TABLE IF EXISTS {_NEXT}")
+        cur.execute(f"CREATE TABLE {_NEXT} (LIKE {_LIVE} INCLUDING DEFAULTS INCLUDING STORAGE)")
+        # Rows written by transactions from this one on may be missing from the copy: their
+        # transaction ids are at least the oldest one still running now.
+        cur.execute("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint % 4294967296)::text")
+        copied_before = cur.fetchone()[0]
+        cur.execute(f"INSERT INTO {_NEXT} SELECT * FROM {_LIVE} ORDER BY popularity DESC, id DESC")
+        cur.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisprimary, i.indisclustered"
+            " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
+            [_LIVE],
+        )
+        indexes = cur.fetchall()
+        for name, definition, _primary, _clustered in indexes:
+            cur.execute(_INDEX_DEF.sub(rf"\g<1>{name}_next\g<2>{_NEXT}\g<3>", definition))
+        cur.execute(
+            "SELECT stxname, pg_get_statisticsobjdef(oid) FROM pg_statistic_ext"
+            " WHERE stxrelid = %s::regclass",
+            [_LIVE],
+        )
+        statistics = cur.fetchall()
+        for name, definition in statistics:
+            cur.execute(
+                f"CREATE STATISTICS {name}_next {_STATISTICS_DEF.match(definition).group(1)} FROM {_NEXT}"
+            )
+    cur.execute(f"ANALYZE {_NEXT}")
+    return copied_before, indexes, statistics
+
+
+def _swap_search_table(cur, copied_before, indexes, statistics):
+    """Bring the copy up to date and put it in the table's place (inside a transaction)."""
+    cur.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'")
+    # Every track change writes this table (the triggers): from here writers wait, readers don't.
+    cur.execute(f"LOCK TABLE {_LIVE} IN EXCLUSIVE MODE")
+    # Rows changed since the copy (newer transaction ids than it could see) are copied again;
+    # rows deleted since are the copy's surplus.
+    cur.execute("DROP TABLE IF EXISTS pg_temp.tracksearch_changed")
+    cur.execute(
+        f"CREATE TEMP TABLE tracksearch_changed ON COMMIT DROP AS"
+        f" SELECT id FROM {_LIVE} WHERE age(xmin) <= age(%s::xid)",
+        [copied_before],
+    )
+    cur.execute(f"DELETE FROM {_NEXT} n USING tracksearch_changed c WHERE n.id = c.id")
+    cur.execute(f"INSERT INTO {_NEXT} SELECT l.* FROM {_LIVE} l JOIN tracksearch_changed c ON c.id = l.id")
+    cur.execute(f"SELECT (SELECT count(*) FROM {_NEXT}) - (SELECT count(*) FROM {_LIVE})")
+    if cur.fetchone()[0]:
+        cur.execute(f"DELETE FROM {_NEXT} n WHERE NOT EXISTS (SELECT 1 FROM {_LIVE} l WHERE l.id = n.id)")
+    cur.execute(f"LOCK TABLE {_LIVE} IN ACCESS EXCLUSIVE MODE")  # the swap itself: an instant
+    cur.execute(f"DROP TABLE {_LIVE}")
+    cur.execute(f"ALTER TABLE {_NEXT} RENAME TO {_LIVE}")
+    for name, _definition, primary, clustered in indexes:
+        cur.execute(f"ALTER INDEX {name}_next RENAME TO {name}")
+        if primary:
+            cur.execute(f"ALTER TABLE {_LIVE} ADD CONSTRAINT {name} PRIMARY KEY USING INDEX {name}")
+        if clustered:
+            cur.execute(f"ALTER TABLE {_LIVE} CLUSTER ON {name}")
+    for name, _definition in statistics:
+        cur.execute(f"ALTER STATISTICS {name}_next RENAME TO {name}")
+    cur.execute(f"SELECT count(*) FROM {_LIVE}")
+    return cur.fetchone()[0]
 
 
 # --- the entry point ----------------------------------------------------------------------------
@@ -543,13 +591,19 @@ def _load_rows(ids, queryset):
     return [by_id[i] for i in ids if i in by_id]
 
 
-@functools.cache
-def _card_rows():
-    """The result-row queryset, built once per process (its subqueries and annotations cost
-    more to assemble than the query costs to run); each page adds its ids to a copy."""
-    from .services import card_queryset
+_per_thread = threading.local()
 
-    return card_queryset(Track.objects.all()).order_by()
+
+def _card_rows():
+    """The result-row queryset, built once per thread (its subqueries and annotations cost more
+    to assemble than the query costs to run; compiling a copy touches the shared inner queries'
+    alias counts, so threads do not share one); each page adds its ids to a copy."""
+    rows = getattr(_per_thread, "card_rows", None)
+    if rows is None:
+        from .services import card_queryset
+
+        rows = _per_thread.card_rows = card_queryset(Track.objects.all()).order_by()
+    return rows
 
 
 # --- remembered results (PostgreSQL) ------------------------------------------------------------
@@ -579,21 +633,27 @@ _MISSING = object()
 
 
 def forget_search_results(**kwargs):
-    """Start a new generation of remembered results (a signal receiver, and called by bulk updates)."""
+    """Start a new generation of remembered results. Call it once a change is committed: a search
+    between the change and its commit still sees the old rows (see ``_forget_on_commit``)."""
     try:
         cache.incr(_GENERATION_KEY)
     except ValueError:  # no generation yet (or evicted)
         cache.set(_GENERATION_KEY, 1, None)
 
 
-post_save.connect(forget_search_results, sender=Track, dispatch_uid="search-results-track-save")
-post_delete.connect(forget_search_results, sender=Track, dispatch_uid="search-results-track-delete")
-post_save.connect(forget_search_results, sender=Artist, dispatch_uid="search-results-artist-save")
-post_save.connect(forget_search_results, sender=TrackVersion, dispatch_uid="search-results-version-save")
-post_delete.connect(forget_search_results, sender=TrackVersion, dispatch_uid="search-results-version-delete")
+def _forget_on_commit(**kwargs):
+    """Signal receiver: a new generation once the saving transaction commits (at once outside one)."""
+    transaction.on_commit(forget_search_results, robust=True)
+
+
+post_save.connect(_forget_on_commit, sender=Track, dispatch_uid="search-results-track-save")
+post_delete.connect(_forget_on_commit, sender=Track, dispatch_uid="search-results-track-delete")
+post_save.connect(_forget_on_commit, sender=Artist, dispatch_uid="search-results-artist-save")
+post_save.connect(_forget_on_commit, sender=TrackVersion, dispatch_uid="search-results-version-save")
+post_delete.connect(_forget_on_commit, sender=TrackVersion, dispatch_uid="search-results-version-delete")
 for _dim, (_model, _field, _column) in TAXONOMY_DIMENSIONS.items():
     m2m_changed.connect(
-        forget_search_results, sender=getattr(Track, _field).through, dispatch_uid=f"search-results-{_dim}"
+        _forget_on_commit, sender=getattr(Track, _field).through, dispatch_uid=f"search-results-{_dim}"
     )
 
 

@@ -240,7 +240,7 @@ def set_published(queryset, published, *, actor, request=None):
                 )
         ids = list(qs.values_list("pk", flat=True))
         Track.objects.filter(pk__in=ids).update(is_published=published)
-        transaction.on_commit(forget_search_results)  # a bulk update sends no signals
+        transaction.on_commit(forget_search_results, robust=True)  # a bulk update sends no signals
         audit.record(
             "catalog.publish" if published else "catalog.unpublish",
             actor=actor,

@@ -431,9 +431,11 @@ def test_rebuild_search_command_refills_the_dictionary_and_the_search_table(cata
 
 @pytest.mark.postgres
 def test_a_repeated_search_is_remembered_until_the_catalogue_changes(
-    catalogue, staff, django_capture_on_commit_callbacks
+    catalogue, staff, settings, django_capture_on_commit_callbacks
 ):
     from catalog.services import set_published
+
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 60
 
     def statements(**kwargs):
         with CaptureQueriesContext(connection) as ctx:
@@ -450,12 +452,18 @@ def test_a_repeated_search_is_remembered_until_the_catalogue_changes(
         set_published(Track.objects.filter(pk=draft.pk), True, actor=staff)  # a bulk update: no signals
     assert set(titles(search_tracks(params(q="summer")))) == {"Summer Breeze", "Summer Dawn"}
 
-    catalogue["Night Drive"].genres.add(Genre.objects.get(slug="ambient"))  # links only
+    with django_capture_on_commit_callbacks(execute=True):
+        catalogue["Night Drive"].genres.add(Genre.objects.get(slug="ambient"))  # links only
     assert "Night Drive" in titles(search_tracks(params(genre=("ambient",))))
 
     (row,) = search_tracks(params(q="breeze")).tracks
     assert row.card_version_id is None
-    TrackVersionFactory(track=catalogue["Summer Breeze"], duration_seconds=61.5)  # now it can play
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        TrackVersionFactory(track=catalogue["Summer Breeze"], duration_seconds=61.5)  # now it can play
+        # Not before the commit: a search in between would remember the old row under the new generation.
+        (row,) = search_tracks(params(q="breeze")).tracks
+        assert row.card_version_id is None
+    assert callbacks
     (row,) = search_tracks(params(q="breeze")).tracks
     assert row.card_version_duration == 61.5
 
@@ -467,9 +475,9 @@ def test_reordering_the_search_table_keeps_its_rows_indexes_and_statistics(catal
     def shape():
         with connection.cursor() as cur:
             cur.execute(
-                "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisprimary FROM pg_index i"
-                " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'catalog_tracksearch'::regclass"
-                " ORDER BY 1"
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisprimary, i.indisclustered"
+                " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " WHERE i.indrelid = 'catalog_tracksearch'::regclass ORDER BY 1"
             )
             indexes = cur.fetchall()
             cur.execute(
@@ -504,3 +512,64 @@ def test_the_weekly_search_tidy_runs_from_celery_beat(catalogue):
     assert entry["task"] == tidy_search.name and entry["task"] in app.tasks
     tidy_search.delay()  # eager here: runs in-process, on either database
     assert titles(search_tracks(params(q="summer"))) == ["Summer Breeze"]
+
+
+def _other_connection():
+    """A second PostgreSQL session on the test database (outside the test's transaction)."""
+    import psycopg
+
+    db = connection.settings_dict
+    return psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], host=db["HOST"] or None, port=db["PORT"] or None, autocommit=True
+    )
+
+
+@pytest.mark.postgres
+def test_only_one_rewrite_of_the_search_table_runs_at_a_time(catalogue):
+    from catalog.search import _REORDER_LOCK, SearchTableBusy, reorder_track_search
+
+    with _other_connection() as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [_REORDER_LOCK])
+        with pytest.raises(SearchTableBusy):
+            reorder_track_search()
+    assert reorder_track_search() == 5  # once the other one is done
+
+
+@pytest.mark.postgres
+def test_a_busy_search_table_delays_the_swap_and_a_failed_one_leaves_no_copy(catalogue, monkeypatch):
+    import threading
+
+    from catalog import search
+
+    def table_exists(name):
+        with connection.cursor() as cur:
+            cur.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+            return cur.fetchone()[0]
+
+    with _other_connection() as other:
+        other.autocommit = False
+        other.execute("SELECT count(*) FROM catalog_tracksearch")  # an open transaction holds its read lock
+        monkeypatch.setattr(search, "SWAP_ATTEMPTS", 2)
+        with pytest.raises(search.SearchTableBusy):
+            search.reorder_track_search()
+        assert not table_exists("catalog_tracksearch_next")
+
+        monkeypatch.setattr(search, "SWAP_ATTEMPTS", 40)
+        threading.Timer(1.0, other.rollback).start()  # the reader finishes a second later
+        assert search.reorder_track_search() == 5
+    assert titles(search_tracks(params(q="summer"))) == ["Summer Breeze"]
+
+
+def test_a_tag_newer_than_the_cached_names_still_shows(catalogue):
+    from django.core.cache import cache
+
+    from catalog.models import Track as TrackModel
+    from catalog.search import _TAXONOMY_CACHE_KEY, taxonomy
+
+    stale = taxonomy()
+    vapor = GenreFactory(name="Vaporwave", slug="vaporwave")
+    cache.set(_TAXONOMY_CACHE_KEY, stale, 300)  # as if a page cached the names before the commit
+    catalogue["Quiet Hours"].genres.add(vapor)
+
+    track = TrackModel.objects.with_tags().get(pk=catalogue["Quiet Hours"].pk)
+    assert "Vaporwave" in [tag.name for tag in track.tags["genre"]]

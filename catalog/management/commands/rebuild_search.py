@@ -10,10 +10,10 @@ its lock (about a minute per million tracks): for after a bulk load that ran wit
 
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from catalog.search import rebuild_search_words, rebuild_track_search, reorder_track_search
+from catalog.search import SearchTableBusy, rebuild_search_words, rebuild_track_search, reorder_track_search
 
 
 class Command(BaseCommand):
@@ -35,6 +35,9 @@ class Command(BaseCommand):
         words = rebuild_search_words()
         self.stdout.write(f"{words:,} words in the dictionary.")
         if not words_only:
-            rows = rebuild_track_search() if refill else reorder_track_search()
+            try:
+                rows = rebuild_track_search() if refill else reorder_track_search()
+            except SearchTableBusy as exc:
+                raise CommandError(f"{exc} Nothing was changed; run it again later.") from exc
             self.stdout.write(f"{rows:,} tracks in the search table, in popularity order.")
         self.stdout.write(self.style.SUCCESS(f"Done in {time.perf_counter() - started:.1f} s."))
