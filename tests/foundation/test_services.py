@@ -16,6 +16,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
+from tests.workers import celery_worker
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -100,30 +102,7 @@ def test_a_real_celery_worker_consumes_tasks_from_redis(tmp_path):
         "REDIS_URL": redis_url,
         "AMT_VAR_DIR": str(tmp_path),
     }
-    with (tmp_path / "worker.log").open("wb") as worker_log:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "allmytracks",
-                "worker",
-                "--pool=solo",
-                "-Q",
-                "default",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=WARNING",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=worker_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with celery_worker(env, ["default"], tmp_path / "worker.log"):
         result = subprocess.run(
             [sys.executable, "manage.py", "check_worker", "--timeout", "60"],
             cwd=ROOT,
@@ -137,9 +116,6 @@ def test_a_real_celery_worker_consumes_tasks_from_redis(tmp_path):
         assert "A worker answered." in result.stdout
         with redis.Redis.from_url(redis_url) as client:
             assert client.keys("*worker-ping:*"), "the worker stored nothing in Redis"
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
 
 
 @pytest.mark.smtp

@@ -1,13 +1,14 @@
 """A notice fanned out by a real Celery worker over Redis, in bounded batches (CI runs it)."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.workers import celery_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,18 +59,7 @@ def test_a_real_worker_sends_a_notice_in_batches_one_email_per_user(tmp_path):
     }
     manage(env, "migrate", "-v0", timeout=300)
     pk = int(manage(env, "shell", "-c", SETUP).split("NOTICE")[1].split()[0])
-    with (tmp_path / "worker.log").open("wb") as log:
-        command = [sys.executable, "-m", "celery", "-A", "allmytracks", "worker", "--pool=solo"]
-        command += ["-Q", "default,email", "--without-heartbeat", "--without-gossip", "--without-mingle"]
-        worker = subprocess.Popen(
-            [*command, "--loglevel=WARNING"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with celery_worker(env, ["default", "email"], tmp_path / "worker.log"):
         manage(env, "shell", "-c", START.format(pk=pk))
         deadline = time.monotonic() + 90
         status = ""
@@ -83,6 +73,3 @@ def test_a_real_worker_sends_a_notice_in_batches_one_email_per_user(tmp_path):
         mails = "".join(p.read_text(errors="replace") for p in (tmp_path / "mail").glob("*.log"))
         for i in range(5):
             assert mails.count(f"To: worker{i}@example.com") == 1
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)

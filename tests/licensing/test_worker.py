@@ -1,7 +1,6 @@
 """A licence letter made by a real Celery worker (queue "letters") on Redis and PostgreSQL."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from django.db import connection
 
 from licensing.models import Letter
 from tests.licensing.conftest import grant
+from tests.workers import celery_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
@@ -35,13 +35,7 @@ def test_letter_request_is_rendered_and_emailed_by_a_real_worker(member, track, 
         "AMT_VAR_DIR": str(tmp_path),
     }
     lic = grant(member, track, name="Olivia Owner").license
-    with (tmp_path / "worker.log").open("wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "allmytracks", "worker", "--pool=solo", "-Q", "letters",
-             "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    try:
+    with celery_worker(env, ["letters"], tmp_path / "worker.log"):
         time.sleep(3)  # the worker connects to the broker
         started = time.monotonic()
         # The request comes from another process configured like a web server (Redis broker, no eager tasks).
@@ -67,9 +61,6 @@ def test_letter_request_is_rendered_and_emailed_by_a_real_worker(member, track, 
         output = (tmp_path / "worker.log").read_text(errors="replace")
         assert letter.status == "ready" and letter.emailed_at, output
         assert letter.file.storage.exists(letter.file.name)
-        # Includes starting the requesting process (Django set-up); the design's budget is 3 s.
-        assert elapsed < 10, elapsed
+        # A figure, not a check (speed targets are shown by bench/, never asserted): it includes starting
+        # the requesting process (Django set-up); the design's budget is 3 s.
         print(f"request -> emailed by a real worker in {elapsed:.2f} s")
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
