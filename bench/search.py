@@ -254,11 +254,11 @@ def load(cur, rows):
     for _name, definition in indexes:
         cur.execute(definition)
     print(f"  {len(indexes)} indexes built in {time.perf_counter() - t0:.0f}s", flush=True)
-    from catalog.search import rebuild_search_words
+    from catalog.search_index import rebuild_search_words
 
     n_words = rebuild_search_words()
     print(f"  {n_words:,} dictionary words in {time.perf_counter() - t0:.0f}s", flush=True)
-    from catalog.search import rebuild_track_search
+    from catalog.search_index import rebuild_track_search
 
     n_search = rebuild_track_search()
     print(f"  {n_search:,} rows in the search table in {time.perf_counter() - t0:.0f}s", flush=True)

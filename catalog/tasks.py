@@ -19,7 +19,7 @@ def ingest_job(job_id):
 def tidy_search():
     """The weekly search clean-up (Celery beat): the word dictionary recomputed, the search table
     rewritten in popularity order while search goes on (``manage.py rebuild_search`` by hand)."""
-    from .search import SearchTableBusy, rebuild_search_words, reorder_track_search
+    from .search_index import SearchTableBusy, rebuild_search_words, reorder_track_search
 
     rebuild_search_words()
     try:

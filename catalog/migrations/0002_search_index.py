@@ -21,7 +21,7 @@ generated rows, and nothing can forget to call it.
 ``catalog_searchword`` is the dictionary of the published catalogue's distinct words (lower-case,
 2–40 letters) with a trigram index: a misspelled query word is corrected against ~10k words, never
 by ``title % 'x'`` over every track. New words are added by the BEFORE trigger; document counts and
-removals come from ``manage.py rebuild_search_words`` (``catalog.search.rebuild_search_words``).
+removals come from ``manage.py rebuild_search`` (``catalog.search_index.rebuild_search_words``).
 """
 
 from django.contrib.postgres.operations import TrigramExtension

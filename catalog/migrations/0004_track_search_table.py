@@ -12,7 +12,7 @@ It is kept current by an AFTER trigger on ``catalog_track``: the BEFORE trigger 
 ``0002_search_index`` computes the vector and arrays (and is fired by every M2M, artist,
 taxonomy and category change), then this one copies the row — or removes it when the track is
 deleted, unpublished or not ready. New rows land at the end of the table; ``CLUSTER
-catalog_tracksearch`` (``catalog.search.rebuild_track_search``) restores the popularity order.
+catalog_tracksearch`` (now ``manage.py rebuild_search``: ``catalog.search_index``) restores the popularity order.
 """
 
 from django.db import migrations

@@ -17,9 +17,9 @@ from catalog.search import (
     MAX_QUERY_LENGTH,
     SearchParams,
     _tsquery,
-    rebuild_search_words,
     search_tracks,
 )
+from catalog.search_index import rebuild_search_words
 from tests.factories import (
     ArtistFactory,
     GenreFactory,
@@ -470,7 +470,7 @@ def test_a_repeated_search_is_remembered_until_the_catalogue_changes(
 
 @pytest.mark.postgres
 def test_reordering_the_search_table_keeps_its_rows_indexes_and_statistics(catalogue):
-    from catalog.search import reorder_track_search
+    from catalog.search_index import reorder_track_search
 
     def shape():
         with connection.cursor() as cur:
@@ -526,7 +526,7 @@ def _other_connection():
 
 @pytest.mark.postgres
 def test_only_one_rewrite_of_the_search_table_runs_at_a_time(catalogue):
-    from catalog.search import _REORDER_LOCK, SearchTableBusy, reorder_track_search
+    from catalog.search_index import _REORDER_LOCK, SearchTableBusy, reorder_track_search
 
     with _other_connection() as other:
         other.execute("SELECT pg_advisory_lock(%s)", [_REORDER_LOCK])
@@ -539,7 +539,7 @@ def test_only_one_rewrite_of_the_search_table_runs_at_a_time(catalogue):
 def test_a_busy_search_table_delays_the_swap_and_a_failed_one_leaves_no_copy(catalogue, monkeypatch):
     import threading
 
-    from catalog import search
+    from catalog import search_index as search
 
     def table_exists(name):
         with connection.cursor() as cur:

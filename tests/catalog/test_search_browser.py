@@ -22,7 +22,7 @@ def catalogue(transactional_db):
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        from catalog.search import rebuild_search_words
+        from catalog.search_index import rebuild_search_words
 
         rebuild_search_words()
 

@@ -13,7 +13,12 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from catalog.search import SearchTableBusy, rebuild_search_words, rebuild_track_search, reorder_track_search
+from catalog.search_index import (
+    SearchTableBusy,
+    rebuild_search_words,
+    rebuild_track_search,
+    reorder_track_search,
+)
 
 
 class Command(BaseCommand):
