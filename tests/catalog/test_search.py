@@ -4,6 +4,8 @@ Tests marked ``postgres`` need PostgreSQL (ranking, the trigger-maintained index
 word dictionary); on SQLite they are skipped with the reason shown, and CI runs them.
 """
 
+from io import StringIO
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -573,3 +575,29 @@ def test_a_tag_newer_than_the_cached_names_still_shows(catalogue):
 
     track = TrackModel.objects.with_tags().get(pk=catalogue["Quiet Hours"].pk)
     assert "Vaporwave" in [tag.name for tag in track.tags["genre"]]
+
+
+@pytest.mark.postgres
+def test_remembered_results_never_carry_one_customers_favourites_to_another(
+    catalogue, owner, other, settings, client
+):
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 60
+    Favourite.objects.create(user=owner, track=catalogue["Summer Breeze"])
+    client.force_login(owner)
+    assert 'aria-pressed="true"' in client.get(TRACKS_URL, {"q": "summer"}).content.decode()
+
+    client.force_login(other)  # the same search, now remembered
+    html = client.get(TRACKS_URL, {"q": "summer"}).content.decode()
+    assert "Summer Breeze" in html and 'aria-pressed="true"' not in html
+
+
+@pytest.mark.postgres
+def test_rebuild_search_says_so_when_another_rewrite_is_running(catalogue):
+    from django.core.management import CommandError, call_command
+
+    from catalog.search_index import _REORDER_LOCK
+
+    with _other_connection() as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [_REORDER_LOCK])
+        with pytest.raises(CommandError, match="Another rewrite of the search table is running"):
+            call_command("rebuild_search", stdout=StringIO())
