@@ -18,11 +18,8 @@ from allmytracks import ratelimit
 
 from . import services
 from .forms import SearchForm
-from .models import Track
 from .search import (
-    CANDIDATES,
     DEFAULT_PAGE_SIZE,
-    ENERGY_LABELS,
     PAGE_SIZES,
     RESULT_WINDOW,
     SORTS,
@@ -148,10 +145,7 @@ def _search_page(request, kind):
         "prev_url": page_url(result.page - 1) if result.has_previous else "",
         "next_url": page_url(result.page + 1) if result.has_next else "",
         "result_window": RESULT_WINDOW,
-        "candidates": CANDIDATES,
         "window_reached": result.total_capped and not result.has_next,
-        "energy_labels": ENERGY_LABELS,
-        "keys": Track.KEY_CHOICES,
     }
     if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "catalog/_results.html", context)
