@@ -534,7 +534,8 @@ def test_only_one_rewrite_of_the_search_table_runs_at_a_time(catalogue):
         other.execute("SELECT pg_advisory_lock(%s)", [_REORDER_LOCK])
         with pytest.raises(SearchTableBusy):
             reorder_track_search()
-    assert reorder_track_search() == 5  # once the other one is done
+        other.execute("SELECT pg_advisory_unlock(%s)", [_REORDER_LOCK])  # the other one is done
+        assert reorder_track_search() == 5
 
 
 @pytest.mark.postgres
