@@ -6,8 +6,6 @@ unknown filter values are dropped, reversed ranges are swapped, negative numbers
 non-numeric values are ignored, and a page past the end becomes the last page (in the search).
 """
 
-from django import forms
-
 from .models import Track
 from .search import (
     DEFAULT_PAGE_SIZE,
@@ -40,23 +38,16 @@ def _range(low, high):
     return low, high
 
 
-class SearchForm(forms.Form):
+class SearchForm:
     """Bound to ``request.GET``. Always valid; ``params()`` gives the normalised search.
 
-    The declared fields exist for rendering (labels, ids) and for the few scalar values; the
-    multi-valued filters are read straight from the query string and checked against what the
-    catalogue knows.
+    Not a ``django.forms.Form``: nothing here is rendered (the search page builds its own controls
+    from ``SearchParams``) and nothing is refused, and a Form would copy its field objects on every
+    search. Multi-valued filters are checked against what the catalogue knows.
     """
 
-    q = forms.CharField(required=False, label="Search", strip=True)
-    sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in SORTS.items()])
-    bpm_min = forms.CharField(required=False, label="Min BPM")
-    bpm_max = forms.CharField(required=False, label="Max BPM")
-    duration_min = forms.CharField(required=False, label="Min seconds")
-    duration_max = forms.CharField(required=False, label="Max seconds")
-
-    def __init__(self, data=None, *, kind="", **kwargs):
-        super().__init__(data if data is not None else {}, **kwargs)
+    def __init__(self, data=None, *, kind=""):
+        self.data = data if data is not None else {}
         self.kind = kind
 
     def _list(self, name, allowed, *, limit=30):

@@ -44,8 +44,17 @@ def preview_url(version_id, *, expires=None):
     """A signed URL for one version's preview."""
     expires = int(expires or preview_expiry())
     pattern = _url_pattern(get_script_prefix())
-    signature = _signature(version_id, expires)
+    signature = _issued_signature(int(version_id), expires, settings.SECRET_KEY)
     return pattern.format(version_id=int(version_id), expires=expires, signature=signature)
+
+
+@functools.lru_cache(maxsize=8192)
+def _issued_signature(version_id, expires, _secret_key):
+    """Signatures this process has put in pages. Expiry moves once an hour, so a popular track's
+    link is signed once an hour rather than on every page (an HMAC and a Signer each time). The
+    key is part of the cache key: a rotated SECRET_KEY signs afresh. Checking a signature never
+    reads this cache (``check_signature``)."""
+    return _signature(version_id, expires)
 
 
 _MARKS = {"version_id": 1357924680, "expires": 2468013579, "signature": "SIGNATUREMARK"}

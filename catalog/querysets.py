@@ -123,12 +123,15 @@ def attach_tags(tracks, dims=tuple(TAG_DIMENSIONS)):
     known = {row[0] for dim in dims for row in tax[dim]}
     if not wanted <= known:  # a tag newer than the cached names: read them again
         tax = taxonomy(fresh=True)
+    tags = {t.pk: getattr(t, "tags", None) or {} for t in tracks}
     for dim in dims:
         order = {pk: (i, Tag(pk, slug, name)) for i, (pk, slug, name) in enumerate(tax[dim])}
         per_track = ids[dim]
         for t in tracks:
             found = sorted(order[pk] for pk in per_track[t.pk] or () if pk in order)
-            t.__dict__.setdefault("tags", {})[dim] = [tag for _i, tag in found]
+            tags[t.pk][dim] = [tag for _i, tag in found]
+    for t in tracks:
+        t.tags = tags[t.pk]
 
 
 class TrackVersionQuerySet(models.QuerySet):

@@ -36,7 +36,6 @@ import hashlib
 import json
 import math
 import re
-import threading
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -46,6 +45,7 @@ from django.db.models import BigIntegerField, Q, Value
 from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from .cards import load_cards
 from .models import Artist, Genre, Instrument, Mood, SoundCategory, Theme, Track, TrackVersion
 
 MAX_QUERY_LENGTH = 100  # characters of ``q`` kept; the rest is cut off
@@ -371,27 +371,14 @@ def search_tracks(params: SearchParams, *, queryset=None) -> SearchResult:
 
 
 def _load_rows(ids, queryset):
-    """The page's tracks in the order of ``ids``, with what a result row shows."""
+    """The page's tracks in the order of ``ids``, with what a result row shows: ``TrackCard`` rows
+    (``catalog.cards``), or instances of the caller's ``queryset``."""
     if not ids:
         return []
-    queryset = _card_rows() if queryset is None else queryset.order_by()
-    by_id = {t.pk: t for t in queryset.filter(pk__in=ids)}
+    if queryset is None:
+        return load_cards(ids)
+    by_id = {t.pk: t for t in queryset.order_by().filter(pk__in=ids)}
     return [by_id[i] for i in ids if i in by_id]
-
-
-_per_thread = threading.local()
-
-
-def _card_rows():
-    """The result-row queryset, built once per thread (its subqueries and annotations cost more
-    to assemble than the query costs to run; compiling a copy touches the shared inner queries'
-    alias counts, so threads do not share one); each page adds its ids to a copy."""
-    rows = getattr(_per_thread, "card_rows", None)
-    if rows is None:
-        from .services import card_queryset
-
-        rows = _per_thread.card_rows = card_queryset(Track.objects.all()).order_by()
-    return rows
 
 
 # --- remembered results (PostgreSQL) ------------------------------------------------------------

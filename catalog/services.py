@@ -8,6 +8,7 @@ from django.utils.text import slugify
 
 from allmytracks import audit
 
+from .cards import load_cards
 from .models import Collection, Favourite, Track, TrackVersion
 from .querysets import attach_tags
 from .search import forget_search_results
@@ -138,8 +139,7 @@ def similar_tracks(track, *, limit=6, candidates=200):
 
     best = [c.pk for c in sorted(pool, key=lambda c: (-score(c), c.pk))[:limit]]
     # Only the winners are loaded as result rows.
-    by_id = {t.pk: t for t in card_queryset(Track.objects.filter(pk__in=best))}
-    return [by_id[pk] for pk in best if pk in by_id]
+    return load_cards(best)
 
 
 class _Candidate(NamedTuple):

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from allmytracks.ratelimit import ratelimit
 
 from . import previews, services
+from .cards import load_cards
 from .models import Artist, Collection, CollectionItem, Favourite, Track, TrackVersion
 
 PAGE_SIZE = 24
@@ -61,18 +62,22 @@ def track_detail(request, slug):
 @require_GET
 def artist_detail(request, slug):
     artist = get_object_or_404(Artist, slug=slug)
-    tracks = services.card_queryset(_visible_tracks(request).filter(artist=artist)).order_by(
-        "-popularity", "-created_at"
+    ids = (
+        _visible_tracks(request)
+        .filter(artist=artist)
+        .order_by("-popularity", "-created_at")
+        .values_list("pk", flat=True)
     )
-    page = Paginator(tracks, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
+    tracks = load_cards(page.object_list)
     return render(
         request,
         "catalog/artist_detail.html",
         {
             "artist": artist,
             "page": page,
-            "tracks": page.object_list,
-            "favourite_ids": services.favourite_ids(request.user, page.object_list),
+            "tracks": tracks,
+            "favourite_ids": services.favourite_ids(request.user, tracks),
         },
     )
 
@@ -96,9 +101,7 @@ def collection_detail(request, slug):
         .order_by("position", "id")
     )
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-    ids = [item.track_id for item in page.object_list]
-    by_id = {t.pk: t for t in services.card_queryset(Track.objects.filter(pk__in=ids))}
-    tracks = [by_id[i] for i in ids if i in by_id]
+    tracks = load_cards(item.track_id for item in page.object_list)
     return render(
         request,
         "catalog/collection_detail.html",
@@ -116,9 +119,7 @@ def collection_detail(request, slug):
 def favourites(request):
     favs = Favourite.objects.for_user(request.user).filter(track__in=Track.objects.published())
     page = Paginator(favs.values_list("track_id", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
-    ids = list(page.object_list)
-    by_id = {t.pk: t for t in services.card_queryset(Track.objects.filter(pk__in=ids))}
-    tracks = [by_id[i] for i in ids if i in by_id]
+    tracks = load_cards(page.object_list)
     return render(
         request,
         "catalog/favourites.html",

@@ -11,6 +11,7 @@ from catalog import previews
 register = template.Library()
 
 MINI_W, MINI_H = 200, 40
+FACET_SHOWN = 8  # facet options listed before "Show N more"
 WAVE_W, WAVE_H = 600, 80
 
 
@@ -135,10 +136,10 @@ def _fav_button(context, track, title, favourited):
     cache = context.render_context
     user = context.get("user")
     request = context.get("request")
-    here = request.get_full_path() if request is not None else ""
     if user is not None and user.is_authenticated:
         parts = cache.get("catalog_track_row_fav")
         if parts is None:
+            here = request.get_full_path() if request is not None else ""
             csrf = context.get("csrf_token")
             csrf_input = ""
             if csrf:
@@ -167,7 +168,7 @@ def _fav_button(context, track, title, favourited):
     if button is None:
         login = reverse("account_login")
         if request is not None:
-            login += "?next=" + quote(here, safe="/")
+            login += "?next=" + quote(request.get_full_path(), safe="/")
         cache["catalog_track_row_login"] = button = (
             f'<a class="fav-btn" href="{escape(login)}" title="Sign in to save favourites">\n'
             f"  {_HEART}\n"
@@ -256,20 +257,89 @@ def track_row(context, track, favourited=False, compact=False):
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
 
 
+@register.simple_tag(takes_context=True)
+def track_rows(context, tracks, favourite_ids=()):
+    """The ``<li>`` items of a result list: one ``track_row`` each, favourites marked (one tag for
+    the list instead of a template loop: 24–48 iterations of ``{% for %}`` cost ~1.5 ms)."""
+    favourite_ids = favourite_ids or ()
+    return mark_safe(  # noqa: S308 - built by track_row, which escapes every value
+        "\n".join(
+            f'<li class="track-list-item">{track_row(context, track, track.pk in favourite_ids)}</li>'
+            for track in tracks
+        )
+    )
+
+
+@register.simple_tag
+def facet_groups(groups):
+    """Every facet group of the search page's filters: a ``<details>`` (open when ``open``) with a
+    fieldset of ``facet_options``. Built in Python with the options (see there)."""
+    out = []
+    for group in groups:
+        title = escape(group["title"])
+        grid = " facet-grid" if group["name"] == "key" else ""
+        out.append(
+            f'<details class="facet"{" open" if group["open"] else ""}>\n'
+            f"    <summary>{title}</summary>\n    <fieldset>\n"
+            f'      <legend class="visually-hidden">{title}</legend>\n'
+            f'      <div class="facet-options{grid}">\n{facet_options(group)}\n      </div>\n'
+            "    </fieldset>\n  </details>"
+        )
+    return mark_safe("\n  ".join(out))  # noqa: S308 - every value is escaped here or in facet_options
+
+
 @register.simple_tag
 def facet_options(group):
     """The checkboxes of one facet group (``name`` and ``values``: FacetValue list), built in Python:
     a search page shows ~170 of them, and through the template language they cost as much as
-    the rows. Values after the eighth are marked ``facet-more`` (collapsed by CSS) unless selected."""
+    the rows. Past the first ``FACET_SHOWN`` (and any selected one), options sit in a "Show N
+    more" disclosure, open without JavaScript; keys stay a compact grid."""
     name = escape(group["name"])
-    out = []
+    shown, more = [], []
+    collapse = group["name"] != "key"
     for i, v in enumerate(group["values"], 1):
         value = escape(v.value)
-        more = " facet-more" if i > 8 and not v.selected else ""
         checked = " checked" if v.selected else ""
-        out.append(
-            f'<label class="facet-option{more}"><input type="checkbox" name="{name}" value="{value}"'
+        (more if collapse and i > FACET_SHOWN and not v.selected else shown).append(
+            f'<label class="facet-option"><input type="checkbox" name="{name}" value="{value}"'
             f' id="f-{name}-{value}"{checked}><span class="facet-label">{escape(v.label)}</span>'
             f'<span class="facet-count">{v.count_label}</span></label>'
         )
-    return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
+    if more:
+        shown.append(
+            f'<details class="facet-more"><summary>Show {len(more)} more</summary>\n'
+            + "\n".join(more)
+            + "\n</details>"
+        )
+    return mark_safe("\n".join(shown))  # noqa: S308 - every value above is escaped
+
+
+@register.simple_tag
+def select_options(options):
+    """``<option>`` elements of a ``<select>`` from (value, label, selected) triples."""
+    out = []
+    for value, label, selected in options:
+        chosen = " selected" if selected else ""
+        out.append(f'<option value="{escape(str(value))}"{chosen}>{escape(str(label))}</option>')
+    return mark_safe("".join(out))  # noqa: S308 - every value is escaped
+
+
+@register.simple_tag
+def page_links(links, current, list_url):
+    """The numbered links of the search pagination: (number, "?query") pairs, None for a gap; each
+    one a plain link that htmx turns into an in-place swap of the results."""
+    out = []
+    list_url = escape(list_url)
+    for number, url in links:
+        if number is None:
+            out.append('<span class="gap" aria-hidden="true">…</span>')
+        elif number == current:
+            out.append(f'<span class="btn btn-sm current" aria-current="page">{number}</span>')
+        else:
+            url = escape(url)
+            out.append(
+                f'<a class="btn btn-secondary btn-sm" href="{url}" hx-get="{list_url}{url}"'
+                f' hx-target="#search-body" hx-push-url="{list_url}{url}" hx-swap="innerHTML show:window:top"'
+                f' aria-label="Page {number}">{number}</a>'
+            )
+    return mark_safe("\n    ".join(out))  # noqa: S308 - every value is escaped

@@ -78,7 +78,7 @@ def test_similar_tracks_rank_shared_tags_tempo_and_key_and_leave_out_the_track_i
     TrackFactory(genres=[GenreFactory(name="Jazz")], bpm=100)  # nothing shared
     TrackFactory(genres=[genre], is_published=False)  # not published
 
-    assert similar_tracks(track) == [close, same_genre_far]
+    assert [t.pk for t in similar_tracks(track)] == [close.pk, same_genre_far.pk]
 
 
 # --- lists: artist, collections, favourites, home ------------------------------------------------

@@ -104,3 +104,17 @@ def test_previews_are_never_gzipped_whole_or_in_part(anon_client, version):
 
     assert "Content-Encoding" not in whole and body(whole) == PREVIEW
     assert "Content-Encoding" not in part and body(part) == PREVIEW[:100]
+
+
+def test_a_link_signed_before_the_secret_key_changed_is_refused_and_a_new_one_works(
+    anon_client, version, settings
+):
+    old = preview_url(version.pk)
+    assert preview_url(version.pk) == old  # the same link for the hour (signed once, remembered)
+    settings.SECRET_KEY = "a-rotated-secret-key-that-is-long-enough-for-the-checks-1234567890"
+
+    new = preview_url(version.pk)
+
+    assert new != old
+    assert anon_client.get(old).status_code == 403
+    assert anon_client.get(new).status_code == 200

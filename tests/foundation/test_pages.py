@@ -128,3 +128,22 @@ def test_pages_go_out_gzipped_to_browsers_that_accept_it(anon_client):
     # Random padding in every answer: sizes do not betray what the page holds (BREACH).
     sizes = {len(anon_client.get("/", headers={"Accept-Encoding": "gzip"}).content) for _ in range(6)}
     assert len(sizes) > 1
+
+
+def test_the_parts_kept_between_pages_never_carry_one_visitors_account_to_another(
+    anon_client, owner_client, other_client, owner, other
+):
+    """The site head, brand, navigation and footer are rendered once per process (the
+    ``fragments`` cache); the account menu, CSRF token and search box are every visitor's own."""
+    pages = [("/tracks/?q=harbour", "harbour"), ("/tracks/?q=lights", "lights")]
+    seen = []
+    for client, who in ((anon_client, None), (owner_client, owner), (other_client, other), (anon_client, None)):
+        for url, q in pages:
+            html = client.get(url).content.decode()
+            assert 'class="site-footer"' in html and 'class="main-nav"' in html  # the kept parts are there
+            assert f'id="header-q" type="search" name="q" value="{q}"' in html
+            for person in (owner, other):
+                assert (person.email in html) == (person == who), (who, person)
+            assert ("Sign in</a>" in html) == (who is None)
+            seen.append(html.split('hx-headers=\'{"X-CSRFToken": "')[1].split('"')[0])
+    assert len(set(seen)) == len(seen)  # a fresh masked CSRF token on every page
