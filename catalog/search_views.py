@@ -91,11 +91,12 @@ def _search_page(request, kind):
     canonical = canonical_query(params)
     base_query = _query_without(canonical, "page")
 
+    base_text = base_query.urlencode()  # encoded once: a page links up to nine other pages
+
     def page_url(number):
-        q = base_query.copy()
-        if number > 1:
-            q["page"] = str(number)
-        return f"?{q.urlencode()}" if q else "?"
+        if number <= 1:
+            return f"?{base_text}" if base_text else "?"
+        return f"?{base_text}&page={number}" if base_text else f"?page={number}"
 
     facet_groups = []
     for dim, title in FACET_TITLES:

@@ -134,9 +134,12 @@ def _fav_button(context, track, title, favourited):
     from django.urls import reverse
 
     cache = context.render_context
-    user = context.get("user")
     request = context.get("request")
-    if user is not None and user.is_authenticated:
+    signed_in = cache.get("catalog_track_row_signed_in")
+    if signed_in is None:  # once per render: the user is a lazy object, costly to ask 24–48 times
+        user = context.get("user")
+        signed_in = cache["catalog_track_row_signed_in"] = bool(user is not None and user.is_authenticated)
+    if signed_in:
         parts = cache.get("catalog_track_row_fav")
         if parts is None:
             here = request.get_full_path() if request is not None else ""
