@@ -175,9 +175,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Template fragments that are the same for every visitor (the page head's assets, the site
 # navigation, the footer): rendered once per process and kept for five minutes. Never anything
-# that depends on the user or the request.
+# that depends on the user or the request. With DEBUG on, not kept: template edits show at once.
 CACHES["fragments"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "BACKEND": "django.core.cache.backends." + ("dummy.DummyCache" if DEBUG else "locmem.LocMemCache"),
     "LOCATION": "fragments",
     "TIMEOUT": 300,
 }

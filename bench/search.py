@@ -432,6 +432,19 @@ def report(rows):
     )
 
 
+def machine_speed():
+    """Seconds for a fixed pure-Python loop: this machine's speed varies about 2x from hour to hour
+    (a shared host), so runs are only comparable next to this figure (~0.65 s when fast)."""
+    best = None
+    for _ in range(3):
+        t = time.perf_counter()
+        total = 0
+        for i in range(3_000_000):
+            total += i * i
+        best = min(best or 1e9, time.perf_counter() - t)
+    return best
+
+
 def main():
     args = parse_args()
     setup_django(args.database_url)
@@ -444,7 +457,9 @@ def main():
         queries = build_queries(cur)
         cur.execute("SHOW shared_buffers")
         print(f"PostgreSQL shared_buffers = {cur.fetchone()[0]}")
+    print(f"machine speed: pure-Python loop {machine_speed():.2f} s (lower is faster)")
     report(measure(queries, args.repeat))
+    print(f"machine speed after: {machine_speed():.2f} s")
 
 
 if __name__ == "__main__":

@@ -137,7 +137,8 @@ def test_the_parts_kept_between_pages_never_carry_one_visitors_account_to_anothe
     ``fragments`` cache); the account menu, CSRF token and search box are every visitor's own."""
     pages = [("/tracks/?q=harbour", "harbour"), ("/tracks/?q=lights", "lights")]
     seen = []
-    for client, who in ((anon_client, None), (owner_client, owner), (other_client, other), (anon_client, None)):
+    visitors = ((anon_client, None), (owner_client, owner), (other_client, other), (anon_client, None))
+    for client, who in visitors:
         for url, q in pages:
             html = client.get(url).content.decode()
             assert 'class="site-footer"' in html and 'class="main-nav"' in html  # the kept parts are there
