@@ -245,7 +245,7 @@ def _race(workers, action):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_consumption_of_the_last_unit_lets_exactly_one_through():
     user = UserFactory()
     track = TrackFactory()
@@ -264,7 +264,7 @@ def test_concurrent_consumption_of_the_last_unit_lets_exactly_one_through():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_first_downloads_of_a_period_never_exceed_the_quota():
     user = UserFactory()
     track = TrackFactory()
@@ -276,7 +276,7 @@ def test_concurrent_first_downloads_of_a_period_never_exceed_the_quota():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_use_of_one_credit_lets_exactly_one_through():
     user = UserFactory()
     track = TrackFactory()

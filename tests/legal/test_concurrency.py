@@ -10,7 +10,7 @@ from legal import services
 from legal.models import Notice, NoticeDelivery
 from tests.factories import AgreementVersionFactory, StaffFactory, UserFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def run_together(target, count):
