@@ -281,8 +281,9 @@ def facet_groups(groups):
     for group in groups:
         title = escape(group["title"])
         grid = " facet-grid" if group["name"] == "key" else ""
+        is_open = " open" if group["open"] else ""
         out.append(
-            f'<details class="facet"{" open" if group["open"] else ""}>\n'
+            f'<details class="facet" data-facet-group="{escape(group["name"])}"{is_open}>\n'
             f"    <summary>{title}</summary>\n    <fieldset>\n"
             f'      <legend class="visually-hidden">{title}</legend>\n'
             f'      <div class="facet-options{grid}">\n{facet_options(group)}\n      </div>\n'
@@ -309,8 +310,11 @@ def facet_options(group):
             f'<span class="facet-count">{v.count_label}</span></label>'
         )
     if more:
+        what = escape(group.get("title", "").lower())
         shown.append(
-            f'<details class="facet-more"><summary>Show {len(more)} more</summary>\n'
+            f'<details class="facet-more" data-facet="{name}"><summary>'
+            f'<span class="more-closed">Show {len(more)} more</span><span class="more-open">Show fewer</span>'
+            f'<span class="visually-hidden"> {what} options</span></summary>\n'
             + "\n".join(more)
             + "\n</details>"
         )

@@ -8,6 +8,35 @@
   var form = document.getElementById("search-form");
   if (form && window.htmx) form.classList.add("js-search");
 
+  // Results and filters are swapped in place: keep the filter groups and "Show N more" lists the
+  // visitor opened open, and keep focus on the control they used (htmx restores focus by id, but not into a
+  // list that the swap closed again).
+  var openLists = [];
+  var focusedId = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "search-body") return;
+    openLists = Array.prototype.map.call(
+      event.detail.target.querySelectorAll("details.facet-more[open], details.facet[open][data-facet-group]"),
+      function (el) {
+        return el.hasAttribute("data-facet")
+          ? 'details.facet-more[data-facet="' + el.getAttribute("data-facet") + '"]'
+          : 'details.facet[data-facet-group="' + el.getAttribute("data-facet-group") + '"]';
+      }
+    );
+    focusedId = document.activeElement && document.activeElement.id;
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "search-body") return;
+    openLists.forEach(function (selector) {
+      var list = event.detail.target.querySelector(selector);
+      if (list) list.open = true;
+    });
+    if (focusedId && (!document.activeElement || document.activeElement === document.body)) {
+      var again = document.getElementById(focusedId);
+      if (again) again.focus();
+    }
+  });
+
   // ---- header autocomplete (ARIA combobox with a listbox popup) ----
   var input = document.getElementById("header-q");
   if (!input || !input.form || !window.fetch) return;

@@ -333,6 +333,22 @@ def test_sort_size_and_page_controls_keep_the_search_in_every_link(anon_client, 
     assert html.count('<li class="track-list-item">') == 12
 
 
+def test_long_facet_lists_fold_past_the_eighth_option_but_never_a_selected_one(anon_client, db):
+    import re
+
+    for i in range(12):
+        genre = GenreFactory(name=f"Genre {i:02d}", slug=f"genre-{i:02d}")
+        TrackFactory(genres=[genre], popularity=100 - i, key="C", mode="major")
+    html = anon_client.get(TRACKS_URL, {"genre": "genre-10"}).text
+
+    fold = re.search(r'<details class="facet-more" data-facet="genre">(.*?)</details>', html, re.S).group(1)
+    folded = re.findall(r'id="f-genre-([\w-]+)"', fold)
+    assert "Show 4 more" in fold and "Show fewer" in fold and "genre options" in fold
+    assert folded == ["genre-07", "genre-08", "genre-09", "genre-11"]  # the selected one is listed first
+    assert 'id="f-genre-genre-10" checked' in html
+    assert 'data-facet="key"' not in html  # keys stay one compact grid
+
+
 def test_htmx_request_gets_the_results_partial_alone(anon_client, catalogue):
     response = anon_client.get(TRACKS_URL, {"q": "night"}, headers={"HX-Request": "true"})
     html = response.content.decode()

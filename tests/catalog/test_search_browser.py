@@ -83,3 +83,40 @@ def test_search_page_is_accessible(page, catalogue):
     page.goto("/sounds/")
     assert_accessible(page)
     page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def many_genres(transactional_db):
+    """Fourteen genres, each on a track: the list folds six of them behind "Show 6 more"."""
+    for i in range(14):
+        genre = GenreFactory(name=f"Genre {i:02d}", slug=f"genre-{i:02d}")
+        TrackFactory(title=f"Track {i:02d}", genres=[genre], popularity=100 - i, key="C", mode="major")
+
+
+def test_a_folded_facet_list_opens_by_keyboard_and_stays_open_with_focus_across_updates(page, many_genres):
+    page.goto("/tracks/")
+    fold = page.locator("details.facet-more[data-facet='genre']")
+    summary = fold.locator("summary")
+    expect(summary).to_contain_text("Show 6 more")
+    assert not page.locator("#f-genre-genre-12").is_visible()
+
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(summary).to_contain_text("Show fewer")  # still there: the list can be folded again
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+
+    keys = page.locator("details.facet[data-facet-group='key']")
+    assert keys.get_attribute("open") is None  # groups after the third start closed
+    keys.locator("summary").click()
+
+    page.locator("#f-genre-genre-12").focus()
+    page.keyboard.press("Space")  # filter by a folded genre: the results update in place
+    page.wait_for_url(re.compile(r"genre=genre-12"))
+    expect(heading(page)).to_contain_text("1 result")
+    page.keyboard.press("Space")  # and off again: back into the folded part of the list
+    page.wait_for_url(re.compile(r"/tracks/$"))
+    expect(heading(page)).to_contain_text("14 results")
+    expect(page.locator("#f-genre-genre-12")).to_be_visible()  # the list the visitor opened stays open
+    assert keys.get_attribute("open") is not None  # and so does the group
+    assert page.evaluate("document.activeElement.id") == "f-genre-genre-12"
+    page.wait_for_load_state("networkidle")

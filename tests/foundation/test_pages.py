@@ -148,3 +148,19 @@ def test_the_parts_kept_between_pages_never_carry_one_visitors_account_to_anothe
             assert ("Sign in</a>" in html) == (who is None)
             seen.append(html.split('hx-headers=\'{"X-CSRFToken": "')[1].split('"')[0])
     assert len(set(seen)) == len(seen)  # a fresh masked CSRF token on every page
+
+
+def test_every_page_carries_its_own_csp_nonce_in_its_scripts(anon_client, owner_client):
+    """Inline-capable script tags carry the response's nonce; none is kept from another page."""
+    import re
+
+    nonces = []
+    for client in (anon_client, owner_client, anon_client):
+        response = client.get("/tracks/")
+        header = response.get("Content-Security-Policy", "")
+        page_nonces = set(re.findall(r'<script[^>]* nonce="([^"]+)"', response.content.decode()))
+        assert page_nonces  # htmx's script tag carries one
+        for nonce in page_nonces:
+            assert f"'nonce-{nonce}'" in header
+        nonces += page_nonces
+    assert len(nonces) == len(set(nonces))
