@@ -366,49 +366,53 @@ def pct(values, q):
 
 
 def measure(queries, repeat):
+    """Page and SQL times per class. The classes take turns (one request of each, then the next
+    round), so a slow spell of the machine falls on every class alike rather than on one."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     client = Client()
-    rows = []
+    statements, counts = {}, {}
     for name, url in queries.items():
         for _ in range(3):  # warm up (plans, caches, buffers)
             assert client.get(url).status_code == 200
         # What the page runs (captured once, outside the timings: capturing costs time).
         with CaptureQueriesContext(connection) as ctx:
             client.get(url)
-        statements = [q["sql"] for q in ctx.captured_queries]
-        counts = {}
+        statements[name] = [q["sql"] for q in ctx.captured_queries]
+        counts[name] = {}
         for size in (12, 48):
             with CaptureQueriesContext(connection) as c2:
                 client.get(f"{url}&per_page={size}")
-            counts[size] = len(c2.captured_queries)
-        page_ms, sql_ms = [], []
-        for _ in range(repeat):
+            counts[name][size] = len(c2.captured_queries)
+    page_ms = {name: [] for name in queries}
+    sql_ms = {name: [] for name in queries}
+    for _ in range(repeat):
+        for name, url in queries.items():
             t = time.perf_counter()
             response = client.get(url)
-            page_ms.append((time.perf_counter() - t) * 1000)
+            page_ms[name].append((time.perf_counter() - t) * 1000)
             assert response.status_code == 200
             t = time.perf_counter()
             with connection.cursor() as cur:
-                for sql in statements:
+                for sql in statements[name]:
                     cur.execute(sql)
                     cur.fetchall()
-            sql_ms.append((time.perf_counter() - t) * 1000)
-        rows.append(
-            (
-                name,
-                statistics.median(page_ms),
-                pct(page_ms, 0.95),
-                statistics.median(sql_ms),
-                pct(sql_ms, 0.95),
-                len(statements),
-                counts[12],
-                counts[48],
-            )
+            sql_ms[name].append((time.perf_counter() - t) * 1000)
+    return [
+        (
+            name,
+            statistics.median(page_ms[name]),
+            pct(page_ms[name], 0.95),
+            statistics.median(sql_ms[name]),
+            pct(sql_ms[name], 0.95),
+            len(statements[name]),
+            counts[name][12],
+            counts[name][48],
         )
-    return rows
+        for name in queries
+    ]
 
 
 def report(rows):
