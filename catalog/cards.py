@@ -18,29 +18,32 @@ from django.db import connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
-from .models import Track
+from .models import Track, TrackLabels
 from .querysets import attach_tags
 
-_KEY_LABELS = dict(Track.KEY_CHOICES)
-# Track fields and card annotations read from each row, in this order. ``_genre_ids`` and
-# ``_mood_ids`` exist on PostgreSQL only (``with_tags``); elsewhere ``attach_tags`` reads the links.
-_FIELDS = (
+# What a result row (``catalog_tags.track_row``) reads of a track: ``services.card_queryset()``
+# loads only these, and ``load_cards`` reads them (foreign keys as their ids, the waveform as text)
+# plus the main version's id and length and, on PostgreSQL, the genre and mood id arrays.
+CARD_FIELDS = (
     "id",
     "kind",
     "title",
     "slug",
-    "artist_id",
+    "artist",
     "artist__name",
     "artist__slug",
-    "sound_category_id",
+    "sound_category",
     "sound_category__name",
     "duration_seconds",
     "bpm",
     "key",
     "mode",
     "artwork_small",
-    "card_waveform_json",
+    "waveform",
     "updated_at",
+)
+_AS_READ = {"artist": "artist_id", "sound_category": "sound_category_id", "waveform": "card_waveform_json"}
+_FIELDS = tuple(_AS_READ.get(name, name) for name in CARD_FIELDS) + (
     "card_version_id",
     "card_version_duration",
 )
@@ -58,7 +61,7 @@ class CardCategory(NamedTuple):
     name: str
 
 
-class TrackCard:
+class TrackCard(TrackLabels):
     """What a result row shows of a track; attribute names as on ``Track`` (``pk``, ``artist.name``,
     ``artwork_small.url``, ``key_label``…), so ``track_row`` takes either."""
 
@@ -99,21 +102,6 @@ class TrackCard:
         except AttributeError:
             self._waveform = json.loads(self._waveform_json) if self._waveform_json else []
             return self._waveform
-
-    @property
-    def is_sfx(self):
-        return self.kind == Track.Kind.SFX
-
-    @property
-    def key_label(self):
-        if not self.key:
-            return ""
-        return f"{_KEY_LABELS.get(self.key, self.key)} {self.mode}".strip()
-
-    def get_absolute_url(self):
-        from django.urls import reverse
-
-        return reverse("catalog:track-detail", args=[self.slug])
 
     def __repr__(self):
         return f"<TrackCard {self.pk}: {self.title}>"

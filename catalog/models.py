@@ -125,7 +125,33 @@ class Artist(models.Model):
         return reverse("catalog:artist-detail", args=[self.slug])
 
 
-class Track(models.Model):
+class TrackLabels:
+    """What a track shows about itself, shared by ``Track`` and the result rows' ``TrackCard``
+    (``catalog.cards``): needs ``slug``, ``kind``, ``key``, ``mode`` and ``duration_seconds``."""
+
+    __slots__ = ()
+
+    def get_absolute_url(self):
+        return reverse("catalog:track-detail", args=[self.slug])
+
+    @property
+    def is_sfx(self):
+        return self.kind == "sfx"
+
+    @property
+    def key_label(self):
+        if not self.key:
+            return ""
+        return f"{self.key.replace('#', '♯')} {self.mode}".strip()
+
+    @property
+    def duration_label(self):
+        from .templatetags.catalog_tags import seconds
+
+        return seconds(self.duration_seconds)
+
+
+class Track(TrackLabels, models.Model):
     """One work (a piece of music or a sound effect). Its files are its ``versions``."""
 
     class Kind(models.TextChoices):
@@ -211,25 +237,6 @@ class Track(models.Model):
 
     def __str__(self):
         return self.title
-
-    def get_absolute_url(self):
-        return reverse("catalog:track-detail", args=[self.slug])
-
-    @property
-    def is_sfx(self):
-        return self.kind == self.Kind.SFX
-
-    @property
-    def key_label(self):
-        if not self.key:
-            return ""
-        return f"{self.get_key_display()} {self.mode}".strip()
-
-    @property
-    def duration_label(self):
-        from .templatetags.catalog_tags import seconds
-
-        return seconds(self.duration_seconds)
 
     def main_version(self):
         """The full version (or the first ready one), using prefetched versions when present."""

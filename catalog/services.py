@@ -8,7 +8,7 @@ from django.utils.text import slugify
 
 from allmytracks import audit
 
-from .cards import load_cards
+from .cards import CARD_FIELDS, load_cards
 from .models import Collection, Favourite, Track, TrackVersion
 from .querysets import attach_tags
 from .search import forget_search_results
@@ -174,28 +174,6 @@ def track_page_data(track):
         "collections": collections,
         "similar": similar_tracks(track),
     }
-
-
-# What a result row reads of a track (``catalog_tags.track_row``): loading only these halves the
-# cost of building each row's model instances.
-CARD_FIELDS = (
-    "id",
-    "kind",
-    "title",
-    "slug",
-    "artist",
-    "artist__name",
-    "artist__slug",
-    "sound_category",
-    "sound_category__name",
-    "duration_seconds",
-    "bpm",
-    "key",
-    "mode",
-    "artwork_small",
-    "waveform",
-    "updated_at",
-)
 
 
 def card_queryset(qs=None):
