@@ -294,8 +294,9 @@ def facet_groups(groups):
 
 @register.simple_tag
 def facet_options(group):
-    """The checkboxes of one facet group (``name`` and ``values``: FacetValue list), built in Python:
-    a search page shows ~170 of them, and through the template language they cost as much as
+    """The checkboxes of one facet group (``name`` and ``values``: FacetValue list) of the search
+    form (``form="search-form"``: the filters sit outside its element, see ``search.html``), built
+    in Python: a search page shows ~170 of them, and through the template language they cost as much as
     the rows. Past the first ``FACET_SHOWN`` (and any selected one), options sit in a "Show N
     more" disclosure, open without JavaScript; keys stay a compact grid."""
     name = escape(group["name"])
@@ -305,9 +306,9 @@ def facet_options(group):
         value = escape(v.value)
         checked = " checked" if v.selected else ""
         (more if collapse and i > FACET_SHOWN and not v.selected else shown).append(
-            f'<label class="facet-option"><input type="checkbox" name="{name}" value="{value}"'
-            f' id="f-{name}-{value}"{checked}><span class="facet-label">{escape(v.label)}</span>'
-            f'<span class="facet-count">{v.count_label}</span></label>'
+            f'<label class="facet-option"><input form="search-form" type="checkbox" name="{name}"'
+            f' value="{value}" id="f-{name}-{value}"{checked}><span class="facet-label">'
+            f'{escape(v.label)}</span><span class="facet-count">{v.count_label}</span></label>'
         )
     if more:
         what = escape(group.get("title", "").lower())

@@ -6,7 +6,7 @@
 
   // ---- the search page: filters apply as they change, so the Apply button is not needed ----
   var form = document.getElementById("search-form");
-  if (form && window.htmx) form.classList.add("js-search");
+  if (form && window.htmx) document.documentElement.classList.add("js-search");
 
   // Results and filters are swapped in place: keep the filter groups and "Show N more" lists the
   // visitor opened open, and keep focus on the control they used (htmx restores focus by id, but not into a

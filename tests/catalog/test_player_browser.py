@@ -4,12 +4,11 @@ while it keeps playing, favourite it; and an accessibility scan of the track pag
 import re
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from catalog.ingest import ingest_path
 from catalog.models import Favourite
-from tests.browser.fixtures import assert_accessible
+from tests.browser.fixtures import assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,16 +27,6 @@ def real_track(make_audio):
         },
     ).version
     return version.track
-
-
-def sign_in(page, user, live_server):
-    """Start the browser with a signed-in session (the sign-in form has its own journeys)."""
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 def seconds(text):

@@ -316,6 +316,7 @@ def test_search_page_renders_results_facets_and_state(anon_client, catalogue):
     assert 'value="summer"' in html
     assert "Summer Secret" not in html and "Summer Rain" not in html
     assert reverse("catalog:track-list") == TRACKS_URL
+    assert "{#" not in html and "{%" not in html and "#}" not in html  # no template text leaks out
 
 
 def test_sort_size_and_page_controls_keep_the_search_in_every_link(anon_client, db):

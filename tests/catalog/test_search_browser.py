@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.fixtures import assert_accessible
+from tests.browser.fixtures import assert_accessible, sign_in
 from tests.factories import GenreFactory, TrackFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -120,3 +120,48 @@ def test_a_folded_facet_list_opens_by_keyboard_and_stays_open_with_focus_across_
     assert keys.get_attribute("open") is not None  # and so does the group
     assert page.evaluate("document.activeElement.id") == "f-genre-genre-12"
     page.wait_for_load_state("networkidle")
+
+
+def test_a_search_result_is_favourited_in_place_from_the_results(page, live_server, owner, catalogue):
+    """Result rows each carry their own favourite form; they are not inside the search form (the
+    parser would drop a form within a form and the button would submit the search instead)."""
+    from catalog.models import Favourite
+
+    sign_in(page, owner, live_server)
+    page.goto("/tracks/?q=summer")
+    page.evaluate("window.__samePage = true")
+    owners = page.locator(".track-row .fav-btn").evaluate_all("bs => bs.map(b => b.form && b.form.className)")
+    assert owners == ["fav-form", "fav-form"]  # every row's button posts its own form
+    row = page.locator(".track-row").first  # the first row's form was the one the parser dropped
+    expect(row).to_contain_text("Summer Nights")
+
+    row.get_by_role("button", name="Add Summer Nights to favourites").click()
+
+    expect(row.locator(".fav-btn")).to_have_attribute("aria-pressed", "true")
+    assert page.url.endswith("/tracks/?q=summer") and page.evaluate("window.__samePage") is True
+    favourites = Favourite.objects.filter(user=owner).values_list("track__title", flat=True)
+    assert list(favourites) == ["Summer Nights"]
+    page.wait_for_load_state("networkidle")
+
+
+def test_without_javascript_filters_apply_and_a_result_is_favourited(_browser, live_server, owner, catalogue):
+    """The filters join the search form by their form attribute; the rows' favourite forms post
+    on their own and come back to the same search."""
+    from catalog.models import Favourite
+
+    context = _browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, owner, live_server)
+        page.goto("/tracks/?q=summer")
+        page.locator("#f-genre-ambient").check()
+        page.get_by_role("button", name="Apply filters").click()
+        page.wait_for_url(re.compile(r"q=summer.*genre=ambient|genre=ambient.*q=summer"))
+        assert page.locator(".track-list .tr-title").all_inner_texts() == ["Summer Breeze"]
+
+        page.get_by_role("button", name="Add Summer Breeze to favourites").click()
+        page.wait_for_url(re.compile(r"genre=ambient"))
+        assert Favourite.objects.filter(user=owner, track__title="Summer Breeze").exists()
+        expect(page.get_by_role("button", name="Remove Summer Breeze from favourites")).to_be_visible()
+    finally:
+        context.close()
