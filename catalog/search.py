@@ -47,6 +47,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from .cards import load_cards
 from .models import Artist, Genre, Instrument, Mood, SoundCategory, Theme, Track, TrackVersion
+from .querysets import TAG_DIMENSIONS
 
 MAX_QUERY_LENGTH = 100  # characters of ``q`` kept; the rest is cut off
 MAX_WORDS = 8  # query words searched; more add nothing but cost
@@ -78,12 +79,10 @@ SORTS = {
     "bpm": ("Slowest BPM", "t.bpm ASC NULLS LAST, t.id ASC", ("bpm", "id")),
     "-bpm": ("Fastest BPM", "t.bpm DESC NULLS LAST, t.id DESC", ("-bpm", "-id")),
 }
+# URL parameter: (model, M2M field of Track, id array column) — the fields from TAG_DIMENSIONS.
 TAXONOMY_DIMENSIONS = {
-    # URL parameter: (model, M2M field, id array column)
-    "genre": (Genre, "genres", "genre_ids"),
-    "mood": (Mood, "moods", "mood_ids"),
-    "instrument": (Instrument, "instruments", "instrument_ids"),
-    "theme": (Theme, "themes", "theme_ids"),
+    dim: (model, *TAG_DIMENSIONS[dim])
+    for dim, model in (("genre", Genre), ("mood", Mood), ("instrument", Instrument), ("theme", Theme))
 }
 ENERGY_LABELS = {1: "Calm", 2: "Relaxed", 3: "Moderate", 4: "Energetic", 5: "Intense"}
 FACET_DIMENSIONS = ("genre", "mood", "instrument", "theme", "vocals", "key", "energy", "explicit", "category")

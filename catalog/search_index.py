@@ -14,7 +14,16 @@ import time
 
 from django.db import OperationalError, connection, transaction
 
-from .search import forget_search_results
+from .models import Track
+from .search import TAXONOMY_DIMENSIONS, forget_search_results
+
+
+def _tag_tables():
+    """(tag table, track link table, link column) of each tag dimension, from the models."""
+    for model, field, _column in TAXONOMY_DIMENSIONS.values():
+        through = Track._meta.get_field(field).remote_field.through
+        link = next(f for f in through._meta.fields if f.related_model is model)
+        yield model._meta.db_table, through._meta.db_table, link.column
 
 
 def rebuild_search_words():
@@ -38,12 +47,7 @@ def rebuild_search_words():
             ) per_track GROUP BY w
             """
         )
-        for table, m2m, fk in (
-            ("catalog_genre", "catalog_track_genres", "genre_id"),
-            ("catalog_mood", "catalog_track_moods", "mood_id"),
-            ("catalog_instrument", "catalog_track_instruments", "instrument_id"),
-            ("catalog_theme", "catalog_track_themes", "theme_id"),
-        ):
+        for table, m2m, fk in _tag_tables():
             cur.execute(
                 f"""
                 INSERT INTO new_words (word, ndoc)

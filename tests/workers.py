@@ -1,4 +1,4 @@
-"""A real Celery worker process for the tests that need one (CI runs them with Redis)."""
+"""Real processes for the tests that need one: a Celery worker (CI runs those with Redis), `make run`."""
 
 import os
 import signal
@@ -11,13 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
-def celery_worker(env, queues, log_path):
-    """A solo worker on ``queues`` with ``env``, its output in ``log_path``; stopped on exit."""
-    command = [sys.executable, "-m", "celery", "-A", "allmytracks", "worker", "--pool=solo"]
-    command += ["-Q", ",".join(queues), "--without-heartbeat", "--without-gossip", "--without-mingle"]
+def background_process(command, env, log_path):
+    """``command`` running in its own process group with ``env``, its output in ``log_path``; the
+    whole group is stopped on exit (``make run`` starts children of its own)."""
     with Path(log_path).open("wb") as log:
-        worker = subprocess.Popen(
-            [*command, "--loglevel=WARNING"],
+        process = subprocess.Popen(
+            command,
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -25,7 +24,16 @@ def celery_worker(env, queues, log_path):
             start_new_session=True,
         )
     try:
-        yield worker
+        yield process
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@contextmanager
+def celery_worker(env, queues, log_path):
+    """A solo worker on ``queues`` with ``env``, its output in ``log_path``; stopped on exit."""
+    command = [sys.executable, "-m", "celery", "-A", "allmytracks", "worker", "--pool=solo"]
+    command += ["-Q", ",".join(queues), "--without-heartbeat", "--without-gossip", "--without-mingle"]
+    with background_process([*command, "--loglevel=WARNING"], env, log_path) as worker:
+        yield worker

@@ -3,7 +3,6 @@ an SMTP sink, and the `make run` development server."""
 
 import email
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
-from tests.workers import celery_worker
+from tests.workers import background_process, celery_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -153,16 +152,7 @@ def test_make_run_serves_the_site_on_sqlite_and_answers_healthz(tmp_path):
         "PORT": str(port),
         "DEMO_TRACK_COUNT": "6",
     }
-    with (tmp_path / "run.log").open("wb") as log:
-        server = subprocess.Popen(
-            ["make", "run", f"PORT={port}"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with background_process(["make", "run", f"PORT={port}"], env, tmp_path / "run.log") as server:
         deadline = time.monotonic() + 600
         body = None
         while time.monotonic() < deadline and server.poll() is None:
@@ -179,6 +169,3 @@ def test_make_run_serves_the_site_on_sqlite_and_answers_healthz(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
             assert b"AllMyTracks" in response.read()
         assert (tmp_path / "var" / "db.sqlite3").exists()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
