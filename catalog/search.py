@@ -24,7 +24,7 @@ PostgreSQL (production, CI, the benchmark) — built for p95 ≤ 50 ms at 1,000,
   id arrays on the row, no join.
 - A page costs a constant number of queries: the word check, the planner's estimate (relevance
   with filters or text), one statement for page ids + total + facets, and the rows (one query,
-  see ``Track.objects.for_cards``). Taxonomy names come from the cache.
+  see ``catalog.cards.load_cards``). Taxonomy names come from the cache.
 
 SQLite (the laptop default) searches with simple ``icontains`` matching over title, artist,
 album and tag names, exact counts and facets through the ORM; no ranking or typo correction.
@@ -601,13 +601,12 @@ class _PostgresSearch:
             out.append((None, f"t.search_vector @@ to_tsquery('{TS_CONFIG}', %s)", [tsq]))
         return out
 
-    def _where(self, tsq, exclude=None):
-        """WHERE clause and its parameters for every active filter except ``exclude``'s."""
+    def _where(self, tsq):
+        """WHERE clause and its parameters for every active filter."""
         sql, args = ["TRUE"], []  # catalog_tracksearch holds published, ready tracks only
-        for dim, condition, values in self._conditions(tsq):
-            if dim is None or dim != exclude:
-                sql.append(condition)
-                args += values
+        for _dim, condition, values in self._conditions(tsq):
+            sql.append(condition)
+            args += values
         return " AND ".join(sql), args
 
     def _walk_is_cheap(self, where, args):

@@ -23,7 +23,6 @@ def preview_url(version):
     return previews.preview_url(getattr(version, "pk", version))
 
 
-@register.filter
 def mini_wave_path(bars):
     """An SVG path (viewBox 0 0 200 40) drawing up to 100 bars of heights 0–100, centred.
 
@@ -292,7 +291,6 @@ def facet_groups(groups):
     return mark_safe("\n  ".join(out))  # noqa: S308 - every value is escaped here or in facet_options
 
 
-@register.simple_tag
 def facet_options(group):
     """The checkboxes of one facet group (``name`` and ``values``: FacetValue list) of the search
     form (``form="search-form"``: the filters sit outside its element, see ``search.html``), built

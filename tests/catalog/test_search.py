@@ -501,6 +501,13 @@ def test_a_repeated_search_is_remembered_until_the_catalogue_changes(
     (row,) = search_tracks(params(q="breeze")).tracks
     assert row.card_version_duration == 61.5
 
+    artist = catalogue["Summer Breeze"].artist
+    artist.name = "Ola Renamed"
+    with django_capture_on_commit_callbacks(execute=True):
+        artist.save()  # a row shows its artist's name
+    (row,) = search_tracks(params(q="breeze")).tracks
+    assert row.artist.name == "Ola Renamed"
+
 
 @pytest.mark.postgres
 def test_reordering_the_search_table_keeps_its_rows_indexes_and_statistics(catalogue):
