@@ -365,6 +365,14 @@ def test_history_restore_gets_the_full_page(anon_client, catalogue):
     assert "<html" in response.content.decode()
 
 
+def test_an_empty_search_suggests_words_of_its_own_kind(anon_client, db):
+    TrackFactory(title="Harbour", kind="sfx", bpm=None)
+    sounds = anon_client.get("/sounds/", {"q": "zzzqqq"}).text
+    music = anon_client.get(TRACKS_URL, {"q": "zzzqqq"}).text
+    assert "No sound effects found" in sounds and "whoosh" in sounds and "uplifting" not in sounds
+    assert "No tracks found" in music and "uplifting" in music and "whoosh" not in music
+
+
 def test_sounds_page_lists_sound_effects_with_the_category_tree(anon_client, db):
     rain = SoundCategory.objects.create(name="Rain", slug="rain")
     TrackFactory(title="Drizzle on tin", kind="sfx", sound_category=rain)
