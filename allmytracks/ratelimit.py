@@ -27,14 +27,12 @@ def hit(scope, key, rate):
     now = int(time.time())
     bucket = now // window
     cache_key = f"rl:{scope}:{key}:{bucket}"
-    if cache.add(cache_key, 1, timeout=window + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr
-            cache.add(cache_key, 1, timeout=window + 1)
-            count = 1
+    # One cache call for every request but the window's first (add, then incr, cost two each).
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # the window's first request (or the key was evicted); unless another
+        # request started the window in between, this one does
+        count = 1 if cache.add(cache_key, 1, timeout=window + 1) else cache.incr(cache_key)
     if count > limit:
         return (bucket + 1) * window - now or 1
     return 0

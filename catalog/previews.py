@@ -42,10 +42,22 @@ def preview_expiry(now=None):
 
 def preview_url(version_id, *, expires=None):
     """A signed URL for one version's preview."""
+    return preview_url_maker(expires=expires)(version_id)
+
+
+def preview_url_maker(*, expires=None):
+    """``preview_url`` for the many versions of one page: the expiry, the URL pattern and the key
+    are read once, and each call only signs (see ``_issued_signature``) and fills in the pattern."""
     expires = int(expires or preview_expiry())
     pattern = _url_pattern(get_script_prefix())
-    signature = _issued_signature(int(version_id), expires, settings.SECRET_KEY)
-    return pattern.format(version_id=int(version_id), expires=expires, signature=signature)
+    secret_key = settings.SECRET_KEY
+
+    def url(version_id):
+        version_id = int(version_id)
+        signature = _issued_signature(version_id, expires, secret_key)
+        return pattern.format(version_id=version_id, expires=expires, signature=signature)
+
+    return url
 
 
 @functools.lru_cache(maxsize=8192)

@@ -36,6 +36,7 @@ import hashlib
 import json
 import math
 import re
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -145,7 +146,7 @@ class SearchParams:
         return bool(value)
 
 
-@dataclass
+@dataclass(slots=True)
 class FacetValue:
     value: str
     label: str
@@ -206,14 +207,26 @@ class SearchResult:
 # --- taxonomy names (cached: a page must not pay a query per facet) -------------------------
 
 _TAXONOMY_CACHE_KEY = "catalog:search:taxonomy:v1"
+# A search page reads the names three times (the form, the facets, the rows' tags): each process
+# keeps what it read for a couple of seconds rather than asking the shared cache each time.
+_TAXONOMY_LOCAL_SECONDS = 2.0
+_taxonomy_local = (0.0, None)  # (monotonic expiry, data)
 
 
 def taxonomy(*, fresh=False):
     """{dimension: [(id, slug, name)]} for genres, moods, instruments, themes, plus
     "category": [(id, slug, name, parent_id)] — one UNION query, cached for five minutes
-    (``fresh``: read the database now, for a caller that met an id the cache did not know)."""
+    (``fresh``: read the database now, for a caller that met an id the cache did not know).
+    A change is seen at once by this process and within ``_TAXONOMY_LOCAL_SECONDS`` by others."""
+    global _taxonomy_local
+    now = time.monotonic()
+    if not fresh:
+        expires, data = _taxonomy_local
+        if data is not None and now < expires:
+            return data
     data = None if fresh else cache.get(_TAXONOMY_CACHE_KEY)
     if data is not None:
+        _taxonomy_local = (now + _TAXONOMY_LOCAL_SECONDS, data)
         return data
     data = {dim: [] for dim in (*TAXONOMY_DIMENSIONS, "category")}
     parts = [
@@ -240,6 +253,7 @@ def taxonomy(*, fresh=False):
         data[dim].sort(key=lambda row: row[2].lower())
     data["category"] = _category_tree_order(data["category"])
     cache.set(_TAXONOMY_CACHE_KEY, data, 300)
+    _taxonomy_local = (now + _TAXONOMY_LOCAL_SECONDS, data)
     return data
 
 
@@ -259,11 +273,17 @@ def _category_tree_order(rows):
     return out
 
 
+def _forget_local_taxonomy():
+    global _taxonomy_local
+    _taxonomy_local = (0.0, None)
+
+
 def _forget_taxonomy(**kwargs):
+    _forget_local_taxonomy()
     cache.delete(_TAXONOMY_CACHE_KEY)
     # Again once the change is committed: a page between the save and the commit would otherwise
     # cache the old names for five minutes.
-    transaction.on_commit(lambda: cache.delete(_TAXONOMY_CACHE_KEY), robust=True)
+    transaction.on_commit(lambda: (cache.delete(_TAXONOMY_CACHE_KEY), _forget_local_taxonomy()), robust=True)
     transaction.on_commit(forget_search_results, robust=True)
 
 
@@ -455,17 +475,38 @@ def _clamp_page(params):
     return min(max(1, params.page), last_reachable)
 
 
+_by_id_memo = (None, None)  # (taxonomy data, its index)
+
+
+def _taxonomy_by_id(tax):
+    """{dimension: {id as text: (slug, name)}} of one taxonomy read (kept while it is current)."""
+    global _by_id_memo
+    data, index = _by_id_memo
+    if data is not tax:
+        index = {dim: {str(row[0]): (row[1], row[2]) for row in tax[dim]} for dim in TAXONOMY_DIMENSIONS}
+        _by_id_memo = (tax, index)
+    return index
+
+
 def _facets_from_counts(params, counts):
     """Turn {dimension: {value: count}} into ordered FacetValue lists (selected ones always shown)."""
     tax = taxonomy()
+    by_id = _taxonomy_by_id(tax)
     facets = {}
     for dim in TAXONOMY_DIMENSIONS:
         selected = set(getattr(params, dim))
         got = counts.get(dim, {})
+        names = by_id[dim]
         values = [
-            FacetValue(slug, name, got.get(str(pk), 0), slug in selected)
-            for pk, slug, name in tax[dim]
-            if got.get(str(pk)) or slug in selected
+            FacetValue(names[pk][0], names[pk][1], n, names[pk][0] in selected)
+            for pk, n in got.items()
+            if n and pk in names
+        ]
+        shown = {v.value for v in values}
+        values += [
+            FacetValue(slug, name, 0, True)
+            for _pk, slug, name in tax[dim]
+            if slug in selected and slug not in shown
         ]
         values.sort(key=lambda v: (not v.selected, -v.count, v.label.lower()))
         facets[dim] = values

@@ -1,11 +1,13 @@
 """Template helpers for catalogue pages: signed preview links and waveform drawings."""
 
+from functools import lru_cache
 from html import escape  # the same five characters as django.utils.html.escape, without its lazy-string check
 from urllib.parse import quote
 
 from django import template
 from django.utils.safestring import mark_safe
 
+from allmytracks.links import cached_reverse
 from catalog import previews
 
 register = template.Library()
@@ -113,32 +115,30 @@ def cached_mini_wave_path(track):
 _SLUG = "__slug__"
 
 
-def _row_url_patterns(context):
-    """The track and artist URL patterns, reversed once per render (slugs are URL-safe)."""
-    from django.urls import reverse
-
+def _row_kit(context):
+    """What every row of one render shares, worked out once per render: the track and artist URL
+    patterns (escaped; slugs go in escaped), the preview link maker and whether the visitor is
+    signed in."""
     cache = context.render_context
-    patterns = cache.get("catalog_track_row_urls")
-    if patterns is None:
-        patterns = cache["catalog_track_row_urls"] = (
-            reverse("catalog:track-detail", args=[_SLUG]),
-            reverse("catalog:artist-detail", args=[_SLUG]),
+    kit = cache.get("catalog_track_row_kit")
+    if kit is None:
+        user = context.get("user")
+        kit = cache["catalog_track_row_kit"] = (
+            escape(cached_reverse("catalog:track-detail", _SLUG)),
+            escape(cached_reverse("catalog:artist-detail", _SLUG)),
+            previews.preview_url_maker(),
+            # The user is a lazy object, costly to ask 24–48 times.
+            bool(user is not None and user.is_authenticated),
         )
-    return patterns
+    return kit
 
 
 def _fav_button(context, track, title, favourited):
     """The favourite toggle (``catalog/_favourite_button.html``'s markup) or, signed out, the
     sign-in link; what is the same on every row is built once per render."""
-    from django.urls import reverse
-
     cache = context.render_context
     request = context.get("request")
-    signed_in = cache.get("catalog_track_row_signed_in")
-    if signed_in is None:  # once per render: the user is a lazy object, costly to ask 24–48 times
-        user = context.get("user")
-        signed_in = cache["catalog_track_row_signed_in"] = bool(user is not None and user.is_authenticated)
-    if signed_in:
+    if _row_kit(context)[3]:
         parts = cache.get("catalog_track_row_fav")
         if parts is None:
             here = request.get_full_path() if request is not None else ""
@@ -147,7 +147,7 @@ def _fav_button(context, track, title, favourited):
             if csrf:
                 csrf_input = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(str(csrf))}">'
             parts = cache["catalog_track_row_fav"] = (
-                reverse("catalog:favourite-toggle", args=[_SLUG]),
+                cached_reverse("catalog:favourite-toggle", _SLUG),
                 csrf_input,
                 escape(here),
             )
@@ -168,7 +168,7 @@ def _fav_button(context, track, title, favourited):
         )
     button = cache.get("catalog_track_row_login")
     if button is None:
-        login = reverse("account_login")
+        login = cached_reverse("account_login")
         if request is not None:
             login += "?next=" + quote(request.get_full_path(), safe="/")
         cache["catalog_track_row_login"] = button = (
@@ -184,17 +184,23 @@ def _rounded(value):
     return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
 
 
+@lru_cache(maxsize=1024)
+def _tag_span(name, css_class):
+    """A row's genre or mood label (a few hundred names in all, so each is escaped once)."""
+    return f'<span class="{css_class}">{escape(name)}</span>'
+
+
 @register.simple_tag(takes_context=True)
 def track_row(context, track, favourited=False, compact=False):
     """The HTML of one result row (the markup documented in ``catalog/_track_row.html``)."""
+    track_url, artist_url, make_preview_url, _signed_in = _row_kit(context)
     version_id = track.card_version_id
-    src = escape(previews.preview_url(version_id)) if version_id else ""
+    src = escape(make_preview_url(version_id)) if version_id else ""
     title = escape(track.title)
     artist = track.artist
     artist_name = escape(artist.name)
-    track_url, artist_url = _row_url_patterns(context)
-    url = escape(track_url.replace(_SLUG, track.slug))
-    artist_url = escape(artist_url.replace(_SLUG, artist.slug))
+    url = track_url.replace(_SLUG, escape(track.slug))
+    artist_url = artist_url.replace(_SLUG, escape(artist.slug))
     art = escape(track.artwork_small.url) if track.artwork_small else ""
     row_class = "track-row is-compact" if compact else "track-row"
     out = [f'<article class="{row_class}" data-track-row="{track.pk}">\n  <div class="tr-art">\n    ']
@@ -221,8 +227,8 @@ def track_row(context, track, favourited=False, compact=False):
         out.append('<div class="tr-tags">')
         if track.is_sfx and track.sound_category_id and track.sound_category:
             out.append(f'<span class="tag">{escape(track.sound_category.name)}</span>')
-        out.extend(f'<span class="tag">{escape(tag.name)}</span>' for tag in track.tags["genre"][:2])
-        out.extend(f'<span class="tag tag-soft">{escape(tag.name)}</span>' for tag in track.tags["mood"][:2])
+        out.extend(_tag_span(tag.name, "tag") for tag in track.tags["genre"][:2])
+        out.extend(_tag_span(tag.name, "tag tag-soft") for tag in track.tags["mood"][:2])
         out.append("</div>")
     if src:
         wave_attrs = (
@@ -301,12 +307,10 @@ def facet_options(group):
     shown, more = [], []
     collapse = group["name"] != "key"
     for i, v in enumerate(group["values"], 1):
-        value = escape(v.value)
+        head, middle = _facet_option_parts(group["name"], v.value, v.label)
         checked = " checked" if v.selected else ""
         (more if collapse and i > FACET_SHOWN and not v.selected else shown).append(
-            f'<label class="facet-option"><input form="search-form" type="checkbox" name="{name}"'
-            f' value="{value}" id="f-{name}-{value}"{checked}><span class="facet-label">'
-            f'{escape(v.label)}</span><span class="facet-count">{v.count_label}</span></label>'
+            f"{head}{checked}{middle}{v.count_label}</span></label>"
         )
     if more:
         what = escape(group.get("title", "").lower())
@@ -318,6 +322,18 @@ def facet_options(group):
             + "\n</details>"
         )
     return mark_safe("\n".join(shown))  # noqa: S308 - every value above is escaped
+
+
+@lru_cache(maxsize=4096)
+def _facet_option_parts(name, value, label):
+    """The escaped markup of one facet option around its checked state and count. Options are the
+    catalogue's taxonomy and fixed values (a few hundred), so each is built once per process."""
+    name, value = escape(name), escape(value)
+    return (
+        f'<label class="facet-option"><input form="search-form" type="checkbox" name="{name}"'
+        f' value="{value}" id="f-{name}-{value}"',
+        f'><span class="facet-label">{escape(label)}</span><span class="facet-count">',
+    )
 
 
 @register.simple_tag

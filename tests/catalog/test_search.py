@@ -625,6 +625,27 @@ def test_a_tag_newer_than_the_cached_names_still_shows(catalogue):
     assert "Vaporwave" in [tag.name for tag in track.tags["genre"]]
 
 
+def test_taxonomy_names_are_kept_a_moment_per_process_and_a_change_here_is_seen_at_once(catalogue):
+    """A page reads the names three times: the process keeps them briefly instead of asking the
+    shared cache each time; its own changes forget them at once, others' within seconds."""
+    from django.core.cache import cache
+
+    from catalog import search
+
+    first = search.taxonomy()
+    assert search.taxonomy() is first  # no trip to the shared cache
+    newer = {**first, "genre": [*first["genre"], (987654, "vaporwave", "Vaporwave")]}
+    cache.set(search._TAXONOMY_CACHE_KEY, newer, 300)  # another process read newer names
+    assert search.taxonomy() is first  # within the moment, still this process's copy
+    search._taxonomy_local = (0.0, first)  # the moment is over
+    assert search.taxonomy()["genre"] == newer["genre"]
+
+    genre = Genre.objects.get(slug=catalogue["Quiet Hours"].genres.first().slug)
+    genre.name = "Renamed Here"
+    genre.save()  # a change in this process: seen by its next page
+    assert "Renamed Here" in [name for _pk, _slug, name in search.taxonomy()["genre"]]
+
+
 @pytest.mark.postgres
 def test_remembered_results_never_carry_one_customers_favourites_to_another(
     catalogue, owner, other, settings, client

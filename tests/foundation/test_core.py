@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.test import RequestFactory
+from django.urls import path
 
 from allmytracks import audit, ratelimit
 from allmytracks.models import AuditLog
@@ -115,3 +116,73 @@ def test_rate_limit_counts_per_account_across_addresses(owner):
 def test_parse_rate_understands_multiples():
     assert ratelimit.parse_rate("100/5m") == (100, 300)
     assert ratelimit.parse_rate("10/h") == (10, 3600)
+
+
+def test_rate_limit_counts_the_window_once_when_two_requests_open_it_together(monkeypatch):
+    """The first request of a window finds no counter; when another request creates it in between,
+    this one is counted on top rather than starting the window again."""
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    real_add = cache.add
+
+    def add_after_a_rival(key, value, timeout=None):
+        real_add(key, value, timeout=timeout)  # the rival request got there first
+        return real_add(key, value, timeout=timeout)
+
+    monkeypatch.setattr(cache, "add", add_after_a_rival)
+    assert ratelimit.hit("race", "198.51.100.9", "2/m") == 0  # the rival's 1, then this one's 2
+    monkeypatch.setattr(cache, "add", real_add)
+    assert ratelimit.hit("race", "198.51.100.9", "2/m") > 0  # the third in the window
+
+
+def test_rate_limit_starts_again_when_the_counter_is_gone():
+    from django.core.cache import cache
+
+    assert [ratelimit.hit("gone", "198.51.100.10", "2/m") for _ in range(3)][-1] > 0
+    cache.clear()  # evicted
+    assert ratelimit.hit("gone", "198.51.100.10", "2/m") == 0
+
+
+def test_cached_links_are_the_urls_reverse_gives(settings):
+    from django.template import Context, Template
+    from django.urls import reverse, set_script_prefix
+
+    from allmytracks.links import cached_reverse
+
+    expected = reverse("catalog:track-detail", args=["a-slug"])
+    assert cached_reverse("catalog:track-detail", "a-slug") == expected
+    try:
+        set_script_prefix("/shop/")  # mounted under a prefix: a key of its own
+        assert cached_reverse("catalog:track-list") == "/shop/tracks/" == reverse("catalog:track-list")
+    finally:
+        set_script_prefix("/")
+    assert cached_reverse("catalog:track-list") == "/tracks/"
+    html = Template(
+        "{% load site_links %}{% site_url 'catalog:track-list' %}|{% site_url 'no-such-page' as x %}[{{ x }}]"
+    ).render(Context())
+    assert html == "/tracks/|[]"  # like {% url … as x %}, an unknown name gives ""
+
+
+def _only_here(request):
+    from django.http import HttpResponse
+
+    return HttpResponse()
+
+
+# The URLconf of ``test_cached_links_follow_a_changed_urlconf``.
+urlpatterns = [path("only-here/", _only_here, name="only-here")]
+
+
+def test_cached_links_follow_a_changed_urlconf(settings):
+    from django.urls import NoReverseMatch
+
+    from allmytracks.links import cached_reverse
+
+    with pytest.raises(NoReverseMatch):
+        cached_reverse("only-here")
+    settings.ROOT_URLCONF = __name__
+    assert cached_reverse("only-here") == "/only-here/"
+    settings.ROOT_URLCONF = "allmytracks.urls"
+    with pytest.raises(NoReverseMatch):
+        cached_reverse("only-here")
