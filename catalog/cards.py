@@ -122,7 +122,7 @@ _IDS = "/* card ids */"
 
 
 def _statement(count):
-    """(sql, params, positions of the ids in params, converters, column index by name) for ``count``
+    """(sql, params, positions of the ids in params, converters) for ``count``
     ids, compiled once per thread (compiling touches the shared subqueries' alias counts).
 
     On PostgreSQL the constants are written into the statement and the ids are formatted into it
@@ -149,17 +149,16 @@ def _statement(count):
             (index, funcs, expression)
             for index, (funcs, expression) in compiler.get_converters([s[0] for s in compiler.select]).items()
         ]
-        column = {name: i for i, name in enumerate(names)}
         if connection.vendor == "postgresql":
             sql = connection.ops.compose_sql(sql, params)
             listed = r",\s*".join(str(mark) for mark in marks)
             sql, found = re.subn(rf"\(\s*{listed}\s*\)", "(" + _IDS + ")", sql)
             if found != 1:  # the id list must be found exactly once to be replaced
                 raise RuntimeError("card statement: id list not found")
-            compiled = (sql, None, None, converters, column)
+            compiled = (sql, None, None, converters)
         else:
             positions = [params.index(mark) for mark in marks]
-            compiled = (sql, list(params), positions, converters, column)
+            compiled = (sql, list(params), positions, converters)
         cache[1][count] = compiled
     return compiled
 
@@ -170,7 +169,7 @@ def load_cards(ids):
     ids = list(dict.fromkeys(int(i) for i in ids))
     if not ids:
         return []
-    sql, params, positions, converters, column = _statement(len(ids))
+    sql, params, positions, converters = _statement(len(ids))
     if params is None:  # PostgreSQL: the ids are integers, written into the statement
         sql = sql.replace(_IDS, ", ".join(str(pk) for pk in ids))
     else:
@@ -182,35 +181,6 @@ def load_cards(ids):
         rows = cursor.fetchall()
     artwork_field = Track._meta.get_field("artwork_small")
     artwork_class = artwork_field.attr_class
-    (i_id, i_kind, i_title, i_slug, i_artist, i_artist_name, i_artist_slug, i_category, i_category_name) = (
-        column[name]
-        for name in (
-            "id",
-            "kind",
-            "title",
-            "slug",
-            "artist_id",
-            "artist__name",
-            "artist__slug",
-            "sound_category_id",
-            "sound_category__name",
-        )
-    )
-    (i_duration, i_bpm, i_key, i_mode, i_artwork, i_waveform, i_updated, i_version, i_version_duration) = (
-        column[name]
-        for name in (
-            "duration_seconds",
-            "bpm",
-            "key",
-            "mode",
-            "artwork_small",
-            "card_waveform_json",
-            "updated_at",
-            "card_version_id",
-            "card_version_duration",
-        )
-    )
-    tag_arrays = [(name, column.get(name)) for name in _TAG_ARRAYS]
     by_id = {}
     for row in rows:
         if converters:  # the ORM's own conversions of the column values (as ``results_iter``)
@@ -220,25 +190,46 @@ def load_cards(ids):
                 for convert in funcs:
                     value = convert(value, expression, connection)
                 row[index] = value
+        # The columns of _FIELDS, in its order, then the tag id arrays on PostgreSQL.
+        (
+            pk,
+            kind,
+            title,
+            slug,
+            artist_id,
+            artist_name,
+            artist_slug,
+            category_id,
+            category_name,
+            duration,
+            bpm,
+            key,
+            mode,
+            artwork,
+            waveform_json,
+            updated_at,
+            version_id,
+            version_duration,
+            *arrays,
+        ) = row
         card = TrackCard()
-        card.pk = row[i_id]
-        card.kind = row[i_kind]
-        card.title = row[i_title]
-        card.slug = row[i_slug]
-        card.artist = CardArtist(row[i_artist], row[i_artist_name], row[i_artist_slug])
-        category = card.sound_category_id = row[i_category]
-        card.sound_category = CardCategory(category, row[i_category_name]) if category else None
-        card.duration_seconds = row[i_duration]
-        card.bpm = row[i_bpm]
-        card.key = row[i_key]
-        card.mode = row[i_mode]
-        card.artwork_small = artwork_class(None, artwork_field, row[i_artwork] or "")
-        card._waveform_json = row[i_waveform]
-        card.updated_at = row[i_updated]
-        card.card_version_id = row[i_version]
-        card.card_version_duration = row[i_version_duration]
-        for name, index in tag_arrays:
-            setattr(card, name, None if index is None else row[index])
+        card.pk = pk
+        card.kind = kind
+        card.title = title
+        card.slug = slug
+        card.artist = CardArtist(artist_id, artist_name, artist_slug)
+        card.sound_category_id = category_id
+        card.sound_category = CardCategory(category_id, category_name) if category_id else None
+        card.duration_seconds = duration
+        card.bpm = bpm
+        card.key = key
+        card.mode = mode
+        card.artwork_small = artwork_class(None, artwork_field, artwork or "")
+        card._waveform_json = waveform_json
+        card.updated_at = updated_at
+        card.card_version_id = version_id
+        card.card_version_duration = version_duration
+        card._genre_ids, card._mood_ids = arrays or (None, None)
         by_id[card.pk] = card
     cards = [by_id[i] for i in ids if i in by_id]
     attach_tags(cards, ("genre", "mood"))

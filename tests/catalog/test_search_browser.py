@@ -165,3 +165,21 @@ def test_without_javascript_filters_apply_and_a_result_is_favourited(_browser, l
         expect(page.get_by_role("button", name="Remove Summer Breeze from favourites")).to_be_visible()
     finally:
         context.close()
+
+
+def test_results_update_in_place_when_something_styled_the_old_controls(page, catalogue):
+    """htmx carries attributes of old elements onto new ones with the same id while it settles;
+    a style attribute then trips the Content-Security-Policy (no inline styles). Browser
+    extensions and password managers style inputs, so the update must not copy styles: the
+    ``page`` fixture fails on any CSP violation."""
+    page.goto("/tracks/?q=summer")
+    styled = page.evaluate(
+        "() => { document.querySelectorAll('#search-body input[id]')"
+        ".forEach(el => el.style.outline = 'none');"
+        " return document.querySelectorAll('#search-body input[style]').length; }"
+    )
+    assert styled > 0
+    page.locator("label:has(#f-genre-ambient)").first.click()
+    page.wait_for_url(re.compile(r"genre=ambient"))
+    expect(heading(page)).to_contain_text("1 result")
+    page.wait_for_load_state("networkidle")
