@@ -162,10 +162,14 @@ def accept(request):
             request.session.pop(DECLINED_SESSION_KEY, None)
             messages.success(request, "Thank you. Your acceptance is recorded; you can carry on.")
             return HttpResponseRedirect(next_url)
+    items = _acceptance_context(request.user, outstanding)
+    # Nothing accepted before (an account made by staff, or before the agreements were published):
+    # the page asks for a first acceptance, not about changes.
+    first_time = not any(item["base"] for item in items)
     return render(
         request,
         "legal/accept.html",
-        {"items": _acceptance_context(request.user, outstanding), "form": form, "next": next_url},
+        {"items": items, "first_time": first_time, "form": form, "next": next_url},
     )
 
 

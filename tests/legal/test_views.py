@@ -115,7 +115,15 @@ def test_a_signed_in_user_with_an_unaccepted_material_change_is_sent_to_the_acce
     page = owner_client.get(response["Location"])
     html = page.content.decode()
     assert "A new duty." in html and "<ins>" in html
-    assert "I have read and agree to" in html
+    assert "Please review and accept the changes" in html
+    assert "I have read and agree to the updated User Agreement (version 2)" in html
+
+
+def test_an_account_that_never_accepted_is_asked_to_accept_not_told_of_changes(owner_client, agreements):
+    html = owner_client.get(reverse("legal:accept")).content.decode()
+    assert "Please accept our agreements" in html and "accept them" in html
+    assert "changes" not in html.split("<main", 1)[1].split("</header>", 1)[0]
+    assert "I have read and agree to the User Agreement (version 1) and Privacy Policy (version 1)." in html
 
 
 def test_accepting_records_a_reacceptance_and_returns_to_where_the_user_was(owner_client, owner, accepted):
