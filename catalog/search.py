@@ -175,6 +175,13 @@ class SearchResult:
     suggestion: str = ""  # a corrected query to offer when nothing matched
 
     @property
+    def count_label(self):
+        """The heading's count: "1,000+ results", "1 result", "12,345 results"."""
+        if self.total_capped:
+            return f"{RESULT_WINDOW:,}+ results"
+        return f"{self.total:,} result{'' if self.total == 1 else 's'}"
+
+    @property
     def has_previous(self):
         return self.page > 1
 

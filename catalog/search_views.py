@@ -144,7 +144,7 @@ def _search_page(request, kind):
         "page_links": [(n, page_url(n)) if n else (None, None) for n in result.page_range()],
         "prev_url": page_url(result.page - 1) if result.has_previous else "",
         "next_url": page_url(result.page + 1) if result.has_next else "",
-        "result_window": RESULT_WINDOW,
+        "result_window_label": f"{RESULT_WINDOW:,}",
         "window_reached": result.total_capped and not result.has_next,
     }
     if request.htmx and not request.htmx.history_restore_request:

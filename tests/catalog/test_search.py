@@ -670,3 +670,13 @@ def test_rebuild_search_says_so_when_another_rewrite_is_running(catalogue):
         other.execute("SELECT pg_advisory_lock(%s)", [_REORDER_LOCK])
         with pytest.raises(CommandError, match="Another rewrite of the search table is running"):
             call_command("rebuild_search", stdout=StringIO())
+
+
+def test_the_result_count_reads_as_a_person_would_write_it():
+    from catalog.search import SearchResult
+
+    def label(total, capped=False):
+        return SearchResult([], total, capped, 1, 24, 1).count_label
+
+    assert [label(n) for n in (0, 1, 2, 12345)] == ["0 results", "1 result", "2 results", "12,345 results"]
+    assert label(1001, capped=True) == "1,000+ results"
