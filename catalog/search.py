@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Q, Value
 from django.db.models.functions import Cast
@@ -293,6 +294,13 @@ def _forget_taxonomy(**kwargs):
     transaction.on_commit(lambda: (cache.delete(_TAXONOMY_CACHE_KEY), _forget_local_taxonomy()), robust=True)
     transaction.on_commit(forget_search_results, robust=True)
 
+
+def _forget_local_on_new_caches(*, setting, **kwargs):
+    if setting == "CACHES":  # another shared cache (tests): the local copy came from the old one
+        _forget_local_taxonomy()
+
+
+setting_changed.connect(_forget_local_on_new_caches, dispatch_uid="search-taxonomy-caches")
 
 for _model in (Genre, Mood, Instrument, Theme, SoundCategory):
     post_save.connect(_forget_taxonomy, sender=_model, dispatch_uid=f"search-tax-save-{_model.__name__}")

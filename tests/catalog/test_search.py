@@ -625,7 +625,7 @@ def test_a_tag_newer_than_the_cached_names_still_shows(catalogue):
     assert "Vaporwave" in [tag.name for tag in track.tags["genre"]]
 
 
-def test_taxonomy_names_are_kept_a_moment_per_process_and_a_change_here_is_seen_at_once(catalogue):
+def test_taxonomy_names_are_kept_a_moment_per_process_and_a_change_here_is_seen_at_once(catalogue, settings):
     """A page reads the names three times: the process keeps them briefly instead of asking the
     shared cache each time; its own changes forget them at once, others' within seconds."""
     from django.core.cache import cache
@@ -639,6 +639,10 @@ def test_taxonomy_names_are_kept_a_moment_per_process_and_a_change_here_is_seen_
     assert search.taxonomy() is first  # within the moment, still this process's copy
     search._taxonomy_local = (0.0, first)  # the moment is over
     assert search.taxonomy()["genre"] == newer["genre"]
+
+    locmem = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    settings.CACHES = {**settings.CACHES, "default": locmem}
+    assert search._taxonomy_local[1] is None  # another shared cache (as between tests): read anew
 
     genre = Genre.objects.get(slug=catalogue["Quiet Hours"].genres.first().slug)
     genre.name = "Renamed Here"
