@@ -183,3 +183,25 @@ def test_results_update_in_place_when_something_styled_the_old_controls(page, ca
     page.wait_for_url(re.compile(r"genre=ambient"))
     expect(heading(page)).to_contain_text("1 result")
     page.wait_for_load_state("networkidle")
+
+
+def test_on_a_phone_the_results_come_first_and_filters_are_one_tap_away(page, catalogue):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/tracks/?q=summer")
+    layout = page.evaluate(
+        """() => ({
+            overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+            brandLeft: document.querySelector('.site-header .brand').getBoundingClientRect().left,
+            resultsTop: document.querySelector('#results-heading').getBoundingClientRect().top,
+            filtersTop: document.querySelector('#filters').getBoundingClientRect().top,
+        })"""
+    )
+    assert layout["overflow"] == 0  # nothing wider than the phone
+    assert layout["brandLeft"] >= 16  # the header keeps its side margin
+    assert layout["resultsTop"] < layout["filtersTop"]  # results above the filters
+    page.get_by_role("link", name="Filters").click()
+    expect(page).to_have_url(re.compile(r"#filters$"))
+    expect(page.locator("#f-genre-ambient")).to_be_in_viewport()
+
+    page.set_viewport_size({"width": 1280, "height": 900})  # on a wide screen: side by side, no jump link
+    expect(page.get_by_role("link", name="Filters")).to_be_hidden()
