@@ -27,11 +27,11 @@ def hit(scope, key, rate):
     now = int(time.time())
     bucket = now // window
     cache_key = f"rl:{scope}:{key}:{bucket}"
-    # One cache call for every request but the window's first (add, then incr, cost two each).
+    # Every request but a window's first is one cache call: count on. The first finds no counter
+    # (or an evicted one) and starts it, unless another request started it in between.
     try:
         count = cache.incr(cache_key)
-    except ValueError:  # the window's first request (or the key was evicted); unless another
-        # request started the window in between, this one does
+    except ValueError:
         count = 1 if cache.add(cache_key, 1, timeout=window + 1) else cache.incr(cache_key)
     if count > limit:
         return (bucket + 1) * window - now or 1

@@ -140,6 +140,11 @@ def accept(request):
         if request.method == "POST":
             messages.info(request, "You have already accepted the agreements in force.")
         return HttpResponseRedirect(next_url)
+    # Nothing of these agreements accepted before (an account made by staff, or before they were
+    # published): the pages ask for a first acceptance, not about changes.
+    first_time = not Acceptance.objects.filter(
+        user=request.user, version__document__in=[v.document_id for v in outstanding]
+    ).exists()
     form = AcceptForm(initial={"versions": ",".join(str(v.pk) for v in outstanding)})
     if request.method == "POST":
         if request.POST.get("action") == "decline":
@@ -148,7 +153,11 @@ def accept(request):
             return render(
                 request,
                 "legal/declined.html",
-                {"outstanding": outstanding, "cancellation_url": _cancellation_url()},
+                {
+                    "outstanding": outstanding,
+                    "first_time": first_time,
+                    "cancellation_url": _cancellation_url(),
+                },
             )
         form = AcceptForm(request.POST)
         if form.is_valid():
@@ -162,14 +171,15 @@ def accept(request):
             request.session.pop(DECLINED_SESSION_KEY, None)
             messages.success(request, "Thank you. Your acceptance is recorded; you can carry on.")
             return HttpResponseRedirect(next_url)
-    items = _acceptance_context(request.user, outstanding)
-    # Nothing accepted before (an account made by staff, or before the agreements were published):
-    # the page asks for a first acceptance, not about changes.
-    first_time = not any(item["base"] for item in items)
     return render(
         request,
         "legal/accept.html",
-        {"items": items, "first_time": first_time, "form": form, "next": next_url},
+        {
+            "items": _acceptance_context(request.user, outstanding),
+            "first_time": first_time,
+            "form": form,
+            "next": next_url,
+        },
     )
 
 

@@ -88,6 +88,14 @@ def test_cards_keep_the_order_asked_for_and_leave_out_unknown_ids(rows):
     assert load_cards([]) == []
 
 
+def test_cards_take_only_whole_numbers_as_ids(rows):
+    """The ids are written into the statement as integers: anything else is refused before SQL."""
+    for bad in ("1) OR (1=1", "1; DROP TABLE catalog_track", "", None, "1.5"):
+        with pytest.raises((ValueError, TypeError)):
+            load_cards([rows[0].pk, bad])
+    assert [c.pk for c in load_cards([str(rows[0].pk)])] == [rows[0].pk]  # digits as text are fine
+
+
 def test_a_card_carries_the_track_its_main_version_and_tags(rows):
     keyed, sfx, looped, silent = rows
     by_pk = {c.pk: c for c in load_cards([t.pk for t in rows])}

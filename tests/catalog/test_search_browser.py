@@ -202,6 +202,13 @@ def test_on_a_phone_the_results_come_first_and_filters_are_one_tap_away(page, ca
     page.get_by_role("link", name="Filters").click()
     expect(page).to_have_url(re.compile(r"#filters$"))
     expect(page.locator("#f-genre-ambient")).to_be_in_viewport()
+    page.get_by_role("link", name="Back to results").click()
+    expect(page).to_have_url(re.compile(r"#results-heading$"))
+    header_bottom, heading_top = page.evaluate(
+        "() => [document.querySelector('.site-header').getBoundingClientRect().bottom,"
+        " document.querySelector('#results-heading').getBoundingClientRect().top]"
+    )
+    assert heading_top >= header_bottom  # not hidden under the sticky header
 
     page.set_viewport_size({"width": 1280, "height": 900})  # on a wide screen: side by side, no jump link
     expect(page.get_by_role("link", name="Filters")).to_be_hidden()

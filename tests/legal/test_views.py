@@ -125,6 +125,10 @@ def test_an_account_that_never_accepted_is_asked_to_accept_not_told_of_changes(o
     assert "changes" not in html.split("<main", 1)[1].split("</header>", 1)[0]
     assert "I have read and agree to the User Agreement (version 1) and Privacy Policy (version 1)." in html
 
+    declined = owner_client.post(reverse("legal:accept"), {"action": "decline"}).content.decode()
+    assert "You did not accept the agreements" in declined and "Review the agreements again" in declined
+    assert "changes" not in declined.split("<main", 1)[1]
+
 
 def test_accepting_records_a_reacceptance_and_returns_to_where_the_user_was(owner_client, owner, accepted):
     new = publish_agreement("user-agreement")
@@ -161,6 +165,7 @@ def test_declining_explains_the_consequence_lets_the_user_browse_but_not_buy(own
     response = owner_client.post(reverse("legal:accept"), {"action": "decline"})
     html = response.content.decode()
     assert "No new downloads or purchases" in html and reverse("accounts:cancel") in html
+    assert "You did not accept the changes" in html and "Review the changes again" in html
     home = owner_client.get("/")
     assert home.status_code == 200
     assert "Downloads and purchases are paused" in home.content.decode()
