@@ -124,12 +124,13 @@ class _RowKit:
 def _row_kit(context):
     """The track and artist URL patterns (escaped; slugs go in escaped), the preview link maker,
     whether the visitor is signed in (the user is a lazy object, costly to ask 24–48 times) and the
-    parts of the favourite button that are the same on every row — once per render."""
-    cache = context.render_context
-    kit = cache.get("catalog_track_row_kit")
+    parts of the favourite button that are the same on every row — once per page: kept on the
+    Context (like the waveform counter), since rows included one by one each get a fresh
+    ``render_context``."""
+    kit = getattr(context, "catalog_row_kit", None)
     if kit is not None:
         return kit
-    kit = cache["catalog_track_row_kit"] = _RowKit()
+    kit = context.catalog_row_kit = _RowKit()
     kit.track_url = escape(cached_reverse("catalog:track-detail", _SLUG))
     kit.artist_url = escape(cached_reverse("catalog:artist-detail", _SLUG))
     kit.preview_url = previews.preview_url_maker()
