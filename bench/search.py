@@ -34,8 +34,11 @@ corporate documentary travel adventure action trailer sport fitness fashion natu
 future retro vintage lofi hiphop trap reggae latin acoustic folk country indie ballad anthem lullaby waltz march
 tango samba bossa nova swing gospel ethereal dreamy cosmic galactic urban tropical island desert forest garden
 """.split()
-GENRES = "Ambient Cinematic Corporate Electronic Hip Hop Jazz Rock Pop Folk Classical Lo-Fi Funk Soul Reggae Latin \
-World Blues Country Dance Techno House Trap Orchestral Acoustic Indie Metal Chillout Drum and Bass Dubstep Gospel".split()
+GENRES = (
+    "Ambient, Cinematic, Corporate, Electronic, Hip Hop, Jazz, Rock, Pop, Folk, Classical, Lo-Fi, Funk, Soul, \
+Reggae, Latin, World, Blues, Country, Dance, Techno, House, Trap, Orchestral, Acoustic, Indie, Metal, Chillout, \
+Drum and Bass, Dubstep, Gospel".split(", ")
+)
 MOODS = (
     "Happy Sad Calm Dark Epic Uplifting Romantic Tense Playful Mysterious Hopeful Dreamy Angry Peaceful Inspiring \
 Nostalgic Dramatic Energetic Melancholic Sentimental Suspenseful Quirky Serious Relaxed Bright Eerie Heroic Sexy \
@@ -388,11 +391,16 @@ def measure(queries, repeat):
             counts[name][size] = len(c2.captured_queries)
     page_ms = {name: [] for name in queries}
     sql_ms = {name: [] for name in queries}
+    in_page_ms = {name: [] for name in queries}
+    in_page = InPageSQL()
     for _ in range(repeat):
         for name, url in queries.items():
-            t = time.perf_counter()
-            response = client.get(url)
-            page_ms[name].append((time.perf_counter() - t) * 1000)
+            in_page.seconds = 0.0
+            with connection.execute_wrapper(in_page):
+                t = time.perf_counter()
+                response = client.get(url)
+                page_ms[name].append((time.perf_counter() - t) * 1000)
+            in_page_ms[name].append(in_page.seconds * 1000)
             assert response.status_code == 200
             t = time.perf_counter()
             with connection.cursor() as cur:
@@ -410,23 +418,40 @@ def measure(queries, repeat):
             len(statements[name]),
             counts[name][12],
             counts[name][48],
+            statistics.median(in_page_ms[name]),
         )
         for name in queries
     ]
 
 
+class InPageSQL:
+    """Time the page's own statements take inside the page (execute and fetch, as the driver
+    sees them): the page minus this is the Python around the SQL, whatever the re-run shows."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        t = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+
 def report(rows):
     head = (
         f"| {'query class':<17} | page p50 | page p95 | SQL p50 | SQL p95 | page/SQL (p50) "
-        f"| queries | queries @12 | queries @48 |"
+        f"| queries | queries @12 | queries @48 | in-page SQL p50 | page − in-page SQL |"
     )
     print()
     print(head)
     print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
-    for name, p50, p95, s50, s95, n, n12, n48 in rows:
+    for name, p50, p95, s50, s95, n, n12, n48, own50 in rows:
         print(
             f"| {name:<17} | {p50:6.1f} ms | {p95:6.1f} ms | {s50:5.1f} ms | {s95:5.1f} ms "
-            f"| {p50 / s50 if s50 else 0:14.2f} | {n:7d} | {n12:11d} | {n48:11d} |"
+            f"| {p50 / s50 if s50 else 0:14.2f} | {n:7d} | {n12:11d} | {n48:11d} "
+            f"| {own50:12.1f} ms | {p50 - own50:15.1f} ms |"
         )
     worst = max(r[2] for r in rows)
     print(f"\nworst page p95: {worst:.1f} ms (target ≤ 50 ms): {'met' if worst <= 50 else 'NOT met'}")

@@ -36,16 +36,16 @@ import hashlib
 import json
 import math
 import re
-import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.signals import setting_changed
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Q, Value
 from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from allmytracks.memo import ProcessMemo
 
 from .cards import load_cards
 from .models import Artist, Genre, Instrument, Mood, SoundCategory, Theme, Track, TrackVersion
@@ -217,25 +217,21 @@ class SearchResult:
 _TAXONOMY_CACHE_KEY = "catalog:search:taxonomy:v1"
 # A search page reads the names three times (the form, the facets, the rows' tags): each process
 # keeps what it read for a couple of seconds rather than asking the shared cache each time.
-_TAXONOMY_LOCAL_SECONDS = 2.0
-_taxonomy_local = (0.0, None)  # (monotonic expiry, data)
+_taxonomy_local = ProcessMemo(2.0)
 
 
 def taxonomy(*, fresh=False):
     """{dimension: [(id, slug, name)]} for genres, moods, instruments, themes, plus
     "category": [(id, slug, name, parent_id)] — one UNION query, cached for five minutes
     (``fresh``: read the database now, for a caller that met an id the cache did not know).
-    A change is seen at once by this process and within ``_TAXONOMY_LOCAL_SECONDS`` by others."""
-    global _taxonomy_local
-    now = time.monotonic()
+    A change is seen at once by this process and within two seconds by others."""
     if not fresh:
-        expires, data = _taxonomy_local
-        if data is not None and now < expires:
+        data = _taxonomy_local.get()
+        if data is not None:
             return data
     data = None if fresh else cache.get(_TAXONOMY_CACHE_KEY)
     if data is not None:
-        _taxonomy_local = (now + _TAXONOMY_LOCAL_SECONDS, data)
-        return data
+        return _taxonomy_local.set(data)
     data = {dim: [] for dim in (*TAXONOMY_DIMENSIONS, "category")}
     parts = [
         Genre.objects.annotate(d=Value("genre"), p=Cast(Value(None), BigIntegerField()))
@@ -261,8 +257,7 @@ def taxonomy(*, fresh=False):
         data[dim].sort(key=lambda row: row[2].lower())
     data["category"] = _category_tree_order(data["category"])
     cache.set(_TAXONOMY_CACHE_KEY, data, 300)
-    _taxonomy_local = (now + _TAXONOMY_LOCAL_SECONDS, data)
-    return data
+    return _taxonomy_local.set(data)
 
 
 def _category_tree_order(rows):
@@ -281,26 +276,14 @@ def _category_tree_order(rows):
     return out
 
 
-def _forget_local_taxonomy():
-    global _taxonomy_local
-    _taxonomy_local = (0.0, None)
-
-
 def _forget_taxonomy(**kwargs):
-    _forget_local_taxonomy()
+    _taxonomy_local.forget()
     cache.delete(_TAXONOMY_CACHE_KEY)
     # Again once the change is committed: a page between the save and the commit would otherwise
     # cache the old names for five minutes.
-    transaction.on_commit(lambda: (cache.delete(_TAXONOMY_CACHE_KEY), _forget_local_taxonomy()), robust=True)
+    transaction.on_commit(lambda: (cache.delete(_TAXONOMY_CACHE_KEY), _taxonomy_local.forget()), robust=True)
     transaction.on_commit(forget_search_results, robust=True)
 
-
-def _forget_local_on_new_caches(*, setting, **kwargs):
-    if setting == "CACHES":  # another shared cache (tests): the local copy came from the old one
-        _forget_local_taxonomy()
-
-
-setting_changed.connect(_forget_local_on_new_caches, dispatch_uid="search-taxonomy-caches")
 
 for _model in (Genre, Mood, Instrument, Theme, SoundCategory):
     post_save.connect(_forget_taxonomy, sender=_model, dispatch_uid=f"search-tax-save-{_model.__name__}")

@@ -3,29 +3,38 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from allmytracks.memo import ProcessMemo
+
 from .middleware import DECLINED_SESSION_KEY
 from .models import Announcement, AnnouncementDismissal, Message
 
 LEVEL_ORDER = {"critical": 0, "warning": 1, "info": 2}
 ANNOUNCEMENTS_CACHE_KEY = "legal:announcements"
 ANNOUNCEMENTS_CACHE_SECONDS = 60
+# Every page asks: each process keeps the list a couple of seconds rather than reading the shared
+# cache (a Redis round trip) on every page.
+_announcements_local = ProcessMemo(2.0)
 
 
 def active_announcements():
     """The announcements running now, shared by every visitor (cached for a minute; saving
-    an announcement clears it)."""
+    an announcement clears it: seen at once by this process, within two seconds by others)."""
     now = timezone.now()
-    rows = cache.get(ANNOUNCEMENTS_CACHE_KEY)
+    rows = _announcements_local.get()
     if rows is None:
-        rows = list(Announcement.objects.active(now).order_by("-starts_at")[:10])
-        cache.set(ANNOUNCEMENTS_CACHE_KEY, rows, ANNOUNCEMENTS_CACHE_SECONDS)
+        rows = cache.get(ANNOUNCEMENTS_CACHE_KEY)
+        if rows is None:
+            rows = list(Announcement.objects.active(now).order_by("-starts_at")[:10])
+            cache.set(ANNOUNCEMENTS_CACHE_KEY, rows, ANNOUNCEMENTS_CACHE_SECONDS)
+        _announcements_local.set(rows)
     return [a for a in rows if a.starts_at <= now and (a.ends_at is None or a.ends_at > now)]
 
 
 def forget_announcements(**kwargs):
+    _announcements_local.forget()
     cache.delete(ANNOUNCEMENTS_CACHE_KEY)
     # Again after commit, in case a request cached the old list meanwhile.
-    transaction.on_commit(lambda: cache.delete(ANNOUNCEMENTS_CACHE_KEY))
+    transaction.on_commit(lambda: (cache.delete(ANNOUNCEMENTS_CACHE_KEY), _announcements_local.forget()))
 
 
 def notices(request):

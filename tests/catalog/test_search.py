@@ -637,12 +637,12 @@ def test_taxonomy_names_are_kept_a_moment_per_process_and_a_change_here_is_seen_
     newer = {**first, "genre": [*first["genre"], (987654, "vaporwave", "Vaporwave")]}
     cache.set(search._TAXONOMY_CACHE_KEY, newer, 300)  # another process read newer names
     assert search.taxonomy() is first  # within the moment, still this process's copy
-    search._taxonomy_local = (0.0, first)  # the moment is over
+    search._taxonomy_local.expire()  # the moment is over
     assert search.taxonomy()["genre"] == newer["genre"]
 
     locmem = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     settings.CACHES = {**settings.CACHES, "default": locmem}
-    assert search._taxonomy_local[1] is None  # another shared cache (as between tests): read anew
+    assert search._taxonomy_local.value is None  # another shared cache (as between tests): read anew
 
     genre = Genre.objects.get(slug=catalogue["Quiet Hours"].genres.first().slug)
     genre.name = "Renamed Here"

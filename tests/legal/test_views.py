@@ -320,6 +320,31 @@ def test_an_ended_announcement_is_not_shown(anon_client):
     assert "Old news" not in anon_client.get("/").content.decode()
 
 
+def test_announcements_are_kept_a_moment_per_process_and_a_change_here_is_seen_at_once(anon_client, monkeypatch):
+    """Every page asks for the running announcements: a process keeps the list for a couple of
+    seconds instead of reading the shared cache (a Redis round trip) on every page."""
+    from django.core.cache import cache, caches
+
+    from legal import context_processors
+
+    assert "Maintenance" not in anon_client.get("/").content.decode()
+    reads = []
+    shared = caches["default"]
+    real_get = shared.get
+    monkeypatch.setattr(shared, "get", lambda key, *a, **kw: reads.append(key) or real_get(key, *a, **kw))
+    anon_client.get("/")
+    assert context_processors.ANNOUNCEMENTS_CACHE_KEY not in reads  # this process's copy
+
+    Announcement.objects.create(title="Maintenance on Sunday 02:00 UTC", kind="maintenance")
+    assert "Maintenance on Sunday" in anon_client.get("/").content.decode()  # saved here: at once
+
+    other = Announcement(title="Planned downtime", kind="maintenance")  # as another process saved it:
+    cache.set(context_processors.ANNOUNCEMENTS_CACHE_KEY, [other], 60)  # only the shared cache knows
+    assert "Planned downtime" not in anon_client.get("/").content.decode()  # within the moment
+    context_processors._announcements_local.expire()  # the moment is over
+    assert "Planned downtime" in anon_client.get("/").content.decode()
+
+
 def test_email_preferences_change_marketing_consent(owner_client, owner):
     assert 'name="opted_in"' in owner_client.get(reverse("legal:email-preferences")).content.decode()
     owner_client.post(reverse("legal:email-preferences"), {"opted_in": "on"})

@@ -1,0 +1,58 @@
+"""Values a process keeps for a moment in front of the shared cache.
+
+Some things every page reads — the taxonomy names, the running announcements — are cached in the
+shared cache (Redis in production), which costs a network round trip per read. A ``ProcessMemo``
+keeps the last value this process read for a couple of seconds: a change made in this process is
+seen at once (its code calls ``forget``), a change made elsewhere within ``seconds``. A new
+``CACHES`` setting (tests) forgets every memo: what it holds came from the old cache.
+"""
+
+import time
+import weakref
+
+from django.core.signals import setting_changed
+
+_memos = weakref.WeakSet()
+
+
+class ProcessMemo:
+    __slots__ = ("seconds", "_expires", "_value", "__weakref__")
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self._expires = 0.0
+        self._value = None
+        _memos.add(self)
+
+    def get(self):
+        """The value kept, or None when there is none or its moment is over."""
+        if self._value is not None and time.monotonic() < self._expires:
+            return self._value
+        return None
+
+    def set(self, value):
+        self._value = value
+        self._expires = time.monotonic() + self.seconds
+        return value
+
+    def forget(self):
+        self._expires = 0.0
+        self._value = None
+
+    def expire(self):
+        """End the moment but keep the value (tests: as if the seconds had passed)."""
+        self._expires = 0.0
+
+    @property
+    def value(self):
+        """The value held, whether or not its moment is over (tests)."""
+        return self._value
+
+
+def _forget_all_on_new_caches(*, setting, **kwargs):
+    if setting == "CACHES":
+        for memo in list(_memos):
+            memo.forget()
+
+
+setting_changed.connect(_forget_all_on_new_caches, dispatch_uid="allmytracks-process-memos")
