@@ -320,7 +320,7 @@ def test_an_ended_announcement_is_not_shown(anon_client):
     assert "Old news" not in anon_client.get("/").content.decode()
 
 
-def test_announcements_are_kept_a_moment_per_process_and_a_change_here_is_seen_at_once(anon_client, monkeypatch):
+def test_announcements_are_kept_a_moment_per_process_a_change_here_seen_at_once(anon_client, monkeypatch):
     """Every page asks for the running announcements: a process keeps the list for a couple of
     seconds instead of reading the shared cache (a Redis round trip) on every page."""
     from django.core.cache import cache, caches
