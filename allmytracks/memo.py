@@ -13,6 +13,7 @@ import weakref
 from django.core.signals import setting_changed
 
 _memos = weakref.WeakSet()
+_now = time.monotonic  # the clock (tests move it)
 
 
 class ProcessMemo:
@@ -25,28 +26,20 @@ class ProcessMemo:
         _memos.add(self)
 
     def get(self):
-        """The value kept, or None when there is none or its moment is over."""
-        if self._value is not None and time.monotonic() < self._expires:
+        """The value kept, or None when there is none or its moment is over (so a memo never
+        holds None: a caller keeps an empty list or dict as such)."""
+        if self._value is not None and _now() < self._expires:
             return self._value
         return None
 
     def set(self, value):
         self._value = value
-        self._expires = time.monotonic() + self.seconds
+        self._expires = _now() + self.seconds
         return value
 
     def forget(self):
         self._expires = 0.0
         self._value = None
-
-    def expire(self):
-        """End the moment but keep the value (tests: as if the seconds had passed)."""
-        self._expires = 0.0
-
-    @property
-    def value(self):
-        """The value held, whether or not its moment is over (tests)."""
-        return self._value
 
 
 def _forget_all_on_new_caches(*, setting, **kwargs):

@@ -186,3 +186,42 @@ def test_cached_links_follow_a_changed_urlconf(settings):
     settings.ROOT_URLCONF = "allmytracks.urls"
     with pytest.raises(NoReverseMatch):
         cached_reverse("only-here")
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_process_memo_keeps_its_value_for_its_seconds_only(monkeypatch):
+    from allmytracks import memo
+
+    clock = _Clock()
+    monkeypatch.setattr(memo, "_now", clock)
+    kept = memo.ProcessMemo(2.0)
+    assert kept.get() is None  # nothing yet
+    value = {"genre": []}
+    assert kept.set(value) is value
+    clock.now += 1.9
+    assert kept.get() is value
+    clock.now += 0.2  # the moment is over: the caller reads the shared cache again
+    assert kept.get() is None
+    kept.set([])  # an empty list is a value like any other
+    assert kept.get() == []
+    kept.forget()  # a change made in this process
+    assert kept.get() is None
+
+
+def test_process_memos_forget_what_they_kept_when_the_shared_cache_changes(settings):
+    from allmytracks.memo import ProcessMemo
+
+    kept = ProcessMemo(60)
+    kept.set("from the old cache")
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
+    assert kept.get() is None
