@@ -338,6 +338,7 @@ def pick_words(cur):
 
 
 def build_queries(cur):
+    """The query mix (class → URL) and the two words it was built from."""
     (common, common_n), (rare, rare_n), published = pick_words(cur)
     cur.execute("SELECT slug FROM catalog_genre ORDER BY id LIMIT 1")
     genre = cur.fetchone()[0]
@@ -358,7 +359,70 @@ def build_queries(cur):
         f"published tracks: {published:,}; common word “{common}” in {common_n:,} tracks, "
         f"rare word “{rare}” in {rare_n:,}; misspelled “{misspelled}”, prefix “{common[:4]}”"
     )
-    return queries
+    return queries, common, rare
+
+
+# DESIGN §3 lists what plain PostgreSQL does with a million catalogue rows on the reference machine
+# (the track table with its own weighted vector, GIN and btree indexes): the same statements, timed
+# here, say how this machine compares before reading the page times against their targets.
+REFERENCE = [
+    # (what, SQL with {common} / {rare} for the tsquery, DESIGN's figure in ms or its range, runs)
+    (
+        "rare word, ranked page of 24",
+        "SELECT id FROM catalog_track WHERE search_vector @@ {rare}"
+        " ORDER BY ts_rank(search_vector, {rare}) DESC LIMIT 24",
+        0.4,
+        30,
+    ),
+    (
+        "common word, page of 24 by popularity",
+        "SELECT id FROM catalog_track WHERE is_published AND kind = 'music' AND search_vector @@ {common}"
+        " ORDER BY popularity DESC LIMIT 24",
+        0.4,
+        30,
+    ),
+    (
+        "common word, count capped at 1,001",
+        "SELECT count(*) FROM (SELECT 1 FROM catalog_track WHERE search_vector @@ {common} LIMIT 1001) s",
+        (2, 8),
+        20,
+    ),
+    (
+        "common word ranked over all matches",
+        "SELECT id FROM catalog_track WHERE search_vector @@ {common}"
+        " ORDER BY ts_rank(search_vector, {common}) DESC LIMIT 24",
+        250,
+        5,
+    ),
+]
+
+
+def reference(cur, common, rare):
+    """[(what, ms here, DESIGN's ms or (low, high))] for the plain-PostgreSQL statements of DESIGN §3."""
+    out = []
+    for what, sql, design_ms, runs in REFERENCE:
+        sql = sql.format(common="to_tsquery('english', %(common)s)", rare="to_tsquery('english', %(rare)s)")
+        args = {"common": common, "rare": rare}
+        cur.execute(sql, args)  # warm
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            cur.execute(sql, args)
+            cur.fetchall()
+            times.append((time.perf_counter() - t) * 1000)
+        out.append((what, statistics.median(times), design_ms))
+    return out
+
+
+def report_reference(rows):
+    """Each statement's time here and its ratio to DESIGN's figure (or range): they need not agree
+    (a machine can be slow at one kind of work and not another), so no single factor is drawn."""
+    print("\nplain PostgreSQL here against DESIGN §3's reference machine:")
+    for what, ms, design in rows:
+        lo, hi = design if isinstance(design, tuple) else (design, design)
+        figure = f"{lo:g}–{hi:g}" if lo != hi else f"{lo:g}"
+        ratio = f"×{ms / hi:.1f}–{ms / lo:.1f}" if lo != hi else f"×{ms / lo:.1f}"
+        print(f"  {what:<40} {ms:8.2f} ms   design {figure} ms   {ratio}")
 
 
 def pct(values, q):
@@ -488,9 +552,10 @@ def main():
     if args.load_only:
         return
     with connection.cursor() as cur:
-        queries = build_queries(cur)
+        queries, common, rare = build_queries(cur)
         cur.execute("SHOW shared_buffers")
         print(f"PostgreSQL shared_buffers = {cur.fetchone()[0]}")
+        report_reference(reference(cur, common, rare))
     print(f"machine speed: pure-Python loop {machine_speed():.2f} s (lower is faster)")
     report(measure(queries, args.repeat))
     print(f"machine speed after: {machine_speed():.2f} s")
