@@ -287,8 +287,8 @@ def plan(count, seed=7):
                 key=rng.choice(list(synth.NOTE_INDEX)),
                 mode=mode,
                 energy=max(1, min(5, round(rng.gauss((sum(bpm_range) / 2 - 60) / 15, 0.9)))),
-                lead=rng.choice(leads),
-                chords=rng.choice(chords),
+                lead=(lead := rng.choice(leads)),
+                chords=rng.choice([c for c in chords if c != lead] or chords),  # not "piano over piano"
                 drums=drums,
                 stems=i % 25 == 0,
                 edits=i % 20 == 10,
