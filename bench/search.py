@@ -522,8 +522,12 @@ def report(rows):
             f"| {p50 / s50 if s50 else 0:14.2f} | {n:7d} | {n12:11d} | {n48:11d} "
             f"| {own50:12.1f} ms | {p50 - own50:15.1f} ms |"
         )
+    page_sum, sql_sum = sum(r[1] for r in rows), sum(r[3] for r in rows)
+    print(
+        f"\nacross the mix: {page_sum:.1f} ms of page for {sql_sum:.1f} ms of SQL (p50s): {page_sum / sql_sum:.2f}×"
+    )
     worst = max(r[2] for r in rows)
-    print(f"\nworst page p95: {worst:.1f} ms (target ≤ 50 ms): {'met' if worst <= 50 else 'NOT met'}")
+    print(f"worst page p95: {worst:.1f} ms (target ≤ 50 ms): {'met' if worst <= 50 else 'NOT met'}")
     constant = all(r[6] == r[7] for r in rows)
     print(
         f"query count constant with page size: {'yes' if constant else 'NO'}; max {max(r[5] for r in rows)}"
