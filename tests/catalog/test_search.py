@@ -574,6 +574,66 @@ def _other_connection():
 
 
 @pytest.mark.postgres
+def test_a_preview_play_or_an_unchanged_save_leaves_the_search_row_alone(catalogue):
+    """The search row is rewritten only when something the search reads changes: a play (one more on
+    ``play_count``) used to move the most played tracks to the end of the popularity-ordered table."""
+    from catalog.services import record_play
+
+    track = catalogue["Summer Breeze"]
+    version = TrackVersionFactory(track=track)
+
+    def row_version():
+        with connection.cursor() as cur:
+            cur.execute("SELECT xmin::text, ctid::text FROM catalog_tracksearch WHERE id = %s", [track.pk])
+            return cur.fetchone()
+
+    before = row_version()
+    record_play(version.pk)
+    record_play(version.pk)
+    Track.objects.get(pk=track.pk).save()  # names every column, changes nothing searched
+    assert row_version() == before
+    assert Track.objects.get(pk=track.pk).play_count == 2
+
+    Track.objects.filter(pk=track.pk).update(popularity=99)
+    assert row_version() != before
+    # A column only the vector is computed from (changed by the BEFORE trigger, not by the statement).
+    Track.objects.filter(pk=track.pk).update(title="Winter Breeze")
+    assert titles(search_tracks(params(q="winter"))) == ["Winter Breeze"]
+    assert titles(search_tracks(params(q="summer"))) == []
+    Track.objects.filter(pk=track.pk).update(is_published=False)
+    assert row_version() is None
+
+
+@pytest.mark.postgres
+def test_an_update_of_any_one_searched_column_reaches_the_search_row(catalogue):
+    """The copy trigger fires only for updates naming a column the search row is made of (see
+    migration 0005): each such column, updated alone, shows in the row."""
+    import datetime
+
+    track = catalogue["Summer Breeze"]
+    changes = {
+        "popularity": 77,
+        "bpm": 133,
+        "duration_seconds": 201.5,
+        "key": "F#",
+        "vocals": "female",
+        "energy": 5,
+        "explicit": True,
+        "created_at": datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC),
+        "kind": "sfx",
+    }
+    for column, value in changes.items():
+        Track.objects.filter(pk=track.pk).update(**{column: value})
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT {column} FROM catalog_tracksearch WHERE id = %s", [track.pk])  # noqa: S608
+            assert cur.fetchone() == (value,), column
+    Track.objects.filter(pk=track.pk).update(description="glockenspiel")
+    assert titles(search_tracks(params(q="glockenspiel", kind="sfx"))) == ["Summer Breeze"]
+    Track.objects.filter(pk=track.pk).update(ingest_status="failed")
+    assert not titles(search_tracks(params(q="glockenspiel", kind="sfx")))
+
+
+@pytest.mark.postgres
 def test_only_one_rewrite_of_the_search_table_runs_at_a_time(catalogue):
     from catalog.search_index import _REORDER_LOCK, SearchTableBusy, reorder_track_search
 
