@@ -485,6 +485,11 @@ CELERY_BEAT_SCHEDULE["billing-reconcile-subscriptions"] = {
     "task": "billing.tasks.reconcile_subscriptions",
     "schedule": 60 * 60,
 }
+# Nightly 03:40 (TIME_ZONE): popularity worked out from plays, favourites and licences.
+CELERY_BEAT_SCHEDULE["catalog-refresh-popularity"] = {
+    "task": "catalog.tasks.refresh_popularity",
+    "schedule": crontab(minute=40, hour=3),
+}
 # Sunday 04:30 (TIME_ZONE): the search dictionary and the search table's popularity order.
 CELERY_BEAT_SCHEDULE["catalog-tidy-search"] = {
     "task": "catalog.tasks.tidy_search",

@@ -151,6 +151,8 @@ class TrackAdmin(admin.ModelAdmin):
     filter_horizontal = ["genres", "moods", "instruments", "themes"]
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = [
+        "popularity",  # worked out nightly from use (catalog.services.refresh_popularity)
+        "play_count",
         "duration_seconds",
         "content_hash",
         "created_at",
@@ -166,7 +168,7 @@ class TrackAdmin(admin.ModelAdmin):
         ("Tags", {"fields": ["genres", "moods", "instruments", "themes", "sound_category"]}),
         ("Music", {"fields": ["bpm", "key", "mode", "energy", "vocals", "explicit", "release_date", "isrc"]}),
         ("Artwork", {"fields": ["artwork", "artwork_preview"]}),
-        ("Ranking", {"fields": ["popularity", "play_count"]}),
+        ("Ranking", {"fields": ["popularity_boost", "popularity", "play_count"]}),
         (
             "Ingest",
             {

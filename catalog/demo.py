@@ -255,7 +255,7 @@ class Item:
     edits: bool = False
     vocals: str = "none"
     days_old: int = 0
-    popularity: int = 0
+    popularity: int = 0  # how much it is previewed (play counts), not a boost
 
 
 def plan(count, seed=7):
@@ -416,7 +416,6 @@ def track_options(item):
     options = {
         "kind": item.kind,
         "publish": True,
-        "popularity": item.popularity,
         "description": _description(item),
     }
     if item.kind == "music":
@@ -479,19 +478,21 @@ def ensure_taxonomies():
 
 
 def finish(items_by_track, *, now):
-    """Spread release dates, set play counts, and make the collections."""
+    """Spread release dates, set play counts (and the popularity they make), and make the collections."""
     from django.core.files.base import ContentFile
     from django.db import transaction
 
     from .models import Collection, CollectionItem, Track
     from .search import forget_search_results
+    from .services import refresh_popularity
 
     for track_id, item in items_by_track.items():
         Track.objects.filter(pk=track_id).update(
             created_at=now - timedelta(days=item.days_old, hours=item.index % 24),
             release_date=(now - timedelta(days=item.days_old)).date(),
-            play_count=item.popularity * 7,
+            play_count=item.popularity * 7,  # as if previewed this often
         )
+    refresh_popularity()  # what the nightly job would make of those plays
     transaction.on_commit(forget_search_results, robust=True)  # the updates above send no signals
     for n, (title, description, rule) in enumerate(COLLECTIONS):
         if Collection.objects.filter(slug=_slug(title)).exists():

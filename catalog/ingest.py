@@ -452,7 +452,8 @@ def _apply_track_fields(track, meta, options, probe_result):
     track.explicit = bool(options.get("explicit", False))
     energy = options.get("energy")
     track.energy = int(energy) if energy and 1 <= int(energy) <= 5 else 3
-    track.popularity = int(options.get("popularity", 0) or 0)
+    # A new track has no use yet: its popularity starts at the boost (refresh_popularity adds use).
+    track.popularity = track.popularity_boost = int(options.get("popularity_boost", 0) or 0)
     if options.get("release_date"):
         track.release_date = options["release_date"]
     track.is_published = bool(options.get("publish", False))

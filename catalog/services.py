@@ -228,6 +228,43 @@ def set_published(queryset, published, *, actor, request=None):
     return len(ids)
 
 
+# What one use adds to a track's popularity (``refresh_popularity``): a preview play is cheap and
+# often a skim, a favourite is a choice, a licence is the track put to use.
+POPULARITY_WEIGHTS = {"play": 1, "favourite": 10, "licence": 25}
+
+
+def refresh_popularity():
+    """Work out every track's popularity from its use: preview plays, favourites and active licences,
+    weighted by ``POPULARITY_WEIGHTS``, plus the staff's editorial boost. One statement; tracks whose
+    figure is unchanged are not written (each write also rewrites the track's search row). Returns the
+    number of tracks whose popularity changed. Nightly from Celery beat (``catalog.tasks``)."""
+    from django.db.models import OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    license_model = Track._meta.get_field("licenses").related_model
+
+    def uses(model, **conditions):
+        counted = (
+            model.objects.filter(track=OuterRef("pk"), **conditions)
+            .order_by()
+            .values("track")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(counted), Value(0))
+
+    score = (
+        F("play_count") * POPULARITY_WEIGHTS["play"]
+        + uses(Favourite) * POPULARITY_WEIGHTS["favourite"]
+        + uses(license_model, status=license_model.Status.ACTIVE) * POPULARITY_WEIGHTS["licence"]
+        + F("popularity_boost")
+    )
+    with transaction.atomic():
+        changed = Track.objects.exclude(popularity=score).update(popularity=score)
+        transaction.on_commit(forget_search_results, robust=True)  # an update sends no signals
+    return changed
+
+
 def record_play(version_id):
     """Count a preview start (ranged follow-up requests are not counted)."""
     Track.objects.filter(versions__pk=version_id).update(play_count=F("play_count") + 1)

@@ -15,6 +15,15 @@ def ingest_job(job_id):
     run_job(job_id)
 
 
+@shared_task(name="catalog.tasks.refresh_popularity", ignore_result=True)
+def refresh_popularity():
+    """Every track's popularity from its plays, favourites and licences (nightly, Celery beat)."""
+    from .services import refresh_popularity as refresh
+
+    changed = refresh()
+    log.info("popularity refreshed: %s tracks changed", changed)
+
+
 @shared_task(name="catalog.tasks.tidy_search", ignore_result=True)
 def tidy_search():
     """The weekly search clean-up (Celery beat): the word dictionary recomputed, the search table

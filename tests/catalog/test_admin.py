@@ -25,6 +25,14 @@ def test_staff_see_tracks_with_their_versions(admin_client):
     assert "Drums stem" in html and "/previews/" in html
 
 
+def test_staff_set_the_editorial_boost_and_the_worked_out_popularity_is_read_only(admin_client):
+    track = TrackFactory(popularity=7)
+    url = reverse("admin:catalog_track_change", args=[track.pk])
+    html = admin_client.get(url).content.decode()
+    assert 'name="popularity_boost"' in html
+    assert 'name="popularity"' not in html and 'name="play_count"' not in html
+
+
 def test_bulk_publish_and_unpublish_are_audited(admin_client):
     drafts = [TrackFactory(is_published=False) for _ in range(2)]
     url = reverse("admin:catalog_track_changelist")

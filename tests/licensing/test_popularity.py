@@ -1,0 +1,60 @@
+"""Popularity is worked out from use: preview plays, favourites and licences, plus the editorial boost
+(``catalog.services.refresh_popularity``, nightly from Celery beat). It orders "Most popular" and picks
+the candidates relevance ranks, so it must follow what customers do."""
+
+import pytest
+
+from catalog.models import Favourite, Track
+from catalog.search import SearchParams, search_tracks
+from catalog.services import POPULARITY_WEIGHTS, record_play, refresh_popularity
+from licensing.models import License
+from tests.licensing.conftest import full_version, grant
+
+pytestmark = pytest.mark.django_db
+
+
+def test_popularity_comes_from_plays_favourites_licences_and_the_boost(
+    member, other_member, track, second_track
+):
+    Track.objects.filter(pk=track.pk).update(popularity=500)  # a figure from before is replaced
+    for _ in range(3):
+        record_play(full_version(track).pk)
+    Favourite.objects.create(user=member, track=track)
+    Favourite.objects.create(user=other_member, track=track)
+    grant(member, track, title="Launch video")
+    revoked = grant(other_member, track, title="Teaser").license
+    License.objects.filter(pk=revoked.pk).update(status=License.Status.REVOKED)  # a revoked licence: no use
+    Track.objects.filter(pk=second_track.pk).update(popularity_boost=80)
+
+    assert refresh_popularity() == 2
+    track.refresh_from_db()
+    second_track.refresh_from_db()
+    w = POPULARITY_WEIGHTS
+    assert track.popularity == 3 * w["play"] + 2 * w["favourite"] + w["licence"] == 48
+    assert second_track.popularity == 80
+
+    result = search_tracks(SearchParams(kind="music", sort="popular"))
+    assert [t.pk for t in result.tracks] == [second_track.pk, track.pk]
+
+    assert refresh_popularity() == 0  # nothing changed, nothing written
+    Track.objects.filter(pk=second_track.pk).update(popularity_boost=-5)  # held back by staff
+    assert refresh_popularity() == 1
+    assert [t.pk for t in search_tracks(SearchParams(kind="music", sort="popular")).tracks] == [
+        track.pk,
+        second_track.pk,
+    ]
+
+
+def test_the_nightly_popularity_refresh_runs_from_celery_beat(track):
+    from django.conf import settings
+
+    from allmytracks.celery import app
+    from catalog.tasks import refresh_popularity as task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["catalog-refresh-popularity"]
+    app.loader.import_default_modules()
+    assert entry["task"] == task.name and entry["task"] in app.tasks
+    Track.objects.filter(pk=track.pk).update(play_count=12)
+    task.delay()  # eager here
+    track.refresh_from_db()
+    assert track.popularity == 12 * POPULARITY_WEIGHTS["play"]
