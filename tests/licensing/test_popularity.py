@@ -58,3 +58,31 @@ def test_the_nightly_popularity_refresh_runs_from_celery_beat(track):
     task.delay()  # eager here
     track.refresh_from_db()
     assert track.popularity == 12 * POPULARITY_WEIGHTS["play"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_popularity_set_by_hand_before_becomes_the_editorial_boost():
+    """Migration catalog/0006: staff's hand-set figures are kept as their boost, so the first nightly
+    refresh keeps the order they chose."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = (
+        [("catalog", "0005_search_table_sync_only_on_search_changes")],
+        [("catalog", "0006_track_popularity_boost")],
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
+    artist = old_apps.get_model("catalog", "Artist").objects.create(name="Mira Vale", slug="mira-vale")
+    Old = old_apps.get_model("catalog", "Track")
+    hand_set = Old.objects.create(title="Golden Hour", slug="golden-hour", artist=artist, popularity=30)
+    untouched = Old.objects.create(title="Night Drive", slug="night-drive", artist=artist)
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    assert Track.objects.get(pk=hand_set.pk).popularity_boost == 30
+    assert Track.objects.get(pk=untouched.pk).popularity_boost == 0
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
