@@ -265,6 +265,19 @@ def refresh_popularity():
     return changed
 
 
-def record_play(version_id):
-    """Count a preview start (ranged follow-up requests are not counted)."""
+# A visitor's plays of one version count once in this long: plays make popularity, and a script
+# replaying a preview (within the preview rate limit, 1,500 an hour) must not rank a track.
+PLAY_COUNTED_ONCE_PER_SECONDS = 24 * 3600
+
+
+def record_play(version_id, *, visitor=None):
+    """Count a preview start (the view leaves ranged follow-up requests out). With ``visitor`` (a
+    signed-in account or an IP address, as a string) only its first play of the version in a day
+    counts. Returns whether this one was counted."""
+    if visitor is not None:
+        from django.core.cache import cache
+
+        if not cache.add(f"catalog:played:{version_id}:{visitor}", 1, PLAY_COUNTED_ONCE_PER_SECONDS):
+            return False
     Track.objects.filter(versions__pk=version_id).update(play_count=F("play_count") + 1)
+    return True

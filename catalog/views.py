@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from allmytracks.audit import client_ip
 from allmytracks.ratelimit import ratelimit
 
 from . import previews, services
@@ -176,7 +177,10 @@ def preview(request, version_id, expires, signature):
         raise Http404("No preview")
     range_header = request.headers.get("Range", "")
     if not range_header or range_header.strip() == "bytes=0-":
-        services.record_play(version_id)  # a play starts at byte 0; seeks are not counted
+        # A play starts at byte 0 (seeks are not counted), once a day per account or address.
+        user = request.user
+        visitor = f"user:{user.pk}" if user.is_authenticated else f"ip:{client_ip(request) or 'unknown'}"
+        services.record_play(version_id, visitor=visitor)
     response = previews.range_response(version.preview.storage, version.preview.name, range_header)
     response["Cache-Control"] = "private, max-age=3600"
     response["Content-Disposition"] = "inline"

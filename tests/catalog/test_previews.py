@@ -97,6 +97,29 @@ def test_a_play_is_counted_once_not_per_range_request(anon_client, version):
     assert version.track.play_count == 1
 
 
+def test_a_visitor_replaying_a_preview_counts_one_play_a_day(anon_client, version, owner):
+    """Plays make popularity: a script replaying a preview must not rank a track."""
+    from django.test import Client
+
+    url = preview_url(version.pk)
+    for _ in range(5):
+        body(anon_client.get(url))
+    body(Client(REMOTE_ADDR="203.0.113.9").get(url))  # another address
+    signed_in = Client(REMOTE_ADDR="203.0.113.9")
+    signed_in.force_login(owner)
+    body(signed_in.get(url))  # an account counts on its own, wherever it plays from
+    body(signed_in.get(url))
+    version.track.refresh_from_db()
+    assert version.track.play_count == 3
+
+    from django.core.cache import cache
+
+    cache.clear()  # a day later
+    body(anon_client.get(url))
+    version.track.refresh_from_db()
+    assert version.track.play_count == 4
+
+
 def test_previews_are_never_gzipped_whole_or_in_part(anon_client, version):
     gzip_ok = {"Accept-Encoding": "gzip"}
     whole = anon_client.get(preview_url(version.pk), headers=gzip_ok)
