@@ -233,12 +233,17 @@ def set_published(queryset, published, *, actor, request=None):
 POPULARITY_WEIGHTS = {"play": 1, "favourite": 10, "licence": 25}
 
 
+POPULARITY_BATCH = 20_000  # tracks per statement (and transaction) of ``refresh_popularity``
+
+
 def refresh_popularity():
     """Work out every track's popularity from its use: preview plays, favourites and active licences,
-    weighted by ``POPULARITY_WEIGHTS``, plus the staff's editorial boost. One statement; tracks whose
-    figure is unchanged are not written (each write also rewrites the track's search row). Returns the
-    number of tracks whose popularity changed. Nightly from Celery beat (``catalog.tasks``)."""
-    from django.db.models import OuterRef, Subquery, Value
+    weighted by ``POPULARITY_WEIGHTS``, plus the staff's editorial boost. Tracks whose figure is
+    unchanged are not written (each write also rewrites the track's search row); the rest are updated
+    a batch of ids at a time, each in its own short transaction, so staff editing a track never wait
+    long behind it. Returns the number of tracks whose popularity changed. Nightly from Celery beat
+    (``catalog.tasks``)."""
+    from django.db.models import Max, Min, OuterRef, Subquery, Value
     from django.db.models.functions import Coalesce
 
     license_model = Track._meta.get_field("licenses").related_model
@@ -259,8 +264,14 @@ def refresh_popularity():
         + uses(license_model, status=license_model.Status.ACTIVE) * POPULARITY_WEIGHTS["licence"]
         + F("popularity_boost")
     )
-    with transaction.atomic():
-        changed = Track.objects.exclude(popularity=score).update(popularity=score)
+    bounds = Track.objects.aggregate(first=Min("pk"), last=Max("pk"))
+    changed = 0
+    if bounds["first"] is not None:
+        for start in range(bounds["first"], bounds["last"] + 1, POPULARITY_BATCH):
+            batch = Track.objects.filter(pk__gte=start, pk__lt=start + POPULARITY_BATCH)
+            with transaction.atomic():
+                changed += batch.exclude(popularity=score).update(popularity=score)
+    if changed:
         transaction.on_commit(forget_search_results, robust=True)  # an update sends no signals
     return changed
 

@@ -45,6 +45,15 @@ def test_popularity_comes_from_plays_favourites_licences_and_the_boost(
     ]
 
 
+def test_popularity_is_refreshed_a_batch_of_ids_at_a_time(monkeypatch, track, second_track):
+    from catalog import services
+
+    monkeypatch.setattr(services, "POPULARITY_BATCH", 1)
+    Track.objects.filter(pk__in=[track.pk, second_track.pk]).update(play_count=4)
+    assert refresh_popularity() == 2
+    assert set(Track.objects.values_list("popularity", flat=True)) == {4 * POPULARITY_WEIGHTS["play"]}
+
+
 def test_the_nightly_popularity_refresh_runs_from_celery_beat(track):
     from django.conf import settings
 
