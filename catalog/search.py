@@ -16,7 +16,9 @@ PostgreSQL (production, CI, the benchmark) — built for p95 ≤ 50 ms at 1,000,
 - Relevance never ranks every match: the best ``CANDIDATES`` matches by popularity are ranked
   with ``ts_rank`` and paged. They are found by walking the popularity index while matches are
   dense, or through the GIN index and a top-N sort when the planner's estimate says the walk
-  would read more than ``WALK_ROWS`` rows. Other sorts walk their own btree index for the page.
+  would read more than ``WALK_ROWS`` rows. On a walk the ``FRESH_CANDIDATES`` newest matches join
+  them (a second, short walk of the newest index), so a new track that matches well can rank before
+  it has been played. Other sorts walk their own btree index for the page.
 - Counts stop at ``COUNT_CAP`` ("1,000+ results"); paging reaches the first ``RESULT_WINDOW``.
 - Facet counts reflect the other active filters. Dimensions without an active filter count the
   bounded set above; each active one counts "all filters but its own" among the
@@ -59,6 +61,9 @@ COUNT_CAP = RESULT_WINDOW + 1  # counting stops here: "1,000+ results"
 # The bounded set: the best matches by popularity. Relevance ranks it, the total counts it,
 # the facets count it, and any sort pages within it when it holds every match.
 CANDIDATES = 1200  # at least RESULT_WINDOW: relevance pages come from this set
+# When matches are dense (a walk), this many of the newest join the most popular ones: new tracks
+# have no use yet, and for a common word the 1,200 most popular matches are a few per cent of them.
+FRESH_CANDIDATES = 60
 # Facet counts of a dimension with an active filter ("all filters but this one") are counted
 # among the matches in this many most popular tracks (PostgreSQL).
 FACET_SAMPLE = 10_000
@@ -681,8 +686,10 @@ class _PostgresSearch:
         # WALK_ROWS and ``_walk_is_cheap``). Other sorts page by their own index; their base only
         # counts (up to CANDIDATES) and feeds the facets, so any CANDIDATES matches will do: the
         # planner then stops a bitmap or sequential scan as soon as it has them.
+        fresh = False
         if p.sort == "relevance" and tsq:
-            popularity = "t.popularity" if self._walk_is_cheap(where, wargs) else "(t.popularity + 0)"
+            fresh = self._walk_is_cheap(where, wargs)
+            popularity = "t.popularity" if fresh else "(t.popularity + 0)"
             base_order = f"ORDER BY {popularity} DESC, t.id DESC"
         else:
             base_order = ""
@@ -691,13 +698,20 @@ class _PostgresSearch:
             " t.instrument_ids, t.theme_ids, t.vocals, t.key, t.energy, t.explicit, t.sound_category_id"
         )
         rank = f"ts_rank('{RANK_WEIGHTS}', t.search_vector, to_tsquery('{TS_CONFIG}', %s))" if tsq else "0"
+        candidates = f"""SELECT {cols}, t.search_vector FROM catalog_tracksearch t WHERE {where}
+                     {base_order} LIMIT {CANDIDATES}"""
+        args = ([tsq] if tsq else []) + wargs
+        if fresh:  # the newest matches too (a track in both parts is kept once)
+            candidates = f"""SELECT DISTINCT ON (t.id) * FROM (
+                    ({candidates})
+                    UNION ALL
+                    (SELECT {cols}, t.search_vector FROM catalog_tracksearch t WHERE {where}
+                      ORDER BY t.created_at DESC, t.id DESC LIMIT {FRESH_CANDIDATES})) t"""
+            args += wargs
         ctes = [
             f"""base AS MATERIALIZED (
-                SELECT {cols}, {rank} AS rank FROM (
-                    SELECT {cols}, t.search_vector FROM catalog_tracksearch t WHERE {where}
-                     {base_order} LIMIT {CANDIDATES}) t)"""
+                SELECT {cols}, {rank} AS rank FROM ({candidates}) t)"""
         ]
-        args = ([tsq] if tsq else []) + wargs
         if p.sort == "relevance" and tsq:
             page_sql = f"SELECT id FROM base ORDER BY rank DESC, popularity DESC, id DESC {limit}"
             page_args = []

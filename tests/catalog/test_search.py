@@ -574,6 +574,25 @@ def _other_connection():
 
 
 @pytest.mark.postgres
+def test_a_new_track_that_matches_well_reaches_best_match_before_it_is_popular(db, monkeypatch):
+    """Relevance ranks the most popular matches; when they are many (a walk) the newest join them,
+    or a new upload could never rank for a common word until it had been played."""
+    from catalog import search
+
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    monkeypatch.setattr(search, "FRESH_CANDIDATES", 1)
+    for n in range(5):
+        TrackFactory(title=f"Song {n}", description="a summer afternoon", popularity=50 - n)
+    new = TrackFactory(title="Summer", popularity=0)  # the newest, the best match, never played
+
+    result = search_tracks(params(q="summer"))
+    assert titles(result)[0] == "Summer"
+    assert len(result.tracks) == 4  # the three most popular, and the newest
+    monkeypatch.setattr(search, "FRESH_CANDIDATES", 0)
+    assert new.pk not in [t.pk for t in search_tracks(params(q="summer")).tracks]
+
+
+@pytest.mark.postgres
 def test_a_preview_play_or_an_unchanged_save_leaves_the_search_row_alone(catalogue):
     """The search row is rewritten only when something the search reads changes: a play (one more on
     ``play_count``) used to move the most played tracks to the end of the popularity-ordered table."""
