@@ -243,7 +243,7 @@ def refresh_popularity():
     a batch of ids at a time, each in its own short transaction, so staff editing a track never wait
     long behind it. Returns the number of tracks whose popularity changed. Nightly from Celery beat
     (``catalog.tasks``)."""
-    from django.db.models import Max, Min, OuterRef, Subquery, Value
+    from django.db.models import Min, OuterRef, Subquery, Value
     from django.db.models.functions import Coalesce
 
     license_model = Track._meta.get_field("licenses").related_model
@@ -264,13 +264,17 @@ def refresh_popularity():
         + uses(license_model, status=license_model.Status.ACTIVE) * POPULARITY_WEIGHTS["licence"]
         + F("popularity_boost")
     )
-    bounds = Track.objects.aggregate(first=Min("pk"), last=Max("pk"))
-    changed = 0
-    if bounds["first"] is not None:
-        for start in range(bounds["first"], bounds["last"] + 1, POPULARITY_BATCH):
-            batch = Track.objects.filter(pk__gte=start, pk__lt=start + POPULARITY_BATCH)
-            with transaction.atomic():
-                changed += batch.exclude(popularity=score).update(popularity=score)
+    changed, start = 0, Track.objects.aggregate(first=Min("pk"))["first"]
+    while start is not None:
+        # The next POPULARITY_BATCH tracks by id (ids need not be dense), then where the next begins.
+        batch = Track.objects.filter(pk__gte=start).order_by("pk")
+        ids = batch.values_list("pk", flat=True)
+        start_next = next(iter(ids[POPULARITY_BATCH : POPULARITY_BATCH + 1]), None)
+        if start_next is not None:
+            batch = batch.filter(pk__lt=start_next)
+        with transaction.atomic():
+            changed += batch.order_by().exclude(popularity=score).update(popularity=score)
+        start = start_next
     if changed:
         transaction.on_commit(forget_search_results, robust=True)  # an update sends no signals
     return changed
