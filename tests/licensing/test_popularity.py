@@ -98,3 +98,16 @@ def test_popularity_set_by_hand_before_becomes_the_editorial_boost():
     assert Track.objects.get(pk=untouched.pk).popularity_boost == 0
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_staff_can_refresh_popularity_by_hand(track):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    Track.objects.filter(pk=track.pk).update(play_count=3, popularity_boost=10)
+    out = StringIO()
+    call_command("refresh_popularity", stdout=out)
+    assert "1 track changed popularity" in out.getvalue()
+    track.refresh_from_db()
+    assert track.popularity == 3 * POPULARITY_WEIGHTS["play"] + 10
