@@ -211,8 +211,8 @@ class Track(TrackLabels, models.Model):
         "editorial boost",
         default=0,
         db_default=0,  # raw-SQL loads (the benchmark's generator) may leave it out
-        help_text="Added to the popularity worked out from use (one preview play counts 1, a favourite 10, "
-        "a licence 25); negative to hold a track back.",
+        help_text="Added to the popularity worked out each night from plays, favourites and licences "
+        "(from the next refresh on); negative to hold a track back.",
     )
     isrc = models.CharField("ISRC", max_length=15, blank=True)
     # SHA-256 of the main (full) version's master; the same file cannot become two tracks.

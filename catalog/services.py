@@ -2,8 +2,10 @@
 
 from typing import NamedTuple
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.text import slugify
 
 from allmytracks import audit
@@ -243,9 +245,6 @@ def refresh_popularity():
     a batch of ids at a time, each in its own short transaction, so staff editing a track never wait
     long behind it. Returns the number of tracks whose popularity changed. Nightly from Celery beat
     (``catalog.tasks``)."""
-    from django.db.models import Min, OuterRef, Subquery, Value
-    from django.db.models.functions import Coalesce
-
     license_model = Track._meta.get_field("licenses").related_model
 
     def uses(model, **conditions):
@@ -289,10 +288,8 @@ def record_play(version_id, *, visitor=None):
     """Count a preview start (the view leaves ranged follow-up requests out). With ``visitor`` (a
     signed-in account or an IP address, as a string) only its first play of the version in a day
     counts. Returns whether this one was counted."""
-    if visitor is not None:
-        from django.core.cache import cache
-
-        if not cache.add(f"catalog:played:{version_id}:{visitor}", 1, PLAY_COUNTED_ONCE_PER_SECONDS):
-            return False
+    key = f"catalog:played:{version_id}:{visitor}"
+    if visitor is not None and not cache.add(key, 1, PLAY_COUNTED_ONCE_PER_SECONDS):
+        return False
     Track.objects.filter(versions__pk=version_id).update(play_count=F("play_count") + 1)
     return True

@@ -31,9 +31,9 @@ SOURCE_COLUMNS = (
 )
 
 
-def _sync_function(only_changes):
-    guard = "WHERE (catalog_tracksearch.*) IS DISTINCT FROM (EXCLUDED.*)" if only_changes else ""
-    return f"""
+_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in _0004.COLUMNS.replace(" ", "").split(",") if c != "id")
+
+SYNC_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION catalog_tracksearch_sync() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'DELETE' THEN
@@ -45,14 +45,8 @@ BEGIN
   END IF;
   IF NEW.is_published AND NEW.ingest_status = 'ready' THEN
     INSERT INTO catalog_tracksearch ({_0004.COLUMNS}) VALUES ({_0004._values("NEW")})
-    ON CONFLICT (id) DO UPDATE SET
-      popularity = EXCLUDED.popularity, created_at = EXCLUDED.created_at, kind = EXCLUDED.kind,
-      bpm = EXCLUDED.bpm, duration_seconds = EXCLUDED.duration_seconds, key = EXCLUDED.key,
-      vocals = EXCLUDED.vocals, energy = EXCLUDED.energy, explicit = EXCLUDED.explicit,
-      sound_category_id = EXCLUDED.sound_category_id, genre_ids = EXCLUDED.genre_ids,
-      mood_ids = EXCLUDED.mood_ids, instrument_ids = EXCLUDED.instrument_ids,
-      theme_ids = EXCLUDED.theme_ids, keys = EXCLUDED.keys, search_vector = EXCLUDED.search_vector
-    {guard};
+    ON CONFLICT (id) DO UPDATE SET {_SET}
+    WHERE (catalog_tracksearch.*) IS DISTINCT FROM (EXCLUDED.*);
   ELSE
     DELETE FROM catalog_tracksearch WHERE id = NEW.id;
   END IF;
@@ -61,17 +55,22 @@ END
 $$;
 """
 
-
-def _trigger(events):
-    return f"""
+FORWARD = [
+    SYNC_FUNCTION,
+    f"""
 DROP TRIGGER IF EXISTS catalog_tracksearch_sync ON catalog_track;
-CREATE TRIGGER catalog_tracksearch_sync AFTER {events} ON catalog_track
+CREATE TRIGGER catalog_tracksearch_sync AFTER INSERT OR DELETE OR UPDATE OF {SOURCE_COLUMNS} ON catalog_track
   FOR EACH ROW EXECUTE FUNCTION catalog_tracksearch_sync();
-"""
-
-
-FORWARD = [_sync_function(only_changes=True), _trigger(f"INSERT OR DELETE OR UPDATE OF {SOURCE_COLUMNS}")]
-BACKWARD = [_sync_function(only_changes=False), _trigger("INSERT OR UPDATE OR DELETE")]
+""",
+]
+# Back: 0004's functions and triggers as they were (its last step creates both triggers).
+BACKWARD = [
+    """
+DROP TRIGGER IF EXISTS catalog_tracksearch_sync ON catalog_track;
+DROP TRIGGER IF EXISTS catalog_tracksearch_truncate ON catalog_track;
+""",
+    _0004.FORWARD[-1],
+]
 
 
 def forwards(apps, schema_editor):

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='track',
             name='popularity_boost',
-            field=models.IntegerField(db_default=0, default=0, help_text='Added to the popularity worked out from use (one preview play counts 1, a favourite 10, a licence 25); negative to hold a track back.', verbose_name='editorial boost'),
+            field=models.IntegerField(db_default=0, default=0, help_text='Added to the popularity worked out each night from plays, favourites and licences (from the next refresh on); negative to hold a track back.', verbose_name='editorial boost'),
         ),
         migrations.RunPython(keep_hand_set_popularity, migrations.RunPython.noop, elidable=True),
         migrations.AlterField(
