@@ -200,13 +200,16 @@ WORDS_B = [
 SFX = {
     # kind: (category path, titles, themes)
     "whoosh": (("Transitions", "Whooshes"), ["Fast Whoosh", "Air Swipe", "Soft Swish", "Passing Swoosh"]),
-    "riser": (("Transitions", "Risers"), ["Tension Riser", "Sweep Up", "Build Up"]),
+    "riser": (("Transitions", "Risers"), ["Tension Riser", "Sweep Up", "Build Up", "Cinematic Swell"]),
     "impact": (("Impacts", "Cinematic Hits"), ["Deep Impact", "Boom Hit", "Trailer Hit", "Heavy Thud"]),
     "click": (("Interface", "Clicks"), ["Button Click", "Soft Tap", "Toggle Click", "Menu Select"]),
-    "notification": (("Interface", "Notifications"), ["Message Chime", "Success Ding", "Alert Tone"]),
-    "rain": (("Nature", "Rain"), ["Light Rain", "Rain on Window", "Steady Drizzle"]),
-    "wind": (("Nature", "Wind"), ["Mountain Wind", "Gentle Breeze", "Howling Wind"]),
-    "laser": (("Sci-fi", "Lasers"), ["Laser Shot", "Blaster Zap", "Ray Gun"]),
+    "notification": (
+        ("Interface", "Notifications"),
+        ["Message Chime", "Success Ding", "Alert Tone", "Soft Ping"],
+    ),
+    "rain": (("Nature", "Rain"), ["Light Rain", "Rain on Window", "Steady Drizzle", "Heavy Downpour"]),
+    "wind": (("Nature", "Wind"), ["Mountain Wind", "Gentle Breeze", "Howling Wind", "Desert Gust"]),
+    "laser": (("Sci-fi", "Lasers"), ["Laser Shot", "Blaster Zap", "Ray Gun", "Plasma Bolt"]),
 }
 COLLECTIONS = [
     (

@@ -29,3 +29,15 @@ def test_seed_demo_makes_real_playable_tracks_once():
     call_command("seed_demo", stdout=again)
     assert "already has tracks" in again.getvalue()
     assert Track.objects.count() == 6
+
+
+@pytest.mark.django_db(False)
+def test_demo_plan_names_every_item_once_without_numbering_the_sound_effects():
+    from catalog.demo import plan
+
+    items = plan(200)
+    titles = [item.title for item in items]
+    assert len(titles) == len(set(titles))
+    sfx = [item.title for item in items if item.kind == "sfx"]
+    assert len(sfx) == 30
+    assert not [title for title in sfx if title.split()[-1].isdigit()]
