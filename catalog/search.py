@@ -22,8 +22,9 @@ PostgreSQL (production, CI, the benchmark) — built for p95 ≤ 50 ms at 1,000,
 - Counts stop at ``COUNT_CAP`` ("1,000+ results"); paging reaches the first ``RESULT_WINDOW``.
 - Facet counts reflect the other active filters. Dimensions without an active filter count the
   bounded set above; each active one counts "all filters but its own" among the
-  ``FACET_SAMPLE`` most popular tracks (one pass for all of them). Counting is ``unnest`` over
-  id arrays on the row, no join.
+  ``FACET_SAMPLE`` most popular tracks, or among the text's own matches when the word dictionary
+  says they are fewer (exact for a rare word; one pass for all of them). Counting is ``unnest``
+  over id arrays on the row, no join.
 - A page costs a constant number of queries: the word check, the planner's estimate (relevance
   with filters or text), one statement for page ids + total + facets, and the rows (one query,
   see ``catalog.cards.load_cards``). Taxonomy names come from the cache.
@@ -65,8 +66,11 @@ CANDIDATES = 1200  # at least RESULT_WINDOW: relevance pages come from this set
 # have no use yet, and for a common word the 1,200 most popular matches are a few per cent of them.
 FRESH_CANDIDATES = 60
 # Facet counts of a dimension with an active filter ("all filters but this one") are counted
-# among the matches in this many most popular tracks (PostgreSQL).
+# among the matches in this many most popular tracks (PostgreSQL) — or, when the dictionary says
+# the text matches at most this many tracks, among the first FACET_TEXT_ROWS of the text's matches
+# (every one, for a rare word).
 FACET_SAMPLE = 10_000
+FACET_TEXT_ROWS = 2_000
 # The best CANDIDATES by popularity are found by walking the popularity index while the matches
 # are dense enough that the walk reads at most this many rows; sparser matches are collected
 # from the GIN index and the best taken by a top-N sort (PostgreSQL).
@@ -342,43 +346,56 @@ def _tsquery(words, completions=None):
 def correct_words(words):
     """PostgreSQL: check each word against the catalogue's dictionary (one query).
 
-    Returns ``(searched, completions)``. ``searched``: each known word (the last one may be a
-    prefix of a known word: the user is still typing) as it is, each unknown word replaced by
+    Returns ``(searched, completions, matches)``. ``searched``: each known word (the last one may
+    be a prefix of a known word: the user is still typing) as it is, each unknown word replaced by
     the most similar known word, or dropped when nothing is similar. ``completions``: the
     dictionary words the last word begins, most frequent first (at most MAX_COMPLETIONS + 1),
-    when the last word is searched as typed; otherwise None.
+    when the last word is searched as typed; otherwise None. ``matches``: about how many tracks
+    the searched text can match — the dictionary's document count of its rarest word (of the
+    completions together, for the last word) — or None when a word is searched as a prefix
+    (``word:*``). The dictionary counts words as written and is recounted by ``rebuild_search``,
+    so this is a guide for choosing a plan, not a bound to rely on.
     """
     if not words:
-        return [], None
+        return [], None, None
     with connection.cursor() as cur:
         cur.execute(
             """
-            SELECT q.w, k.known, k.completions,
-                   CASE WHEN NOT k.known AND cardinality(k.completions) = 0 AND length(q.w) >= 3 THEN
-                       (SELECT s.word FROM catalog_searchword s WHERE s.word %% q.w
-                         ORDER BY similarity(s.word, q.w) DESC, s.ndoc DESC, s.word LIMIT 1)
-                   END AS closest
+            SELECT q.w, k.ndoc, c.words, c.docs, fix.word, fix.ndoc
               FROM unnest(%s::text[]) WITH ORDINALITY AS q(w, i)
              CROSS JOIN LATERAL (
-                   SELECT EXISTS (SELECT 1 FROM catalog_searchword s WHERE s.word = q.w) AS known,
-                          CASE WHEN q.i = %s THEN ARRAY(
-                              SELECT s.word FROM catalog_searchword s WHERE s.word LIKE q.w || '%%'
-                               ORDER BY s.ndoc DESC, s.word LIMIT %s)
-                          ELSE '{}'::text[] END AS completions) k
+                   SELECT (SELECT s.ndoc FROM catalog_searchword s WHERE s.word = q.w) AS ndoc) k
+             CROSS JOIN LATERAL (
+                   SELECT coalesce(array_agg(b.word ORDER BY b.ndoc DESC, b.word), '{}') AS words,
+                          sum(b.ndoc)::bigint AS docs
+                     FROM (SELECT s.word, s.ndoc FROM catalog_searchword s
+                            WHERE q.i = %s AND s.word LIKE q.w || '%%'
+                            ORDER BY s.ndoc DESC, s.word LIMIT %s) b) c
+              LEFT JOIN LATERAL (
+                   SELECT s.word, s.ndoc FROM catalog_searchword s
+                    WHERE k.ndoc IS NULL AND cardinality(c.words) = 0 AND length(q.w) >= 3
+                      AND s.word %% q.w
+                    ORDER BY similarity(s.word, q.w) DESC, s.ndoc DESC, s.word LIMIT 1) fix ON TRUE
              ORDER BY q.i
             """,
             [words, len(words), MAX_COMPLETIONS + 1],
         )
         rows = cur.fetchall()
-    out, completions = [], None
-    for word, known, begun, closest in rows:
-        if known or begun:
+    out, completions, docs = [], None, []
+    for word, ndoc, begun, begun_docs, closest, closest_docs in rows:
+        if ndoc is not None or begun:
             out.append(word)
             completions = begun or None
+            if begun and len(begun) > MAX_COMPLETIONS:
+                docs.append(None)  # searched as a prefix: no count
+            else:
+                docs.append(begun_docs if begun else ndoc)
         elif closest:
             out.append(closest)
             completions = None
-    return out, completions
+            docs.append(closest_docs)
+    known = [n for n in docs if n is not None]
+    return out, completions, min(known) if known else None
 
 
 # --- the entry point ----------------------------------------------------------------------------
@@ -591,7 +608,7 @@ class _PostgresSearch:
     def _find(self):
         """What the search found: (searched text, corrected from, page, the page's tracks, total,
         facet counts, sampled), or None when no query word is (or resembles) a catalogue word."""
-        searched, completions = correct_words(self.words)
+        searched, completions, self.matches = correct_words(self.words)
         if self.words and not searched:
             return None
         query_text = " ".join(searched)
@@ -728,12 +745,15 @@ class _PostgresSearch:
         # Facet sets: "all filters but its own" for each active dimension; the rest use base.
         # Bounded work, not just a bounded result: the planner cannot know that a tag pair never
         # occurs together (a walk then reads the whole table) or is very common (a bitmap then
-        # reads a third of it), so these sets look only at the FACET_SAMPLE most popular tracks
-        # (consecutive pages of the clustered table), in one pass: the filters shared by every
-        # set (kind, ranges, text) are tested once per row, each dimension's own filter becomes
-        # a flag column, and a set is the rows whose other flags are all true.
+        # reads a third of it). So the sets come, in one pass, from a bounded source: the text's
+        # own matches (the first FACET_TEXT_ROWS, from the GIN index) when the dictionary says
+        # the text matches at most FACET_SAMPLE tracks — exact for a rare word —, otherwise the
+        # FACET_SAMPLE most popular tracks (consecutive pages of the clustered table). The filters
+        # shared by every set (kind, ranges, text) are tested once per row, each dimension's own
+        # filter becomes a flag column, and a set is the rows whose other flags are all true.
         set_for = {None: "base"}
         active = [dim for dim in FACET_DIMENSIONS if p.active(dim)]
+        sample_complete = ""  # SQL: is the facet source every match of the shared filters?
         if active:
             conditions = self._conditions(tsq)
             common = [(c, a) for dim, c, a in conditions if dim not in active]
@@ -745,14 +765,22 @@ class _PostgresSearch:
             common_sql = " AND ".join(["TRUE", *(c for c, _a in common)])
             args += [v for _c, a in common for v in a]
             needed = " + ".join(f"f{i}::int" for i in range(len(active)))
+            if tsq and self.matches is not None and self.matches <= FACET_SAMPLE:
+                ctes.append(
+                    f"""fsource AS MATERIALIZED (
+                        SELECT {cols}, {", ".join(flags)} FROM catalog_tracksearch t
+                         WHERE {common_sql} LIMIT {FACET_TEXT_ROWS})"""
+                )
+                source = "SELECT * FROM fsource"
+                sample_complete = f"(SELECT count(*) FROM fsource) < {FACET_TEXT_ROWS}"
+            else:
+                source = f"""SELECT {cols}, {", ".join(flags)}
+                               FROM (SELECT * FROM catalog_tracksearch
+                                      ORDER BY popularity DESC, id DESC LIMIT {FACET_SAMPLE}) t
+                              WHERE {common_sql} OFFSET 0"""
+                sample_complete = f"reltuples <= {FACET_SAMPLE}"
             ctes.append(
-                f"""fsample AS MATERIALIZED (
-                    SELECT * FROM (
-                        SELECT {cols}, {", ".join(flags)}
-                          FROM (SELECT * FROM catalog_tracksearch
-                                 ORDER BY popularity DESC, id DESC LIMIT {FACET_SAMPLE}) t
-                         WHERE {common_sql} OFFSET 0) s
-                     WHERE {needed} >= {len(active) - 1})"""
+                f"fsample AS MATERIALIZED (SELECT * FROM ({source}) s WHERE {needed} >= {len(active) - 1})"
             )
             for i, dim in enumerate(active):
                 others = " AND ".join(["TRUE", *(f"f{j}" for j in range(len(active)) if j != i)])
@@ -782,11 +810,10 @@ class _PostgresSearch:
         sizes = " UNION ALL ".join(
             f"SELECT '_size', '{name}', count(*) FROM {name}" for name in set_for.values()
         )
-        if len(set_for) > 1:  # a facet set was sampled: say so when the catalogue is larger
+        if sample_complete:  # the facet sets are sampled unless their source held every match
             sizes += (
-                " UNION ALL SELECT '_size', 'sample', CASE WHEN reltuples > "
-                f"{FACET_SAMPLE} THEN {CANDIDATES} ELSE 0 END::bigint"
-                " FROM pg_class WHERE oid = 'catalog_tracksearch'::regclass"
+                f" UNION ALL SELECT '_size', 'sample', CASE WHEN {sample_complete} THEN 0"
+                f" ELSE {CANDIDATES} END::bigint FROM pg_class WHERE oid = 'catalog_tracksearch'::regclass"
             )
         sql = f"""
             WITH {", ".join(ctes)},
@@ -995,7 +1022,7 @@ def autocomplete(q, *, kind="", limit=5) -> Suggestions:
     if kind:
         tracks_qs = tracks_qs.filter(kind=kind)
     if connection.vendor == "postgresql":
-        searched, begun = correct_words(words)
+        searched, begun, _matches = correct_words(words)
         completions = (begun or [])[:limit] if searched and searched[-1] == last else []
         tsq = _tsquery(searched, begun)
         track_rows = (

@@ -221,6 +221,23 @@ def test_a_beginning_shared_by_many_words_still_matches_them_all(catalogue, monk
 
 
 @pytest.mark.postgres
+def test_the_word_check_says_how_many_tracks_the_text_can_match(catalogue, monkeypatch):
+    from catalog import search
+
+    TrackFactory(title="Summit Line")
+    TrackFactory(title="Summit Peak")
+    rebuild_search_words()
+    docs = dict(connection.cursor().execute("SELECT word, ndoc FROM catalog_searchword").fetchall())
+    assert search.correct_words(["summit"])[2] == docs["summit"] == 2
+    assert search.correct_words(["summit", "line"])[2] == docs["line"] == 1  # the rarest word
+    # The last word as typed: the words it begins, together.
+    assert search.correct_words(["summ"])[2] == docs["summer"] + docs["summit"]
+    assert search.correct_words(["sumit"])[0:3:2] == (["summit"], 2)  # corrected: the correction's
+    monkeypatch.setattr(search, "MAX_COMPLETIONS", 1)
+    assert search.correct_words(["summ"])[2] is None  # summ:* — no count
+
+
+@pytest.mark.postgres
 def test_new_words_reach_the_dictionary_when_a_track_is_published(db):
     TrackFactory(title="Xylograph")
     with connection.cursor() as cur:
@@ -590,6 +607,37 @@ def test_a_new_track_that_matches_well_reaches_best_match_before_it_is_popular(d
     assert len(result.tracks) == 4  # the three most popular, and the newest
     monkeypatch.setattr(search, "FRESH_CANDIDATES", 0)
     assert new.pk not in [t.pk for t in search_tracks(params(q="summer")).tracks]
+
+
+@pytest.mark.postgres
+def test_a_rare_word_with_a_filter_counts_its_facets_among_all_its_matches(db, monkeypatch):
+    """Filtered facets look at the most popular tracks: a rare word's matches are seldom among them,
+    so its facets are counted among the word's own matches instead (sampled past a bound)."""
+    from catalog import search
+
+    monkeypatch.setattr(search, "FACET_SAMPLE", 5)
+    ambient = GenreFactory(name="Ambient", slug="ambient")
+    rock = GenreFactory(name="Rock", slug="rock")
+    for n in range(6):  # the most popular tracks: the word is in none of them
+        TrackFactory(title=f"Hit {n}", popularity=100 - n, genres=[ambient])
+    for n, genre in enumerate([ambient, ambient, rock, rock, rock]):
+        TrackFactory(title=f"Zephyrine {n}", popularity=n, genres=[genre])
+    rebuild_search_words()
+
+    result = search_tracks(params(q="zephyrine", genre=("ambient",)))
+    assert result.total == 2
+    # "Rock" can be added to the search, and says what it would add; "Ambient" its own matches.
+    assert {v.value: v.count for v in result.facets["genre"]} == {"ambient": 2, "rock": 3}
+    assert not result.facets_sampled
+
+    monkeypatch.setattr(search, "FACET_TEXT_ROWS", 3)  # more matches than the bound: a sample
+    result = search_tracks(params(q="zephyrine", genre=("ambient",)))
+    assert sum(v.count for v in result.facets["genre"]) == 3
+    assert result.facets_sampled
+    # A common word (more matches than FACET_SAMPLE) keeps the sample of the most popular tracks.
+    result = search_tracks(params(q="hit", genre=("rock",)))
+    assert result.total == 0
+    assert {v.value: v.count for v in result.facets["genre"]} == {"ambient": 5, "rock": 0}
 
 
 @pytest.mark.postgres
