@@ -32,7 +32,7 @@ def clean_url_or_channel(value):
 
 
 SOLE_END_USER_HELP = (
-    "Every work downloaded under this account is for this end user. It defaults to your name."
+    "Every work downloaded under this account is for this end user: you, or the company you work for."
 )
 
 

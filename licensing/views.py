@@ -118,6 +118,9 @@ def download(request, slug):
             "needs_acceptance": needs_acceptance,
             "decision": decision,
             "existing": existing,
+            # Nothing to take a licence from and no project to download again for free: say so
+            # before the customer fills in a form that could only send them to the pricing page.
+            "blocked": not decision.allowed and not existing,
             "error": error,
         },
         status=400 if error else 200,

@@ -178,9 +178,21 @@ def test_member_without_entitlement_sees_why_on_the_form(agreements, owner, owne
     make_ready(owner)
     page = owner_client.get(download_url(track)).content.decode()
     assert "Choose a membership or buy this track" in page
+    # No form to fill in for nothing: the ways to get a licence instead.
+    assert 'name="submission"' not in page
+    assert reverse("billing:pricing") in page and reverse("billing:buy-track", args=[track.slug]) in page
     response = owner_client.post(download_url(track), form_data(owner_client, track))
     assert response.status_code == 302 and response["Location"] == reverse("billing:pricing")
     assert not License.objects.exists() and not EndUser.objects.exists()
+
+
+def test_without_entitlement_the_form_stays_for_a_free_download_of_a_licensed_project(
+    member, owner_client, track
+):
+    grant(member, track, name="Olivia Owner", title="Launch video")
+    member.subscriptions.update(status="canceled")
+    page = owner_client.get(download_url(track)).content.decode()
+    assert 'name="submission"' in page and "Launch video" in page
 
 
 def test_download_is_rate_limited(member, owner_client, track, settings):
