@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from allmytracks.ratelimit import ratelimit
 from allmytracks.storage import private_download_url
 
-from . import services
+from . import services, user_agents
 from .forms import (
     CancellationForm,
     CompromiseReportForm,
@@ -106,6 +106,7 @@ def security(request):
     sessions = sorted(UserSession.objects.purge_and_list(user), key=lambda s: s.created_at, reverse=True)
     for session in sessions:
         session.current = session.session_key == request.session.session_key
+        session.browser = user_agents.describe(session.user_agent)
     return render(
         request,
         "accounts/security.html",

@@ -162,9 +162,11 @@ def _sort_options(params):
     """The sort menu. Its first entry (value "") is the default: best match for a text search,
     most popular otherwise — so typing a query after browsing switches to relevance."""
     default = default_sort(params.q)
-    options = [("", SORTS[default][0])]
-    options += [(k, v[0]) for k, v in SORTS.items() if k not in (default, "relevance")]
     selected = "" if params.sort == default else params.sort
+    # Sound effects have no tempo: no BPM sorts on their page (unless a shared link asks for one).
+    hidden = {"bpm", "-bpm"} - {selected} if params.kind == "sfx" else set()
+    options = [("", SORTS[default][0])]
+    options += [(k, v[0]) for k, v in SORTS.items() if k not in (default, "relevance", *hidden)]
     return [(value, label, value == selected) for value, label in options]
 
 

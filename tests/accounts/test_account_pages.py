@@ -124,3 +124,19 @@ def test_security_page_lists_sessions_and_offers_signing_out_others(client, memb
     client.post(reverse("usersessions_list"))
     assert second.get(reverse("accounts:account")).status_code == 302
     assert client.get(reverse("accounts:account")).status_code == 200
+
+
+def test_sessions_are_named_by_browser_and_system(client, members, password):
+    firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+    iphone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko)"
+        " Version/17.0 Mobile/15E148 Safari/604.1"
+    )
+    owner = members[0]
+    for agent in (firefox, iphone):
+        browser = Client(HTTP_USER_AGENT=agent)
+        browser.post(reverse("account_login"), {"login": owner.email, "password": password})
+    client.force_login(owner)
+    page = client.get(reverse("accounts:security")).text
+    assert "Firefox on Windows" in page and "Mobile Safari on iOS · iPhone" in page
+    assert f'title="{firefox}"' in page  # the full string stays at hand

@@ -30,7 +30,7 @@ def test_sign_up_confirm_the_email_sign_in_and_see_the_account_page(page, agreem
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill("journey@example.com")
     page.get_by_label("Password").fill(STRONG_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
     page.goto("/account/")
     assert page.get_by_text("journey@example.com").first.is_visible()

@@ -398,6 +398,9 @@ def test_sounds_page_lists_sound_effects_with_the_category_tree(anon_client, db)
     html = response.content.decode()
     assert "Drizzle on tin" in html and "A song" not in html
     assert 'id="f-category-rain"' in html
+    # Sound effects have no tempo to sort by; music has.
+    assert "Slowest BPM" not in html and "Fastest BPM" not in html
+    assert "Slowest BPM" in anon_client.get(reverse("catalog:track-list")).content.decode()
 
 
 def test_autocomplete_suggests_tracks_tags_and_artists(anon_client, catalogue):
