@@ -30,11 +30,13 @@ PostgreSQL (production, CI, the benchmark) — built for p95 ≤ 50 ms at 1,000,
   see ``catalog.cards.load_cards``). Taxonomy names come from the cache.
 
 SQLite (the laptop default) searches with simple ``icontains`` matching over title, artist,
-album and tag names, exact counts and facets through the ORM; no ranking or typo correction.
+album and tag names, exact counts and facets through the ORM; no ranking; a search that finds
+nothing is tried again with misspelled words corrected against the catalogue's words (``difflib``).
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -939,6 +941,39 @@ class _SimpleSearch:
         return matches
 
     def run(self, queryset):
+        """Search as typed; when that finds nothing, search again with the misspelled words
+        corrected (the PostgreSQL search's "Showing results for …", by simpler means)."""
+        result = self._run(queryset)
+        if result.total or not self.words:
+            return result
+        typed, corrected = self.words, self._corrected_words()
+        if not corrected or corrected == typed:
+            return result
+        self.words = corrected
+        result = self._run(queryset)
+        result.corrected_from = " ".join(typed)
+        result.suggestion = "" if result.total else result.query
+        return result
+
+    def _corrected_words(self):
+        """Each query word that no catalogue word contains, replaced by the closest catalogue word
+        (titles, albums, artists, tag and category names; ``difflib``), or dropped when none is
+        close. A development catalogue is a few hundred tracks: the words are read when needed."""
+        vocabulary = set()
+        for row in Track.objects.published().values_list("title", "album", "artist__name"):
+            vocabulary.update(w.lower() for w in _WORD.findall(" ".join(filter(None, row))))
+        for rows in taxonomy().values():
+            vocabulary.update(w.lower() for row in rows for w in _WORD.findall(row[2]))
+        vocabulary = sorted(w for w in vocabulary if len(w) > 1)
+        out = []
+        for word in self.words:
+            if any(word in known for known in vocabulary):
+                out.append(word)
+            else:
+                out += difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.75)
+        return out
+
+    def _run(self, queryset):
         p = self.params
         rows, sampled = self._candidates()
         matches = self._matcher()

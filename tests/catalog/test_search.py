@@ -182,7 +182,6 @@ def test_index_follows_tag_changes_and_renames(db):
     assert titles(search_tracks(params(q="vaporwave"))) == []
 
 
-@pytest.mark.postgres
 def test_a_misspelled_word_is_corrected_before_searching(catalogue):
     result = search_tracks(params(q="sumer breze"))
     assert titles(result) == ["Summer Breeze"]
@@ -246,10 +245,20 @@ def test_new_words_reach_the_dictionary_when_a_track_is_published(db):
     assert titles(search_tracks(params(q="xylograf"))) == ["Xylograph"]
 
 
-@pytest.mark.postgres
 def test_no_match_and_nothing_similar_gives_an_empty_result(catalogue):
     result = search_tracks(params(q="qqqzzzxxx"))
-    assert result.tracks == [] and result.total == 0
+    assert result.tracks == [] and result.total == 0 and not result.corrected_from
+
+
+def test_a_corrected_search_that_still_finds_nothing_offers_the_correction(catalogue):
+    result = search_tracks(params(q="sumer", genre=("rock",)))  # no rock track says summer
+    assert result.total == 0 and result.suggestion == "summer"
+
+
+def test_the_results_page_says_what_it_searched_instead(anon_client, catalogue):
+    page = anon_client.get(TRACKS_URL, {"q": "quiet hoors"}).content.decode()
+    assert "Quiet Hours" in page
+    assert "No tracks match “quiet hoors”. Showing results for <strong>“quiet hours”</strong>" in page
 
 
 # --- bad input never errors -----------------------------------------------------------------------
