@@ -64,6 +64,9 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# ``urlize`` (emails, inbox messages) links a bare "allmytracks.example/…" as https://, Django 2028's
+# default: the site is served over HTTPS only.
+URLIZE_ASSUME_HTTPS = True
 
 # ---------------------------------------------------------------------------
 # Applications and middleware
