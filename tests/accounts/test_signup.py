@@ -5,6 +5,7 @@ import datetime
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
@@ -144,8 +145,13 @@ def test_confirming_the_email_lets_the_member_sign_in(client, agreements, django
         client.post(reverse("account_signup"), signup_data())
     link = re.search(r"http://\S+/accounts/confirm-email/\S+/", mail.outbox[0].body).group(0)
     path = link.split("testserver", 1)[-1] if "testserver" in link else "/" + link.split("/", 3)[3]
+    page = client.get(path).content.decode()
+    assert "Confirm that <strong>new.member@example.com</strong>" in page
     client.post(path)
     assert EmailAddress.objects.get(email="new.member@example.com").verified
+    # The link again, later: it says plainly that a confirmed address needs nothing more.
+    page = Client().get(path).content.decode()
+    assert "already been used or is no longer valid" in page and reverse("account_login") in page
     response = client.post(
         reverse("account_login"), {"login": "new.member@example.com", "password": STRONG_PASSWORD}
     )
