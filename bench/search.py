@@ -348,6 +348,7 @@ def build_queries(cur):
     queries = {
         "common word": f"/tracks/?q={common}",
         "rare word": f"/tracks/?q={rare}",
+        "rare word + genre": f"/tracks/?q={rare}&genre={genre}",
         "text + 3 filters": f"/tracks/?q={common}&genre={genre}&mood={mood}&bpm_min=90&bpm_max=130",
         "filters only": f"/tracks/?genre={genre}&mood={mood}&vocals=none&bpm_min=80&bpm_max=140",
         "misspelled": f"/tracks/?q={misspelled}",
