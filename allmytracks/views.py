@@ -13,21 +13,21 @@ from django.http import FileResponse, HttpResponse, HttpResponsePermanentRedirec
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control, never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from .storage import InvalidLink, is_s3, private_storage, read_private_token
 
 log = logging.getLogger(__name__)
 
 
-@require_GET
+@require_safe
 def home(request):
     from catalog.services import home_context
 
     return render(request, "home.html", home_context(request.user))
 
 
-@require_GET
+@require_safe
 @cache_control(max_age=86400, public=True)
 def robots_txt(request):
     lines = [
@@ -86,14 +86,14 @@ CHECKS = {
 }
 
 
-@require_GET
+@require_safe
 def favicon(request):
     # Resolved per request: the hashed static name exists only after collectstatic.
     return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     """JSON state of every backing service; 503 naming what failed."""
     results, failed = {}, []

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from allmytracks.audit import record
+from allmytracks.numbers import whole_number
 
 from . import emails
 from .models import (
@@ -74,8 +75,8 @@ def _user_for(data):
         account = BillingAccount.objects.select_related("user").filter(stripe_customer_id=customer_id).first()
         if account:
             return account.user
-    if user_id and str(user_id).isdigit():
-        user = User.objects.filter(pk=int(user_id)).first()
+    if (pk := whole_number(user_id)) is not None:
+        user = User.objects.filter(pk=pk).first()
         if user is not None:
             return user
     raise SyncError(f"No account for Stripe customer {customer_id or '?'} (metadata user {user_id or '?'}).")

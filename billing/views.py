@@ -12,7 +12,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from allmytracks.ratelimit import ratelimit
 
@@ -75,7 +75,7 @@ def _pricing_columns(plans, interval):
     return columns
 
 
-@require_GET
+@require_safe
 def pricing(request):
     interval = Interval.YEAR if request.GET.get("interval") == "year" else Interval.MONTH
     columns = _pricing_columns(list(Plan.objects.active().order_by("sort_order", "pk")), interval)
@@ -218,7 +218,7 @@ def _credit(checkout):
 
 
 @login_required
-@require_GET
+@require_safe
 def checkout_cancel(request):
     checkout = _own_checkout(request)
     return render(request, "billing/checkout_cancel.html", {"checkout": checkout})
@@ -240,7 +240,7 @@ def webhook(request):
 
 
 @login_required
-@require_GET
+@require_safe
 def account_billing(request):
     user = request.user
     membership = entitlements.current_membership(user)

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from allmytracks.numbers import whole_number
 from allmytracks.tasks import enqueue_on_commit
 
 from . import emails, services, stripe_client
@@ -109,8 +110,8 @@ def _checkout_for(session):
     checkout = qs.filter(stripe_session_id=session["id"]).first()
     if checkout is None:
         ref = session.get("client_reference_id") or metadata.get("checkout_id")
-        if ref and str(ref).isdigit():
-            checkout = qs.filter(pk=int(ref)).first()
+        if (pk := whole_number(ref)) is not None:
+            checkout = qs.filter(pk=pk).first()
     if checkout is None:
         raise SyncError(f"No checkout for Stripe session {session['id']}.")
     return checkout

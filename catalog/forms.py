@@ -6,6 +6,8 @@ unknown filter values are dropped, reversed ranges are swapped, negative numbers
 non-numeric values are ignored, and a page past the end becomes the last page (in the search).
 """
 
+from allmytracks.numbers import whole_number
+
 from .models import Track
 from .search import (
     DEFAULT_PAGE_SIZE,
@@ -26,10 +28,8 @@ MAX_PAGE = 10_000
 
 def _int_or_none(value, *, maximum):
     """A non-negative whole number from text, or None for anything else ("", "abc", "-5", "1e9")."""
-    value = (value or "").strip()
-    if not value.isdigit() or len(value) > 7:
-        return None
-    return min(int(value), maximum)
+    number = whole_number(value, max_digits=7)
+    return None if number is None else min(number, maximum)
 
 
 def _range(low, high):

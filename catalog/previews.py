@@ -26,7 +26,8 @@ from django.urls import get_script_prefix, reverse
 from django.utils.crypto import constant_time_compare
 
 SALT = "catalog.preview"
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# ASCII digits, at most 18 (a larger number is no byte of a preview): an odd header is ignored.
+RANGE_RE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")
 CHUNK = 64 * 1024
 
 

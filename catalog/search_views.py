@@ -12,7 +12,7 @@ from django.http import QueryDict
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from allmytracks import ratelimit
 
@@ -194,17 +194,17 @@ def canonical_query(params):
     return q
 
 
-@require_GET
+@require_safe
 def track_list(request):
     return _search_page(request, "music")
 
 
-@require_GET
+@require_safe
 def sound_list(request):
     return _search_page(request, "sfx")
 
 
-@require_GET
+@require_safe
 def autocomplete(request):
     limited = _limited(request, "autocomplete", "CATALOG_AUTOCOMPLETE_RATE", "240/m")
     if limited:

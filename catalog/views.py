@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from allmytracks.audit import client_ip
 from allmytracks.ratelimit import ratelimit
@@ -30,7 +30,7 @@ def _visible_tracks(request):
     return Track.objects.published()
 
 
-@require_GET
+@require_safe
 def track_detail(request, slug):
     track = get_object_or_404(
         _visible_tracks(request)
@@ -60,7 +60,7 @@ def track_detail(request, slug):
     )
 
 
-@require_GET
+@require_safe
 def artist_detail(request, slug):
     artist = get_object_or_404(Artist, slug=slug)
     ids = (
@@ -83,7 +83,7 @@ def artist_detail(request, slug):
     )
 
 
-@require_GET
+@require_safe
 def collection_list(request):
     collections = (
         Collection.objects.published().annotate(n=Count("items")).order_by("position", "-created_at")
@@ -92,7 +92,7 @@ def collection_list(request):
     return render(request, "catalog/collection_list.html", {"page": page, "collections": page.object_list})
 
 
-@require_GET
+@require_safe
 def collection_detail(request, slug):
     collections = Collection.objects.all() if request.user.is_staff else Collection.objects.published()
     collection = get_object_or_404(collections, slug=slug)
@@ -116,7 +116,7 @@ def collection_detail(request, slug):
 
 
 @login_required
-@require_GET
+@require_safe
 def favourites(request):
     favs = Favourite.objects.for_user(request.user).filter(track__in=Track.objects.published())
     page = Paginator(favs.values_list("track_id", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))

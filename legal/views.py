@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from allmytracks.ratelimit import ratelimit
 
@@ -41,7 +41,7 @@ def _previous(version):
     )
 
 
-@require_GET
+@require_safe
 def index(request):
     documents = list(Document.objects.all())
     in_force = services.current_versions()
@@ -49,7 +49,7 @@ def index(request):
     return render(request, "legal/index.html", {"rows": rows})
 
 
-@require_GET
+@require_safe
 def document(request, slug):
     doc = _document_or_404(slug)
     version = services.current_version(slug)
@@ -69,7 +69,7 @@ def document(request, slug):
     )
 
 
-@require_GET
+@require_safe
 def version_detail(request, slug, number):
     doc = _document_or_404(slug)
     version = get_object_or_404(doc.versions.published(), number=number)
@@ -87,7 +87,7 @@ def version_detail(request, slug, number):
     )
 
 
-@require_GET
+@require_safe
 def changes(request, slug, number):
     doc = _document_or_404(slug)
     version = get_object_or_404(doc.versions.published(), number=number)
@@ -184,7 +184,7 @@ def accept(request):
 
 
 @login_required
-@require_GET
+@require_safe
 def agreements(request):
     rows = list(
         Acceptance.objects.filter(user=request.user)
@@ -227,7 +227,7 @@ def agreements(request):
 
 
 @login_required
-@require_GET
+@require_safe
 def inbox(request):
     qs = Message.objects.for_user(request.user).select_related("sender").order_by("-sent_at", "-id")
     page = Paginator(qs, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))

@@ -8,8 +8,9 @@ from django.db.models import Count, Max
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
+from allmytracks.numbers import whole_number
 from allmytracks.ratelimit import ratelimit
 
 from . import services
@@ -135,8 +136,8 @@ def redownload(request, code):
     from catalog.models import TrackVersion
 
     lic = _owned_license(request, code)
-    raw = request.POST.get("version", "")
-    version = TrackVersion.objects.filter(pk=raw, track_id=lic.track_id).first() if raw.isdigit() else None
+    pk = whole_number(request.POST.get("version"))
+    version = TrackVersion.objects.filter(pk=pk, track_id=lic.track_id).first() if pk is not None else None
     try:
         url = services.redownload(user=request.user, license=lic, version=version, request=request)
     except LicensingError as exc:
@@ -154,7 +155,7 @@ def _filtered(request):
 
 
 @login_required
-@require_GET
+@require_safe
 def license_list(request):
     form, qs = _filtered(request)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -226,7 +227,7 @@ def export_csv(request):
 
 
 @login_required
-@require_GET
+@require_safe
 def license_detail(request, code):
     lic = _owned_license(request, code)
     letters = list(lic.letters.order_by("-requested_at"))
@@ -291,7 +292,7 @@ def _owned_letter(request, code, pk):
 
 
 @login_required
-@require_GET
+@require_safe
 def letter_status(request, code, pk):
     lic, letter = _owned_letter(request, code, pk)
     return render(request, "licensing/_letter_status.html", {"license": lic, "letter": letter})
@@ -313,7 +314,7 @@ def letter_download(request, code, pk):
 # --- public verification --------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @ratelimit("licensing-verify", VERIFY_RATE, by=("ip",))
 def verify(request):
     raw = request.GET.get("code", "")
@@ -328,7 +329,7 @@ def verify(request):
     )
 
 
-@require_GET
+@require_safe
 @ratelimit("licensing-verify", VERIFY_RATE, by=("ip",))
 def verify_code(request, code):
     normal = normalise_code(code)
@@ -409,7 +410,7 @@ def end_users(request):
 
 
 @login_required
-@require_GET
+@require_safe
 def projects(request):
     rows = (
         Project.objects.for_account(request.user)

@@ -113,6 +113,13 @@ def test_third_party_providers_are_configured_from_the_environment(settings, cli
     assert "Continue with Google" in page.text
     assert "Continue with Apple" not in page.text
     assert [p.id for p in get_adapter().list_providers(page.wsgi_request)] == ["google"]
+    # A provider without credentials is not there: its sign-in URLs are 404, not a server error.
+    assert client.get("/accounts/apple/login/").status_code == 404
+    assert client.post("/accounts/apple/login/").status_code == 404
+    assert client.get("/accounts/apple/login/callback/finish/").status_code == 404
+    assert client.get("/accounts/google/login/").status_code == 200
+    settings.SOCIALACCOUNT_PROVIDERS = {}
+    assert client.get("/accounts/google/login/callback/").status_code == 404
 
 
 def pending_google_signup(client, settings, email="social@example.com"):

@@ -56,6 +56,10 @@ def test_parse_range_ignores_malformed_headers():
     assert parse_range("items=0-5", 100) is None
     assert parse_range("bytes=5-2", 100) is False
     assert parse_range("bytes=0-1,5-6", 100) is None
+    # Digits int() refuses, or too many of them, make the header malformed too: the whole file.
+    assert parse_range("bytes=²-", 100) is None
+    assert parse_range("bytes=" + "9" * 5000 + "-", 100) is None
+    assert parse_range("bytes=-" + "9" * 5000, 100) is None
 
 
 def test_a_tampered_or_expired_link_is_refused(anon_client, version):

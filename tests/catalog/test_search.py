@@ -328,6 +328,10 @@ def test_non_numeric_page_and_filters_in_the_url_still_answer(anon_client, catal
     )
     assert response.status_code == 200
     assert len(response.context["tracks"]) == 4
+    # Digits str.isdigit() accepts and int() refuses: ignored like any other word.
+    for odd in ("²", "①", "٤٢", "9" * 5000):
+        response = anon_client.get(TRACKS_URL, {"page": odd, "bpm_min": odd, "per_page": odd})
+        assert response.status_code == 200 and len(response.context["tracks"]) == 4
 
 
 # --- the pages --------------------------------------------------------------------------------------

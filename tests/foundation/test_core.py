@@ -225,3 +225,20 @@ def test_process_memos_forget_what_they_kept_when_the_shared_cache_changes(setti
         "default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
     }
     assert kept.get() is None
+
+
+def test_whole_numbers_from_outside_text():
+    from allmytracks.numbers import whole_number
+
+    assert whole_number("42") == 42 and whole_number(" 7 ") == 7 and whole_number(12) == 12
+    for odd in (None, "", "-1", "1.5", "4e3", "²", "①", "٤٢", "9" * 19):
+        assert whole_number(odd) is None
+
+
+@pytest.mark.django_db
+def test_pages_answer_head_as_they_answer_get(client):
+    """Monitors and load balancers ask with HEAD: a page that answers GET answers HEAD too."""
+    for url in ("/", "/healthz", "/robots.txt", "/tracks/", "/sounds/", "/pricing/", "/legal/"):
+        response = client.head(url)
+        assert response.status_code in (200, 503), url  # /healthz: 503 when a service is down
+        assert response.content == b""
