@@ -264,10 +264,11 @@ def license_detail(request, code):
 def letter_request(request, code):
     lic = _owned_license(request, code)
     licenses = [lic]
-    extra = [c for c in request.POST.getlist("also") if c and c != lic.code]
+    # Codes as a person may write them (any case, spaces): each one once, the page's own left out.
+    extra = {normalise_code(c) or c for c in request.POST.getlist("also")[:50] if c} - {lic.code}
     if extra:
         found = list(License.objects.for_account(request.user).filter(code__in=extra))
-        if len(found) != len(set(extra)):
+        if len(found) != len(extra):
             raise Http404
         licenses += found
     try:

@@ -361,6 +361,17 @@ def test_letter_of_a_revoked_licence_cannot_be_requested_or_downloaded(
     assert download["Location"] == lic.get_absolute_url()
 
 
+def test_a_letter_request_reads_codes_as_people_write_them(lic, owner_client):
+    from licensing.models import Letter
+
+    url = reverse("licensing:letter-request", args=[lic.code])
+    also = [lic.code.lower(), lic.code, f" {lic.code.replace('-', ' ')} "]  # the page's own, three ways
+    response = owner_client.post(url, {"also": also})
+    assert response.status_code == 302 and response["Location"] == lic.get_absolute_url()
+    assert list(Letter.objects.get().licenses.all()) == [lic]
+    assert owner_client.post(url, {"also": ["AMT-0000-0000"]}).status_code == 404  # not one of theirs
+
+
 def test_csv_export_lists_the_owners_licences(lic, other_member, owner_client, track):
     grant(other_member, track, title="Not mine")
     response = owner_client.get(reverse("licensing:export-csv"))
