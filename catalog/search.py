@@ -581,6 +581,7 @@ class _PostgresSearch:
     def __init__(self, params):
         self.params = params
         self.words = query_words(params.q)
+        self.matches = None  # about how many tracks the searched text matches (``correct_words``)
 
     def run(self, queryset):
         p = self.params
