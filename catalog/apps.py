@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class CatalogConfig(AppConfig):
     name = "catalog"
+    verbose_name = "Catalogue"  # as the site spells it
 
     def ready(self):
         # The search module's signal receivers (cached taxonomy, remembered results) must be
