@@ -513,6 +513,14 @@ CATALOG_WAVEFORM_POINTS = 1000
 CATALOG_MAX_MASTER_SIZE = env.int("CATALOG_MAX_MASTER_SIZE", default=1024 * 1024 * 1024)
 # Artwork larger than this many pixels is refused as a decompression bomb.
 CATALOG_MAX_IMAGE_PIXELS = 40_000_000
+# A job still processing this long after it started has lost its worker (the longest masters take a
+# few minutes): it is queued again, and marked failed after this many starts.
+CATALOG_INGEST_STALL_MINUTES = env.int("CATALOG_INGEST_STALL_MINUTES", default=30)
+CATALOG_INGEST_MAX_ATTEMPTS = 3
+CELERY_BEAT_SCHEDULE["catalog-resume-stalled-ingest"] = {
+    "task": "catalog.tasks.resume_stalled_ingest",
+    "schedule": 10 * 60,
+}
 
 # ---------------------------------------------------------------------------
 # Licensing: download and verification limits (Section II.IV.7), per account and per IP

@@ -1,13 +1,27 @@
-"""Staff tools for the catalogue: tracks with their versions, uploads and their ingest, collections."""
+"""Staff tools for the catalogue: tracks with their versions, uploads and what became of them, collections."""
+
+from functools import partial
+from pathlib import Path
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Count
-from django.urls import reverse
-from django.utils.html import format_html
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 
 from allmytracks import audit
+from allmytracks.storage import private_download_url
 from allmytracks.tasks import enqueue_on_commit
 
 from . import ingest, services
@@ -18,6 +32,7 @@ from .models import (
     FailedIngestJob,
     Genre,
     IngestJob,
+    IngestStatus,
     Instrument,
     Mood,
     SoundCategory,
@@ -29,9 +44,11 @@ from .tasks import ingest_job
 
 STATUS_CLASS = {
     "ready": "ok",
-    "done": "ok",
+    "imported": "ok",
     "failed": "danger",
+    "duplicate": "info",
     "pending": "muted",
+    "waiting": "muted",
     "running": "warn",
     "processing": "warn",
 }
@@ -41,8 +58,32 @@ def status_badge(value, label):
     return format_html('<span class="status status-{}">{}</span>', STATUS_CLASS.get(value, "muted"), label)
 
 
+def track_link(track):
+    return format_html('<a href="{}">{}</a>', reverse("admin:catalog_track_change", args=[track.pk]), track)
+
+
+def tracks_list_link(count, text=None, **lookup):
+    """``count`` (or ``text``) as a link to the tracks list filtered by ``lookup`` (e.g.
+    artist__id__exact=3)."""
+    if not count:
+        return text or "0"
+    return format_html(
+        '<a href="{}?{}">{}</a>', reverse("admin:catalog_track_changelist"), urlencode(lookup), text or count
+    )
+
+
+def plural(n, word):
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 class CatalogAdminMedia:
     css = {"all": ["css/catalog-admin.css"]}
+
+
+class WithoutEmptyChoice(admin.RelatedFieldListFilter):
+    """A related-objects filter without the “–” entry for objects that have none."""
+
+    include_empty_choice = False
 
 
 # --- taxonomies ---------------------------------------------------------------------------
@@ -58,20 +99,125 @@ class TaxonomyAdmin(admin.ModelAdmin):
 
     @admin.display(description="Tracks", ordering="n")
     def track_count(self, obj):
-        return obj.n
+        return tracks_list_link(obj.n, **{f"{self.opts.model_name}s__id__exact": obj.pk})
 
 
 for model in (Genre, Mood, Instrument, Theme):
     admin.site.register(model, TaxonomyAdmin)
 
 
+# --- sound-effect categories --------------------------------------------------------------
+
+MAX_CATEGORY_DEPTH = 3  # e.g. Foley › Footsteps › Gravel
+
+
+def category_tree_order():
+    """Order sound categories as their tree reads: each category, then the ones under it, siblings
+    by position then name. Works from the row's own columns and its parent's and grandparent's
+    (categories go at most three levels deep), so the database sorts it in one query."""
+    depth2 = Q(parent__parent__isnull=False)
+    depth1 = Q(parent__isnull=False)
+    number = IntegerField()
+
+    def middle(field, default, output_field=None):
+        return Case(
+            When(depth2, then=F(f"parent__{field}")),
+            When(depth1, then=F(field)),
+            default=Value(default),
+            output_field=output_field,
+        )
+
+    def leaf(field, default, output_field=None):
+        return Case(When(depth2, then=F(field)), default=Value(default), output_field=output_field)
+
+    return [
+        Coalesce("parent__parent__position", "parent__position", "position", output_field=number).asc(),
+        Coalesce("parent__parent__name", "parent__name", "name").asc(),
+        Coalesce("parent__parent", "parent", "id", output_field=number).asc(),
+        middle("position", -1, number).asc(),
+        middle("name", "").asc(),
+        middle("id", 0, number).asc(),
+        leaf("position", -1, number).asc(),
+        leaf("name", "").asc(),
+    ]
+
+
+def categories_in_tree_order():
+    return SoundCategory.objects.select_related("parent__parent").order_by(*category_tree_order())
+
+
+class CategoryChoiceField(forms.ModelChoiceField):
+    """Sound categories as a tree: “Parent › Child”, in the order the tree reads."""
+
+    def label_from_instance(self, obj):
+        return obj.path_name
+
+
+class SoundCategoryForm(forms.ModelForm):
+    class Meta:
+        model = SoundCategory
+        fields = ["parent", "name", "slug", "position"]
+        field_classes = {"parent": CategoryChoiceField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = categories_in_tree_order()
+        self.fields["parent"].help_text = "Leave empty for a top-level category."
+
+    def clean_parent(self):
+        parent = self.cleaned_data["parent"]
+        if parent is None:
+            return parent
+        chain = [*parent.ancestors(), parent]
+        if self.instance.pk and any(node.pk == self.instance.pk for node in chain):
+            raise ValidationError(
+                "A category cannot be placed under itself or under one of its own children."
+            )
+        below = self._depth_below(self.instance) if self.instance.pk else 0
+        if len(chain) + 1 + below > MAX_CATEGORY_DEPTH:
+            raise ValidationError(f"Categories go at most {MAX_CATEGORY_DEPTH} levels deep.")
+        return parent
+
+    @staticmethod
+    def _depth_below(category):
+        children = list(category.children.all())
+        return 1 + max(SoundCategoryForm._depth_below(c) for c in children) if children else 0
+
+
 @admin.register(SoundCategory)
 class SoundCategoryAdmin(admin.ModelAdmin):
-    list_display = ["path_name", "slug", "position"]
-    list_select_related = ["parent", "parent__parent"]
+    Media = CatalogAdminMedia
+    form = SoundCategoryForm
+    list_display = ["tree_name", "slug", "position", "track_count"]
+    list_display_links = ["tree_name"]
+    list_select_related = ["parent__parent"]
     list_editable = ["position"]
-    search_fields = ["name"]
+    search_fields = ["name", "parent__name"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n=Count("tracks"))
+
+    def get_ordering(self, request):
+        return category_tree_order()
+
+    @admin.display(description="Category")
+    def tree_name(self, obj):
+        ancestors = obj.ancestors()
+        path = "".join(f"{a.name} › " for a in ancestors)
+        return format_html(
+            '<span class="category-depth-{}"><span class="quiet">{}</span>{}</span>',
+            min(len(ancestors), MAX_CATEGORY_DEPTH - 1),
+            path,
+            obj.name,
+        )
+
+    @admin.display(description="Tracks", ordering="n")
+    def track_count(self, obj):
+        return tracks_list_link(obj.n, sound_category__id__exact=obj.pk)
+
+
+# --- artists ------------------------------------------------------------------------------
 
 
 @admin.register(Artist)
@@ -79,44 +225,78 @@ class ArtistAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "track_count", "created_at"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["track_list", "created_at"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n=Count("tracks"))
 
     @admin.display(description="Tracks", ordering="n")
     def track_count(self, obj):
-        return obj.n
+        return tracks_list_link(obj.n, artist__id__exact=obj.pk)
+
+    @admin.display(description="Tracks")
+    def track_list(self, obj):
+        if obj.pk is None:
+            return "—"
+        count = obj.tracks.count()
+        return tracks_list_link(
+            count, plural(count, "track") if count else "None yet", artist__id__exact=obj.pk
+        )
 
 
 # --- tracks -------------------------------------------------------------------------------
 
 
+def technical_summary(version):
+    """“WAV · 48 kHz · 24-bit · stereo · 3:12 · 33.1 MB”."""
+    parts = [version.format.upper()]
+    if version.sample_rate:
+        parts.append(f"{version.sample_rate / 1000:g} kHz")
+    if version.bit_depth:
+        parts.append(f"{version.bit_depth}-bit")
+    if version.channels:
+        parts.append({1: "mono", 2: "stereo"}.get(version.channels, f"{version.channels} channels"))
+    if version.bitrate and version.format == "mp3":
+        parts.append(f"{version.bitrate // 1000} kbps")
+    parts.append(version.duration_label)
+    if version.file_size:
+        parts.append(filesizeformat(version.file_size))
+    return " · ".join(p for p in parts if p)
+
+
+class TrackVersionForm(forms.ModelForm):
+    class Meta:
+        model = TrackVersion
+        fields = ["kind", "name", "position"]
+        widgets = {"name": forms.TextInput(attrs={"size": 16})}
+
+
 class TrackVersionInline(admin.TabularInline):
     model = TrackVersion
+    form = TrackVersionForm
+    verbose_name = "file"
+    verbose_name_plural = "files (full track, edits, loops and stems)"
     extra = 0
     can_delete = True
     show_change_link = False
-    fields = ["kind", "name", "position", "original_filename", "technical", "status", "preview_player"]
-    readonly_fields = ["original_filename", "technical", "status", "preview_player"]
+    fields = ["kind", "name", "position", "file", "status", "preview_player"]
+    readonly_fields = ["file", "status", "preview_player"]
 
     def has_add_permission(self, request, obj=None):
-        return False  # versions arrive through an upload ("Add ingest job" with this track)
+        return False  # a file arrives by uploading it (“Upload another version” on the track)
 
     @admin.display(description="File")
-    def technical(self, obj):
-        parts = [obj.format.upper()]
-        if obj.sample_rate:
-            parts.append(f"{obj.sample_rate} Hz")
-        if obj.bit_depth:
-            parts.append(f"{obj.bit_depth}-bit")
-        if obj.channels:
-            parts.append(f"{obj.channels} ch")
-        if obj.bitrate:
-            parts.append(f"{obj.bitrate // 1000} kbps")
-        parts.append(obj.duration_label)
-        return " · ".join(p for p in parts if p)
+    def file(self, obj):
+        name = obj.original_filename or Path(obj.master.name).name
+        if obj.master:
+            name = format_html(
+                '<a href="{}" title="Download the master">{}</a>',
+                private_download_url(obj.master.name, filename=name),
+                name,
+            )
+        return format_html('{}<br><span class="quiet">{}</span>', name, technical_summary(obj))
 
-    @admin.display(description="Ingest")
+    @admin.display(description="Status")
     def status(self, obj):
         badge = status_badge(obj.ingest_status, obj.get_ingest_status_display())
         return format_html("{}<br>{}", badge, obj.ingest_error) if obj.ingest_error else badge
@@ -127,24 +307,39 @@ class TrackVersionInline(admin.TabularInline):
             return "—"
         from .previews import preview_url
 
-        return format_html('<audio controls preload="none" src="{}"></audio>', preview_url(obj.pk))
+        return format_html(
+            '<audio controls preload="none" src="{}" class="catalog-preview"></audio>', preview_url(obj.pk)
+        )
+
+
+class TrackAdminForm(forms.ModelForm):
+    """The track page's form (its fields come from ``TrackAdmin.fieldsets``)."""
+
+    def clean_is_published(self):
+        published = self.cleaned_data.get("is_published")
+        track = self.instance
+        if published and not track.is_published and track.ingest_status != IngestStatus.READY:
+            raise ValidationError(
+                "This track's audio has not finished processing, so it cannot be published yet."
+            )
+        return published
 
 
 @admin.register(Track)
 class TrackAdmin(admin.ModelAdmin):
     Media = CatalogAdminMedia
-    list_display = [
-        "title",
-        "artist",
+    form = TrackAdminForm
+    # What staff scan for; BPM, key, duration and the rest are on each track's page and in the filters.
+    list_display = ["title", "artist", "kind", "status", "added"]
+    list_filter = [
         "kind",
-        "status",
         "is_published",
-        "bpm",
-        "key_label",
-        "duration_label",
-        "created_at",
+        "ingest_status",
+        ("genres", WithoutEmptyChoice),
+        ("moods", WithoutEmptyChoice),
+        "vocals",
+        "explicit",
     ]
-    list_filter = ["kind", "is_published", "ingest_status", "genres", "moods", "vocals", "explicit"]
     list_select_related = ["artist"]
     search_fields = ["title", "artist__name", "isrc", "slug"]
     autocomplete_fields = ["artist"]
@@ -153,11 +348,14 @@ class TrackAdmin(admin.ModelAdmin):
     readonly_fields = [
         "popularity",  # worked out nightly from use (catalog.services.refresh_popularity)
         "play_count",
-        "duration_seconds",
+        "favourite_count",
+        "ingest_status",
+        "ingest_error",
+        "duration",
         "content_hash",
+        "files_links",
         "created_at",
         "updated_at",
-        "ingest_error",
         "artwork_preview",
     ]
     inlines = [TrackVersionInline]
@@ -168,33 +366,70 @@ class TrackAdmin(admin.ModelAdmin):
         ("Tags", {"fields": ["genres", "moods", "instruments", "themes", "sound_category"]}),
         ("Music", {"fields": ["bpm", "key", "mode", "energy", "vocals", "explicit", "release_date", "isrc"]}),
         ("Artwork", {"fields": ["artwork", "artwork_preview"]}),
-        ("Ranking", {"fields": ["popularity_boost", "popularity", "play_count"]}),
+        ("Ranking", {"fields": ["popularity_boost", "popularity", "play_count", "favourite_count"]}),
         (
-            "Ingest",
-            {
-                "fields": [
-                    "ingest_status",
-                    "ingest_error",
-                    "duration_seconds",
-                    "content_hash",
-                    "created_at",
-                    "updated_at",
-                ]
-            },
+            "Audio",
+            {"fields": ["ingest_status", "ingest_error", "duration", "content_hash", "files_links"]},
         ),
+        ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
 
-    @admin.display(description="Ingest", ordering="ingest_status")
+    def has_add_permission(self, request):
+        # A track is made by uploading its audio (Uploads › Upload audio); a track typed in by
+        # hand would have no file and could never be published.
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"can_upload": self._can_upload(request), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=context)
+
+    def _can_upload(self, request):
+        return self.admin_site.get_model_admin(IngestJob).has_add_permission(request)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_published" in form.changed_data:  # audited as the list's publish actions are
+            action = "catalog.publish" if obj.is_published else "catalog.unpublish"
+            audit.record(action, actor=request.user, request=request, track_ids=[obj.pk])
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "sound_category":
+            kwargs["queryset"] = categories_in_tree_order()
+            kwargs["form_class"] = CategoryChoiceField
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="Status", ordering="is_published")
     def status(self, obj):
-        return status_badge(obj.ingest_status, obj.get_ingest_status_display())
+        """Published or draft once its audio is ready; until then, where its audio stands."""
+        if obj.ingest_status != IngestStatus.READY:
+            return status_badge(obj.ingest_status, obj.get_ingest_status_display())
+        return status_badge("ready", "Published") if obj.is_published else status_badge("draft", "Draft")
 
-    @admin.display(description="Key")
-    def key_label(self, obj):
-        return obj.key_label
+    @admin.display(description="Duration")
+    def duration(self, obj):
+        return obj.duration_label or "—"
 
-    @admin.display(description="Duration", ordering="duration_seconds")
-    def duration_label(self, obj):
-        return obj.duration_label
+    @admin.display(description="Added", ordering="created_at")
+    def added(self, obj):
+        return date_format(localtime(obj.created_at), "j M Y")
+
+    @admin.display(description="Favourites")
+    def favourite_count(self, obj):
+        return obj.favourites.count() if obj.pk else 0
+
+    @admin.display(description="Files")
+    def files_links(self, obj):
+        if obj.pk is None:
+            return "—"
+        upload = reverse("admin:catalog_ingestjob_add") + "?" + urlencode({"attach_to": obj.pk})
+        uploads = (
+            reverse("admin:catalog_ingestjob_changelist") + "?" + urlencode({"track__id__exact": obj.pk})
+        )
+        return format_html(
+            '<a href="{}">Upload another version or stem</a> · <a href="{}">Uploads of this track</a>',
+            upload,
+            uploads,
+        )
 
     @admin.display(description="Current artwork")
     def artwork_preview(self, obj):
@@ -220,7 +455,120 @@ class TrackAdmin(admin.ModelAdmin):
         self.message_user(request, f"{n} track(s) {word}.", messages.SUCCESS)
 
 
-# --- uploads and their ingest -------------------------------------------------------------
+# --- uploads and what became of them -------------------------------------------------------
+
+# A finished job that made no track because the catalogue already held the same file. (The
+# duplicate's version may have been deleted since; the reason stays in ``error``.)
+DUPLICATE = Q(status=IngestJob.Status.DONE) & (
+    Q(duplicate_of__isnull=False) | (Q(track__isnull=True) & ~Q(error=""))
+)
+
+
+def job_outcome(job):
+    """What became of an upload, as (key, label): waiting, running, imported, duplicate or failed."""
+    Status = IngestJob.Status
+    if job.status == Status.DONE:
+        if job.duplicate_of_id or (not job.track_id and job.error):
+            return "duplicate", "Duplicate"
+        return "imported", "Imported"
+    if job.status == Status.FAILED:
+        return "failed", "Failed"
+    if job.status == Status.RUNNING:
+        return "running", "Processing"
+    return "waiting", "Waiting"
+
+
+def outcome_detail(job):
+    """The rest of the outcome's sentence: which track, or why not."""
+    key, _ = job_outcome(job)
+    if key == "imported":
+        if job.track_id:
+            return format_html("as {}", track_link(job.track))
+        return "its track has since been deleted"
+    if key == "duplicate":
+        existing = job.duplicate_of
+        if existing is not None:
+            return format_html(
+                "already in the catalogue as {} ({})", track_link(existing.track), existing.label
+            )
+        return format_html("already in the catalogue — {}", job.error)
+    if key == "failed":
+        return job.error
+    if key == "running":
+        return "being processed now"
+    return "queued for processing"
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    title = "outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("waiting", "Waiting"),
+            ("running", "Processing"),
+            ("imported", "Imported"),
+            ("duplicate", "Duplicate"),
+            ("failed", "Failed"),
+        ]
+
+    def queryset(self, request, queryset):
+        Status = IngestJob.Status
+        match self.value():
+            case "waiting":
+                return queryset.filter(status=Status.PENDING)
+            case "running":
+                return queryset.filter(status=Status.RUNNING)
+            case "imported":
+                return queryset.filter(status=Status.DONE).exclude(DUPLICATE)
+            case "duplicate":
+                return queryset.filter(DUPLICATE)
+            case "failed":
+                return queryset.filter(status=Status.FAILED)
+        return queryset
+
+
+def outcome_message(jobs, *, again=False):
+    """(level, message) telling staff what became of ``jobs`` once they have run (or not yet)."""
+    groups = {"imported": [], "duplicate": [], "failed": [], "waiting": [], "running": []}
+    for job in jobs:
+        groups[job_outcome(job)[0]].append(job)
+    if groups["failed"]:
+        level = messages.ERROR
+    elif groups["duplicate"]:
+        level = messages.WARNING
+    elif groups["imported"]:
+        level = messages.SUCCESS
+    else:
+        level = messages.INFO
+    if len(jobs) == 1:
+        job = jobs[0]
+        key = job_outcome(job)[0]
+        text = {
+            "imported": "“{}” is imported {}.",
+            "duplicate": "“{}” added nothing: it is {}.",
+            "failed": "“{}” failed again: {}" if again else "“{}” could not be imported: {}",
+            "waiting": "“{}” is queued for processing; its outcome will show in Uploads.",
+            "running": "“{}” is being processed; its outcome will show in Uploads.",
+        }[key]
+        return level, format_html(text, job.original_filename, outcome_detail(job))
+    parts = []
+    if groups["imported"]:
+        parts.append(plural(len(groups["imported"]), "file") + " imported")
+    if groups["duplicate"]:
+        parts.append(f"{len(groups['duplicate'])} already in the catalogue")
+    queued = len(groups["waiting"]) + len(groups["running"])
+    if queued:
+        parts.append(f"{queued} queued for processing")
+    if not groups["failed"]:
+        return level, ", ".join(parts) + "."
+    parts.append(f"{len(groups['failed'])} {'failed again' if again else 'failed'}")
+    # One reason follows the colon; several go one to a line.
+    reasons = format_html_join(
+        mark_safe("<br>"), "“{}”: {}", ((j.original_filename, j.error) for j in groups["failed"])
+    )
+    lead = mark_safe("<br>") if len(groups["failed"]) > 1 else " "
+    return level, format_html("{}:{}{}", ", ".join(parts), lead, reasons)
 
 
 class IngestUploadForm(forms.ModelForm):
@@ -248,12 +596,18 @@ class IngestUploadForm(forms.ModelForm):
     moods = forms.CharField(required=False, help_text="Comma-separated.")
     instruments = forms.CharField(required=False, help_text="Comma-separated.")
     themes = forms.CharField(required=False, help_text="Comma-separated.")
-    sound_category = forms.ModelChoiceField(SoundCategory.objects.all(), required=False, to_field_name="slug")
-    publish = forms.BooleanField(required=False, help_text="Publish as soon as ingest succeeds.")
+    sound_category = CategoryChoiceField(
+        SoundCategory.objects.none(), required=False, help_text="For a sound effect."
+    )
+    publish = forms.BooleanField(required=False, help_text="Publish as soon as the file is processed.")
 
     class Meta:
         model = IngestJob
         fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sound_category"].queryset = categories_in_tree_order()
 
     def clean_audio_file(self):
         upload = self.cleaned_data["audio_file"]
@@ -288,65 +642,201 @@ class IngestUploadForm(forms.ModelForm):
         return options
 
 
+# How the options an upload or import came with read on its page (anything else is humanised).
+OPTION_LABELS = {
+    "track_id": "Added to track",
+    "version_kind": "Version",
+    "version_name": "Version name",
+    "kind": "Kind",
+    "title": "Title",
+    "artist": "Artist",
+    "album": "Album",
+    "genres": "Genres",
+    "moods": "Moods",
+    "instruments": "Instruments",
+    "themes": "Themes",
+    "sound_category": "Sound category",
+    "isrc": "ISRC",
+    "bpm": "BPM",
+    "popularity_boost": "Editorial boost",
+    "publish": "Publish when processed",
+}
+
+
+def option_value(key, value):
+    if key == "track_id":
+        track = Track.objects.filter(pk=value).first()
+        return track_link(track) if track else f"track #{value} (since deleted)"
+    if key == "version_kind":
+        return TrackVersion.Kind(value).label if value in TrackVersion.Kind.values else value
+    if key == "kind":
+        return Track.Kind(value).label if value in Track.Kind.values else value
+    if key == "sound_category":
+        category = SoundCategory.objects.select_related("parent__parent").filter(slug=value).first()
+        return category.path_name if category else value
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 class IngestJobAdminBase(admin.ModelAdmin):
+    """What staff see of an upload: a read-only record of one file and what became of it."""
+
     Media = CatalogAdminMedia
-    list_display = [
-        "original_filename",
-        "job_status",
-        "reason",
-        "track_link",
-        "source",
-        "attempts",
-        "created_at",
-    ]
-    list_filter = ["status", "source"]
+    change_form_template = "admin/catalog/upload_change_form.html"
+    list_display = ["original_filename", "outcome", "source", "created_at"]
+    list_filter = [OutcomeFilter, "source"]
     search_fields = ["original_filename", "error"]
-    list_select_related = ["track"]
+    list_select_related = ["track", "duplicate_of__track"]
     actions = ["retry"]
+    fieldsets = [
+        (None, {"fields": ["file_link", "source", "outcome", "given_options"]}),
+        ("History", {"fields": ["created_by", "created_at", "started_at", "finished_at", "attempts"]}),
+    ]
     readonly_fields = [
-        "original_filename",
+        "file_link",
         "source",
-        "job_status",
-        "error",
-        "track_link",
-        "duplicate_of",
-        "options",
-        "attempts",
+        "outcome",
+        "given_options",
         "created_by",
         "created_at",
         "started_at",
         "finished_at",
+        "attempts",
     ]
 
-    @admin.display(description="Status", ordering="status")
-    def job_status(self, obj):
-        return status_badge(obj.status, obj.get_status_display())
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/retry/",
+                self.admin_site.admin_view(self.retry_view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_retry",
+            ),
+            *super().get_urls(),
+        ]
 
-    @admin.display(description="Reason / note")
-    def reason(self, obj):
-        return obj.error or "—"
+    def has_change_permission(self, request, obj=None):
+        # An upload's record is never edited by hand (its status least of all); a failed one is
+        # retried instead, which needs the change permission for the list as a whole.
+        return False if obj is not None else super().has_change_permission(request)
 
-    @admin.display(description="Track")
-    def track_link(self, obj):
-        if not obj.track_id:
-            return "—"
+    def has_retry_permission(self, request):
+        return self.has_change_permission(request)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if job is not None:
+            _, label = job_outcome(job)
+            context["subtitle"] = f"{job.original_filename} — {label}"
+            if job.status == IngestJob.Status.FAILED and self.has_retry_permission(request):
+                context["retry_url"] = reverse(
+                    f"admin:{self.opts.app_label}_{self.opts.model_name}_retry", args=[job.pk]
+                )
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    @admin.display(description="File", ordering="original_filename")
+    def file_link(self, obj):
+        """The uploaded file itself, through a short-lived signed link (it is in the private storage)."""
+        name = obj.original_filename
+        if obj.upload and obj.upload.storage.exists(obj.upload.name):
+            return format_html(
+                '<a href="{}">{}</a> <span class="quiet">(download; {})</span>',
+                private_download_url(obj.upload.name, filename=name),
+                name,
+                filesizeformat(obj.upload.size),
+            )
+        if job_outcome(obj)[0] == "duplicate":
+            why = "not kept: the catalogue already holds this file"
+        else:
+            why = "no longer stored"
+        return format_html('{} <span class="quiet">({})</span>', name, why)
+
+    @admin.display(description="Outcome", ordering="status")
+    def outcome(self, obj):
+        key, label = job_outcome(obj)
+        return format_html("{} {}", status_badge(key, label), outcome_detail(obj))
+
+    @admin.display(description="Given with the file")
+    def given_options(self, obj):
+        options = {
+            k: v for k, v in (obj.options or {}).items() if k != "original_filename" and v not in ("", None)
+        }
+        if not options:
+            return "Nothing: everything was read from the file's tags."
+        keys = [k for k in OPTION_LABELS if k in options] + sorted(
+            k for k in options if k not in OPTION_LABELS
+        )
+        rows = (
+            (OPTION_LABELS.get(k, k.replace("_", " ").capitalize()), option_value(k, options[k]))
+            for k in keys
+        )
         return format_html(
-            '<a href="{}">{}</a>', reverse("admin:catalog_track_change", args=[obj.track_id]), obj.track
+            '<dl class="catalog-options">{}</dl>', format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows)
         )
 
-    @admin.action(description="Retry the selected failed jobs")
+    @admin.action(description="Retry the selected failed uploads", permissions=["retry"])
     def retry(self, request, queryset):
-        n = 0
-        for job in queryset.filter(status=IngestJob.Status.FAILED):
-            if ingest.retry_job(job):
-                audit.record("catalog.ingest_retry", actor=request.user, target=job, request=request)
-                n += 1
-        self.message_user(request, f"{n} job(s) queued again." if n else "Only failed jobs can be retried.")
+        retried = self._retry(request, queryset.filter(status=IngestJob.Status.FAILED))
+        if not retried:
+            self.message_user(request, "Only failed uploads can be retried.", messages.WARNING)
+
+    def retry_view(self, request, object_id):
+        """The retry button of a failed upload's page (POST only)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_retry_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if job.status != IngestJob.Status.FAILED or not self._retry(request, [job]):
+            self.message_user(
+                request, f"“{job.original_filename}” has not failed: there is nothing to retry."
+            )
+        job.refresh_from_db()
+        if job.status == IngestJob.Status.FAILED:
+            return HttpResponseRedirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[job.pk])
+            )
+        return HttpResponseRedirect(reverse("admin:catalog_ingestjob_change", args=[job.pk]))
+
+    def _retry(self, request, jobs):
+        """Queue ``jobs`` again and, once that is committed (and, without a worker, the jobs have
+        run), tell staff what became of them. Returns the ids queued."""
+        retried = []
+        with transaction.atomic():
+            for job in jobs:
+                if ingest.retry_job(job):
+                    audit.record("catalog.ingest_retry", actor=request.user, target=job, request=request)
+                    retried.append(job.pk)
+            if retried:
+                transaction.on_commit(partial(self._report_outcome, request, retried, again=True))
+        return retried
+
+    def _report_outcome(self, request, job_ids, *, again=False):
+        jobs = list(
+            IngestJob.objects.filter(pk__in=job_ids)
+            .select_related("track", "duplicate_of__track")
+            .order_by("created_at", "pk")
+        )
+        if jobs:
+            level, message = outcome_message(jobs, again=again)
+            self.message_user(request, message, level)
 
 
 @admin.register(IngestJob)
 class IngestJobAdmin(IngestJobAdminBase):
+    """Every file uploaded by staff or imported, with what became of it; “Upload audio” adds one."""
+
     add_form = IngestUploadForm
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, extra_context={"title": "Uploads", **(extra_context or {})})
+
+    def add_view(self, request, form_url="", extra_context=None):
+        context = {"title": "Upload audio", "show_save_and_continue": False, **(extra_context or {})}
+        return super().add_view(request, form_url, extra_context=context)
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -380,13 +870,6 @@ class IngestJobAdmin(IngestJobAdminBase):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields
 
-    def has_change_permission(self, request, obj=None):
-        return (
-            False
-            if obj is not None and request.method == "POST"
-            else super().has_change_permission(request, obj)
-        )
-
     def save_model(self, request, obj, form, change):
         if change:
             return
@@ -399,34 +882,66 @@ class IngestJobAdmin(IngestJobAdminBase):
         obj.save()
         audit.record("catalog.upload", actor=request.user, target=obj, request=request, filename=upload.name)
         enqueue_on_commit(ingest_job, obj.pk)
-        self.message_user(request, f"“{upload.name}” is queued for ingest. Its status shows in this list.")
+        # After the commit: by then a worker has the job, or (without one) it has already run.
+        transaction.on_commit(partial(self._report_outcome, request, [obj.pk]))
 
     def save_related(self, request, form, formsets, change):
         pass
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # The outcome was reported after the commit; Django's “was added successfully” would
+        # only repeat it with the status the job had before it ran.
+        if "_addanother" in request.POST:
+            return HttpResponseRedirect(request.path)
+        return HttpResponseRedirect(reverse("admin:catalog_ingestjob_change", args=[obj.pk]))
 
 
 @admin.register(FailedIngestJob)
 class FailedIngestJobAdmin(IngestJobAdminBase):
     """Every upload or import that failed, with the reason, and a retry action."""
 
-    list_display = ["original_filename", "reason", "source", "attempts", "finished_at"]
+    list_display = ["original_filename", "reason", "source", "attempts", "failed_at"]
     list_filter = ["source"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status=IngestJob.Status.FAILED)
 
+    def changelist_view(self, request, extra_context=None):
+        context = {"title": "Failed uploads", **(extra_context or {})}
+        return super().changelist_view(request, extra_context=context)
+
     def has_add_permission(self, request):
         return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    @admin.display(description="Reason")
+    def reason(self, obj):
+        return obj.error or "—"
+
+    @admin.display(description="Failed at", ordering="finished_at")
+    def failed_at(self, obj):
+        return obj.finished_at
 
 
 # --- collections --------------------------------------------------------------------------
 
 
+class CollectionItemForm(forms.ModelForm):
+    position = forms.IntegerField(required=False, min_value=0, widget=admin.widgets.AdminIntegerFieldWidget)
+
+    class Meta:
+        model = CollectionItem
+        fields = ["position", "track"]
+
+    def clean_position(self):
+        position = self.cleaned_data["position"]
+        return 1_000_000 if position is None else position  # blank: after every numbered track
+
+
 class CollectionItemInline(admin.TabularInline):
     model = CollectionItem
+    form = CollectionItemForm
+    verbose_name = "track"
+    verbose_name_plural = "tracks (lower position first; a blank position puts a track at the end)"
     extra = 3
     fields = ["position", "track"]
     autocomplete_fields = ["track"]
@@ -435,6 +950,7 @@ class CollectionItemInline(admin.TabularInline):
 
 @admin.register(Collection)
 class CollectionAdmin(admin.ModelAdmin):
+    Media = CatalogAdminMedia
     list_display = ["title", "is_published", "position", "item_count", "created_at"]
     list_editable = ["is_published", "position"]
     search_fields = ["title"]

@@ -33,6 +33,7 @@ import tempfile
 import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -633,12 +635,18 @@ def create_job(fileobj, *, filename, source=IngestJob.Source.ADMIN, options=None
 
 
 def run_job(job_id):
-    """Process one pending job. Safe to call twice: only a pending job is picked up.
+    """Process one pending job. Safe to call twice: only a pending job is picked up, or one whose
+    processing stalled (its worker stopped mid-file: see ``resume_stalled_jobs``).
 
     Returns the job (reloaded) or None when another worker already has it.
     """
     now = timezone.now()
-    claimed = IngestJob.objects.filter(pk=job_id, status=IngestJob.Status.PENDING).update(
+    claimable = Q(status=IngestJob.Status.PENDING) | Q(
+        status=IngestJob.Status.RUNNING,
+        started_at__lt=now - _stall_after(),
+        attempts__lt=settings.CATALOG_INGEST_MAX_ATTEMPTS,
+    )
+    claimed = IngestJob.objects.filter(claimable, pk=job_id).update(
         status=IngestJob.Status.RUNNING, started_at=now, error=""
     )
     if not claimed:
@@ -654,7 +662,11 @@ def run_job(job_id):
         log.exception("ingest job %s crashed", job_id)
         _finish(job, IngestJob.Status.FAILED, error=f"Unexpected error ({exc.__class__.__name__}): {exc}")
     else:
-        if result.status == "duplicate":
+        if result.status == "duplicate" and result.version.master.name == job.upload.name:
+            # An earlier attempt stored this very file before it was cut short: that is its result
+            # (and the upload is the version's master now, so it stays).
+            _finish(job, IngestJob.Status.DONE, track=result.track, version=result.version)
+        elif result.status == "duplicate":
             _finish(job, IngestJob.Status.DONE, error=result.message, duplicate_of=result.version)
             job.upload.storage.delete(job.upload.name)  # the catalogue already holds this exact file
         else:
@@ -667,6 +679,40 @@ def _finish(job, status, *, error="", **fields):
     IngestJob.objects.filter(pk=job.pk).update(
         status=status, error=error, finished_at=timezone.now(), **fields
     )
+
+
+def _stall_after():
+    return timedelta(minutes=settings.CATALOG_INGEST_STALL_MINUTES)
+
+
+def resume_stalled_jobs():
+    """Beat: a job still processing long after it started lost its worker (stopped, or killed for
+    memory); queue it again, or, after CATALOG_INGEST_MAX_ATTEMPTS starts, mark it failed for staff
+    to look at. Returns (queued again, failed)."""
+    from allmytracks.tasks import enqueue_on_commit
+
+    from .tasks import ingest_job
+
+    cutoff = timezone.now() - _stall_after()
+    stalled = IngestJob.objects.filter(status=IngestJob.Status.RUNNING, started_at__lt=cutoff)
+    resumed = failed = 0
+    for job in stalled.only("pk", "attempts"):
+        this = IngestJob.objects.filter(pk=job.pk, status=IngestJob.Status.RUNNING, started_at__lt=cutoff)
+        if job.attempts >= settings.CATALOG_INGEST_MAX_ATTEMPTS:
+            failed += this.update(
+                status=IngestJob.Status.FAILED,
+                finished_at=timezone.now(),
+                error=(
+                    f"Processing stopped before it finished, {job.attempts} times (the worker was "
+                    "stopped or ran out of memory). Retry it, or check the file."
+                ),
+            )
+        elif this.update(status=IngestJob.Status.PENDING):
+            enqueue_on_commit(ingest_job, job.pk)
+            resumed += 1
+    if resumed or failed:
+        log.warning("stalled ingest jobs: %s queued again, %s failed", resumed, failed)
+    return resumed, failed
 
 
 def retry_job(job):

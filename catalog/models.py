@@ -83,7 +83,10 @@ class SoundCategory(models.Model):
     )
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=80, unique=True)
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Lower comes first among the categories under the same parent; equal ones go by name.",
+    )
 
     class Meta:
         ordering = ["position", "name"]
@@ -198,9 +201,9 @@ class Track(TrackLabels, models.Model):
         help_text="1 (calm) to 5 (intense)",
     )
     release_date = models.DateField(null=True, blank=True)
-    is_published = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    is_published = models.BooleanField("published", default=False)
+    created_at = models.DateTimeField("added", auto_now_add=True)
+    updated_at = models.DateTimeField("last changed", auto_now=True)
     play_count = models.PositiveIntegerField(default=0)
     popularity = models.IntegerField(
         default=0,
@@ -216,7 +219,15 @@ class Track(TrackLabels, models.Model):
     )
     isrc = models.CharField("ISRC", max_length=15, blank=True)
     # SHA-256 of the main (full) version's master; the same file cannot become two tracks.
-    content_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    content_hash = models.CharField(
+        "fingerprint of the main file",
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="SHA-256 of the full version's master: the same file cannot become a second track.",
+    )
 
     artwork = models.ImageField(upload_to=artwork_upload_to, blank=True, help_text="JPEG, up to 1200 px.")
     artwork_medium = models.ImageField(upload_to=artwork_upload_to, blank=True, editable=False)  # WebP 480
@@ -226,9 +237,14 @@ class Track(TrackLabels, models.Model):
     waveform = models.JSONField(default=list, blank=True, editable=False)
 
     ingest_status = models.CharField(
-        max_length=10, choices=IngestStatus.choices, default=IngestStatus.PENDING, db_index=True
+        "audio status",
+        max_length=10,
+        choices=IngestStatus.choices,
+        default=IngestStatus.PENDING,
+        db_index=True,
+        help_text="Set by processing the uploaded audio; only a ready track can be published.",
     )
-    ingest_error = models.TextField(blank=True)
+    ingest_error = models.TextField("why processing failed", blank=True)
 
     objects = TrackQuerySet.as_manager()
 
@@ -273,7 +289,7 @@ class TrackVersion(models.Model):
     track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="versions")
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.FULL)
     name = models.CharField(max_length=120, blank=True, help_text="e.g. “Drums stem”; blank uses the kind.")
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower comes first on the track's page.")
 
     master = models.FileField(upload_to=master_upload_to, storage=private_storage, max_length=255)
     original_filename = models.CharField(max_length=255, blank=True)
@@ -291,9 +307,13 @@ class TrackVersion(models.Model):
     content_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
     ingest_status = models.CharField(
-        max_length=10, choices=IngestStatus.choices, default=IngestStatus.PENDING, db_index=True
+        "audio status",
+        max_length=10,
+        choices=IngestStatus.choices,
+        default=IngestStatus.PENDING,
+        db_index=True,
     )
-    ingest_error = models.TextField(blank=True)
+    ingest_error = models.TextField("why processing failed", blank=True)
     ingested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -331,17 +351,17 @@ class IngestJob(models.Model):
 
     class Source(models.TextChoices):
         ADMIN = "admin", "Staff upload"
-        IMPORT = "import", "import_tracks"
+        IMPORT = "import", "Command-line import"
         DEMO = "demo", "Demo catalogue"
 
     upload = models.FileField(upload_to=upload_upload_to, storage=private_storage, max_length=255)
-    original_filename = models.CharField(max_length=255)
+    original_filename = models.CharField("file name", max_length=255)
     source = models.CharField(max_length=6, choices=Source.choices, default=Source.ADMIN)
     # What staff said about the file: kind, version_kind, version_name, track (id to attach to),
     # title, artist, genres, moods, instruments, themes, sound_category, publish, …
     options = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
-    error = models.TextField(blank=True)
+    error = models.TextField("reason", blank=True)  # why it failed, or which track it duplicates
     duplicate_of = models.ForeignKey(
         TrackVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -353,17 +373,24 @@ class IngestJob(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="added by",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField("added", auto_now_add=True)
+    started_at = models.DateTimeField("processing started", null=True, blank=True)
+    finished_at = models.DateTimeField("processing finished", null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "upload"
+        verbose_name_plural = "uploads"
 
     def __str__(self):
-        return f"{self.original_filename} ({self.get_status_display()})"
+        return self.original_filename
 
 
 class FailedIngestJob(IngestJob):
@@ -371,8 +398,8 @@ class FailedIngestJob(IngestJob):
 
     class Meta:
         proxy = True
-        verbose_name = "failed ingest"
-        verbose_name_plural = "failed ingests"
+        verbose_name = "failed upload"
+        verbose_name_plural = "failed uploads"
 
 
 class Collection(models.Model):
@@ -382,9 +409,9 @@ class Collection(models.Model):
     slug = models.SlugField(max_length=160, unique=True)
     description = models.TextField(blank=True)
     cover = models.ImageField(upload_to=artwork_upload_to, blank=True)
-    is_published = models.BooleanField(default=False)
+    is_published = models.BooleanField("published", default=False)
     position = models.PositiveSmallIntegerField(default=0, help_text="Lower comes first on /collections/.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField("added", auto_now_add=True)
     tracks = models.ManyToManyField(Track, through="CollectionItem", related_name="collections")
 
     objects = CollectionQuerySet.as_manager()

@@ -15,6 +15,14 @@ def ingest_job(job_id):
     run_job(job_id)
 
 
+@shared_task(name="catalog.tasks.resume_stalled_ingest", ignore_result=True)
+def resume_stalled_ingest():
+    """Beat: uploads whose worker stopped mid-file are queued again (or failed after a few starts)."""
+    from .ingest import resume_stalled_jobs
+
+    resume_stalled_jobs()
+
+
 @shared_task(name="catalog.tasks.refresh_popularity", ignore_result=True)
 def refresh_popularity():
     """Every track's popularity from its plays, favourites and licences (nightly, Celery beat)."""

@@ -211,3 +211,68 @@ def test_ingest_takes_little_more_than_the_bare_preview_transcode(make_audio, tm
     ingest_path(path)
     full = time.perf_counter() - start
     assert full < bare * 2 + 0.5
+
+
+def _stalled(job, *, minutes_ago, attempts):
+    """The job as a worker left it when it stopped mid-file."""
+    from django.utils import timezone
+
+    IngestJob.objects.filter(pk=job.pk).update(
+        status=IngestJob.Status.RUNNING,
+        started_at=timezone.now() - timezone.timedelta(minutes=minutes_ago),
+        attempts=attempts,
+    )
+
+
+def test_a_job_whose_worker_stopped_is_queued_again_and_finishes(
+    make_audio, django_capture_on_commit_callbacks
+):
+    from django.core.files.base import ContentFile
+
+    with open(make_audio("wav"), "rb") as fh:
+        stalled = ingest.create_job(ContentFile(fh.read()), filename="stalled.wav")
+    with open(make_audio("mp3"), "rb") as fh:
+        busy = ingest.create_job(ContentFile(fh.read()), filename="busy.mp3")
+    _stalled(stalled, minutes_ago=45, attempts=1)
+    _stalled(busy, minutes_ago=5, attempts=1)  # still within its time: another worker has it
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ingest.resume_stalled_jobs() == (1, 0)
+
+    stalled.refresh_from_db()
+    busy.refresh_from_db()
+    assert stalled.status == IngestJob.Status.DONE and stalled.attempts == 2
+    assert stalled.track.title == "stalled"
+    assert busy.status == IngestJob.Status.RUNNING
+    assert ingest.run_job(busy.pk) is None  # a redelivered task leaves a live job alone
+
+
+def test_a_job_that_keeps_stopping_its_worker_is_marked_failed(make_audio):
+    from django.core.files.base import ContentFile
+
+    job = ingest.create_job(ContentFile(b"x" * 100), filename="huge.wav")
+    _stalled(job, minutes_ago=45, attempts=3)
+
+    assert ingest.resume_stalled_jobs() == (0, 1)
+    assert ingest.run_job(job.pk) is None
+    job.refresh_from_db()
+    assert job.status == IngestJob.Status.FAILED
+    assert "stopped before it finished, 3 times" in job.error and job.finished_at
+
+
+def test_a_redelivered_job_whose_first_run_stored_the_file_keeps_it(make_audio):
+    """The worker stored the track, then stopped before recording the job as done: running the job
+    again finds its own file in the catalogue, records that as its result and deletes nothing."""
+    from django.core.files.base import ContentFile
+
+    with open(make_audio("wav"), "rb") as fh:
+        job = ingest.create_job(ContentFile(fh.read()), filename="halfway.wav")
+    assert ingest.run_job(job.pk).status == IngestJob.Status.DONE
+    IngestJob.objects.filter(pk=job.pk).update(track=None, version=None, finished_at=None)
+    _stalled(job, minutes_ago=90, attempts=1)
+
+    job = ingest.run_job(job.pk)  # the broker hands the unacknowledged task out again
+
+    assert job.status == IngestJob.Status.DONE and job.duplicate_of is None and not job.error
+    assert job.version == TrackVersion.objects.get() and job.track.title == "halfway"
+    assert job.version.master.storage.exists(job.version.master.name)
