@@ -68,9 +68,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="The account ID. It cannot be changed once registered.",
     )
     display_name = models.CharField(max_length=80, blank=True)
-    is_staff = models.BooleanField(default=False, help_text="Can sign in to the staff site (Django admin).")
-    is_active = models.BooleanField(default=True)
-    date_joined = models.DateTimeField(default=timezone.now)
+    is_staff = models.BooleanField(
+        "staff", default=False, help_text="Can sign in to the staff site (Django admin)."
+    )
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text="Untick to stop all sign-ins without a word to the member; "
+        "to stop a member, suspend or ban the account instead: they are told why.",
+    )
+    date_joined = models.DateTimeField("joined", default=timezone.now)
 
     # Profile
     date_of_birth = models.DateField(null=True, blank=True)

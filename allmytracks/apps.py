@@ -3,4 +3,5 @@ from django.apps import AppConfig
 
 class AllMyTracksConfig(AppConfig):
     name = "allmytracks"
-    verbose_name = "AllMyTracks"
+    # The app holds the audit log only; this is its section in the staff site.
+    verbose_name = "Audit log"

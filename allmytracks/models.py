@@ -11,31 +11,38 @@ class AuditLogQuerySet(models.QuerySet):
 
 
 class AuditLog(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField("when", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name="who",
         help_text="Who acted. Empty for the system (tasks, webhooks).",
     )
-    action = models.CharField(max_length=80, db_index=True)
-    target_type = models.CharField(max_length=100, blank=True)
-    target_id = models.CharField(max_length=64, blank=True)
-    target_repr = models.CharField(max_length=200, blank=True)
-    reason = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField("action code", max_length=80, db_index=True)
+    target_type = models.CharField("record type", max_length=100, blank=True)
+    target_id = models.CharField("record ID", max_length=64, blank=True)
+    target_repr = models.CharField(
+        "about", max_length=200, blank=True, help_text="The record's name when the entry was written."
+    )
+    reason = models.TextField("reason or notes", blank=True)
+    data = models.JSONField("details", default=dict, blank=True)
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
 
     objects = AuditLogQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log entries"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["target_type", "target_id"])]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
+        from .audit import action_label
+
+        return f"{self.created_at:%Y-%m-%d %H:%M} {action_label(self.action)}: {self.target_repr or '—'}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

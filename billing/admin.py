@@ -3,11 +3,16 @@ memberships and extra seats (through services, audited), and staff tasks."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
+from django.http import HttpResponseRedirect
 from django.utils import timezone
+
+from allmytracks.admin import ReadOnlyAdmin, account_filter, confirm_action, link_to
 
 from . import services
 from .models import (
+    TERMINAL,
     BillingAccount,
     Checkout,
     ComplimentaryMembership,
@@ -24,19 +29,19 @@ from .models import (
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
+    # Narrow columns, so the list fits beside the menu and the filters: the slug, the Stripe price
+    # id and the order are on each plan's page; the list says whether the plan is sold online.
     list_display = [
-        "name",
-        "slug",
-        "interval",
-        "price_display",
-        "allowance_display",
-        "includes_sfx",
-        "is_business",
-        "stripe_price_id",
+        "plan",
+        "price",
+        "licences",
+        "sound_effects",
+        "business",
+        "sold_online",
         "active",
-        "sort_order",
     ]
-    list_editable = ["active", "sort_order"]
+    list_display_links = ["plan"]
+    list_editable = ["active"]  # the order on the pricing page is set on each plan's page
     list_filter = ["active", "interval", "is_business", "includes_sfx"]
     search_fields = ["name", "slug", "stripe_price_id"]
     prepopulated_fields = {"slug": ["name", "interval"]}
@@ -44,16 +49,30 @@ class PlanAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # plans are switched off (active), never deleted: subscriptions point at them
 
+    @admin.display(description="Plan", ordering="name")
+    def plan(self, obj):
+        return str(obj)
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
+    @admin.display(description="Price", ordering="price_cents")
+    def price(self, obj):
+        return obj.price_display
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    @admin.display(description="Licences")
+    def licences(self, obj):
+        return obj.allowance_display
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
+    @admin.display(description="Sound effects", boolean=True, ordering="includes_sfx")
+    def sound_effects(self, obj):
+        return obj.includes_sfx
+
+    @admin.display(description="Business", boolean=True, ordering="is_business")
+    def business(self, obj):
+        return obj.is_business
+
+    @admin.display(description="Sold online", boolean=True, ordering="stripe_price_id")
+    def sold_online(self, obj):
+        """A Stripe price is set: the plan can be bought on the site."""
+        return bool(obj.stripe_price_id)
 
 
 class UsageInline(admin.TabularInline):
@@ -69,7 +88,7 @@ class UsageInline(admin.TabularInline):
 @admin.register(Subscription)
 class SubscriptionAdmin(ReadOnlyAdmin):
     list_display = [
-        "user",
+        "account",
         "plan",
         "source",
         "status",
@@ -77,33 +96,79 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         "current_period_end",
         "cancel_at_period_end",
     ]
-    list_filter = ["status", "source", "plan"]
+    list_filter = ["status", "source", "plan", account_filter("user")]
     search_fields = ["user__email", "stripe_subscription_id", "stripe_customer_id"]
     list_select_related = ["user", "plan"]
     inlines = [UsageInline]
     actions = ["end_complimentary"]
 
-    @admin.action(description="End the selected complimentary memberships now")
+    @admin.display(description="Account", ordering="user__email")
+    def account(self, obj):
+        return link_to(obj.user)
+
+    @admin.action(description="End the selected complimentary memberships now", permissions=["act"])
     def end_complimentary(self, request, queryset):
-        ended = 0
-        for sub in queryset.filter(source=Source.COMPLIMENTARY):
-            services.end_complimentary_membership(
-                subscription=sub, actor=request.user, reason="Ended by staff in admin", request=request
-            )
-            ended += 1
-        self.message_user(request, f"{ended} complimentary membership(s) ended.")
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="End complimentary memberships",
+            submit="End",
+            done="Ended",
+            form_class=EndReasonForm,
+            consequences=[
+                "The membership ends now: no new licences from it. Licences already taken stay valid.",
+                "The member is emailed that the membership ended.",
+                "Paid memberships are not ended here: they end in Stripe.",
+            ],
+            describe=lambda sub: f"{sub.get_source_display()}, {sub.get_status_display().lower()}",
+            skip=_not_endable,
+            apply=lambda sub, data: services.end_complimentary_membership(
+                subscription=sub, actor=request.user, reason=data["reason"], request=request
+            ),
+        )
+
+
+class EndReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept in the audit log.",
+    )
+
+
+def _not_endable(sub, data=None):
+    if sub.source != Source.COMPLIMENTARY:
+        return "paid: it ends in Stripe"
+    if sub.status in TERMINAL:
+        return "already ended"
+    return ""
 
 
 class ComplimentaryForm(forms.ModelForm):
     account_email = forms.EmailField(help_text="The account that receives the membership.")
-    ends_at = forms.DateTimeField(
-        help_text="When the membership ends (it renews its licences every plan interval until then)."
+    ends_at = forms.SplitDateTimeField(
+        label="Ends at",
+        widget=AdminSplitDateTime,
+        help_text="When the membership ends, in UTC. Until then it renews its licences every plan interval.",
     )
     reason = forms.CharField(widget=forms.Textarea, help_text="Recorded in the audit log.")
 
     class Meta:
         model = ComplimentaryMembership
         fields = ["plan", "quantity"]
+        help_texts = {"quantity": "Seats, for a business plan; 1 for the others."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        plan = self.fields["plan"]
+        # A free plan grants nothing: only paid plans can be given without payment (the choice
+        # is checked against this list on saving too).
+        plan.queryset = Plan.objects.filter(price_cents__gt=0)
+        plan.help_text = "Paid plans only."
+        # Plans are edited in their own list, not from here.
+        for tool in ("can_add_related", "can_change_related", "can_view_related", "can_delete_related"):
+            setattr(plan.widget, tool, False)
 
     def clean_account_email(self):
         email = self.cleaned_data["account_email"].strip().lower()
@@ -128,6 +193,34 @@ class ComplimentaryMembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "plan", "status", "current_period_end", "granted_by", "grant_reason"]
     list_select_related = ["user", "plan", "granted_by"]
     search_fields = ["user__email"]
+    # Granting asks for the account first; a granted membership is shown, never edited here.
+    add_fields = ["account_email", "plan", "quantity", "ends_at", "reason"]
+    view_fields = [
+        "account",
+        "plan",
+        "quantity",
+        "status",
+        "current_period_start",
+        "current_period_end",
+        "ended_at",
+        "granted_by",
+        "grant_reason",
+    ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.view_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.view_fields
+
+    @admin.display(description="Account", ordering="user__email")
+    def account(self, obj):
+        return link_to(obj.user)
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(source=Source.COMPLIMENTARY)
@@ -158,8 +251,6 @@ class ComplimentaryMembershipAdmin(admin.ModelAdmin):
 
     def response_add(self, request, obj, post_url_continue=None):
         if obj.pk is None:
-            from django.http import HttpResponseRedirect
-
             return HttpResponseRedirect(request.path)
         return super().response_add(request, obj, post_url_continue)
 
@@ -210,7 +301,7 @@ class BillingAccountAdmin(admin.ModelAdmin):
 @admin.register(TrackCredit)
 class TrackCreditAdmin(ReadOnlyAdmin):
     list_display = ["user", "track", "status", "amount_display", "purchase_ref", "created_at", "used_at"]
-    list_filter = ["status"]
+    list_filter = ["status", account_filter("user")]
     search_fields = ["user__email", "track__title", "purchase_ref"]
     list_select_related = ["user", "track"]
 
@@ -218,7 +309,7 @@ class TrackCreditAdmin(ReadOnlyAdmin):
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
     list_display = ["number", "user", "status", "amount_display", "issued_at", "attempt_count"]
-    list_filter = ["status"]
+    list_filter = ["status", account_filter("user")]
     search_fields = ["number", "stripe_invoice_id", "user__email"]
     list_select_related = ["user"]
 

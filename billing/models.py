@@ -55,7 +55,9 @@ class Plan(models.Model):
     includes_sfx = models.BooleanField("includes sound effects", default=False)
     default_seats = models.PositiveSmallIntegerField(default=1, help_text="Designated end users included.")
     is_business = models.BooleanField(
-        default=False, help_text="Buying it makes the account an enterprise; the quantity is the seat count."
+        "business plan",
+        default=False,
+        help_text="Buying it makes the account an enterprise; the quantity is the seat count.",
     )
     highlight = models.BooleanField(default=False, help_text="Marked as the most popular plan.")
     features = models.JSONField(

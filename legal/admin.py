@@ -10,6 +10,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from allmytracks.admin import ReadOnlyAdmin, account_filter, confirm_action
+from allmytracks.errors import UserFacingError
+
 from . import services
 from .markup import diff_rows, diff_stats, render_markdown
 from .models import (
@@ -23,19 +26,6 @@ from .models import (
     NoticeDelivery,
     Version,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Proof records: visible, searchable, never added, edited or deleted from admin."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Document)
@@ -141,17 +131,45 @@ class VersionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the selected drafts (notifies users)")
     def publish_selected(self, request, queryset):
-        for version in queryset.select_related("document").order_by("document_id", "number"):
+        """Asks first (the preview's button is that question already: it posts ``apply``)."""
+
+        def publish(version, data):
             try:
                 result = services.publish_version(version=version, actor=request.user)
             except services.LegalError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-                continue
+                raise UserFacingError(str(exc)) from exc
             when = timezone.localtime(result.version.effective_at)
             text = f"Published {result.version}, in force from {when:%d %b %Y %H:%M}. " + " ".join(
                 result.notes
             )
             self.message_user(request, text, messages.SUCCESS)
+
+        def describe(version):
+            change = (
+                "material: accepted again before the next download"
+                if version.material
+                else ("not material: accepted by continued use")
+            )
+            return f"{version.get_status_display()}, {change}"
+
+        return confirm_action(
+            self,
+            request,
+            queryset.select_related("document").order_by("document_id", "number"),
+            title="Publish agreement versions",
+            submit="Publish",
+            done="Published",
+            form_class=forms.Form,
+            consequences=[
+                "Publishing freezes the text: it can no longer be edited, only followed by a new version.",
+                "Every user concerned is told by banner, private message and email.",
+                "A material change must be accepted before the member's next download or purchase; "
+                "any other change is accepted by continued use from its effective date.",
+            ],
+            describe=describe,
+            skip=lambda version, data: "already published" if version.is_published else "",
+            apply=publish,
+        )
 
     @admin.action(description="Start a new draft from the selected version")
     def new_draft_from_selected(self, request, queryset):
@@ -286,7 +304,7 @@ class NoticeDeliveryAdmin(ReadOnlyAdmin):
 @admin.register(Acceptance)
 class AcceptanceAdmin(ReadOnlyAdmin):
     list_display = ["accepted_at", "user", "version", "method", "ip"]
-    list_filter = ["method", "version__document"]
+    list_filter = ["method", "version__document", account_filter("user")]
     search_fields = ["user__email", "email_hash", "ip"]
     list_select_related = ["user", "version__document"]
     date_hierarchy = "accepted_at"

@@ -1,9 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.template.response import TemplateResponse
 
-from allmytracks.models import AuditLog
+from allmytracks.admin import account_filter, audit_table, confirm_action
 
 from . import services
 from .models import Download, EndUser, Letter, License, Project
@@ -12,19 +10,14 @@ from .services import LicensingError
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}), help_text="Recorded and emailed to the user."
+        widget=forms.Textarea(attrs={"rows": 4}), help_text="Recorded and emailed to the account holder."
     )
-
-
-def _history(obj):
-    rows = AuditLog.objects.for_object(obj)[:50]
-    return "\n".join(f"{r.created_at:%Y-%m-%d %H:%M} {r.action} {r.reason}".strip() for r in rows) or "—"
 
 
 @admin.register(License)
 class LicenseAdmin(admin.ModelAdmin):
     list_display = ("code", "status", "issued_at", "account", "track", "end_user", "project", "source_type")
-    list_filter = ("status", "source_type", "project__platform")
+    list_filter = ("status", "source_type", "project__platform", account_filter("account"))
     search_fields = (
         "=code",
         "account__email",
@@ -47,38 +40,27 @@ class LicenseAdmin(admin.ModelAdmin):
 
     @admin.display(description="Audit log")
     def history(self, obj):
-        return _history(obj)
+        return audit_table(obj)
 
     @admin.action(description="Revoke selected licences (with a reason)")
     def revoke(self, request, queryset):
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            done = 0
-            for lic in queryset:
-                try:
-                    services.revoke_license(
-                        license=lic, actor=request.user, reason=form.cleaned_data["reason"], request=request
-                    )
-                    done += 1
-                except LicensingError as exc:
-                    self.message_user(request, f"{lic.code}: {exc}", messages.ERROR)
-            self.message_user(
-                request, f"Revoked {done} licence(s). The account holders are emailed.", messages.SUCCESS
-            )
-            return None
-        return TemplateResponse(
+        return confirm_action(
+            self,
             request,
-            "accounts/admin_action.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Revoke licences",
-                "intro": "Revoking is permanent. Verification will show these licences as revoked.",
-                "objects": queryset,
-                "form": form,
-                "action": "revoke",
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "opts": self.model._meta,
-            },
+            queryset.select_related("account", "track"),
+            title="Revoke licences",
+            submit="Revoke",
+            done="Revoked (the account holders are emailed)",
+            form_class=ReasonForm,
+            consequences=[
+                "Revoking is permanent. Verification will show these licences as revoked.",
+                "Each account holder is emailed the reason.",
+            ],
+            describe=lambda lic: f"{lic.get_status_display()}: {lic.track} for {lic.account}",
+            skip=lambda lic, data: "already revoked" if lic.is_revoked else "",
+            apply=lambda lic, data: services.revoke_license(
+                license=lic, actor=request.user, reason=data["reason"], request=request
+            ),
         )
 
 
@@ -94,7 +76,7 @@ class LetterAdmin(admin.ModelAdmin):
         "rendered_at",
         "emailed_at",
     )
-    list_filter = ("status",)
+    list_filter = ("status", account_filter("account"))
     search_fields = ("licenses__code", "account__email", "project__title")
     readonly_fields = (
         "account",
@@ -119,18 +101,26 @@ class LetterAdmin(admin.ModelAdmin):
 
     @admin.action(description="Regenerate selected letters")
     def regenerate(self, request, queryset):
+        started = 0
         for letter in queryset:
             try:
                 services.regenerate_letter(letter=letter, actor=request.user, request=request)
             except LicensingError as exc:
                 self.message_user(request, f"Letter {letter.pk}: {exc}", messages.ERROR)
-        self.message_user(request, "Letters are being made again.", messages.SUCCESS)
+            else:
+                started += 1
+        if started:
+            self.message_user(
+                request,
+                f"{started} letter{'s are' if started != 1 else ' is'} being made again.",
+                messages.SUCCESS,
+            )
 
 
 @admin.register(EndUser)
 class EndUserAdmin(admin.ModelAdmin):
     list_display = ("name", "role", "kind", "account", "created_at", "agreement_version")
-    list_filter = ("kind",)
+    list_filter = ("kind", account_filter("account"))
     search_fields = ("name", "role", "account__email")
     readonly_fields = ("account", "kind", "name", "created_at", "agreement_version")
 

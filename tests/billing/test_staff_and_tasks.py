@@ -62,7 +62,7 @@ def test_reconciliation_runs_from_celery_beat():
 def test_staff_grant_a_complimentary_membership_in_admin_and_it_is_audited(
     staff_client, staff, owner, plans, django_capture_on_commit_callbacks
 ):
-    ends = (timezone.now() + datetime.timedelta(days=90)).strftime("%Y-%m-%d %H:%M:%S")
+    ends = timezone.now() + datetime.timedelta(days=90)
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
             "/admin/billing/complimentarymembership/add/",
@@ -70,7 +70,8 @@ def test_staff_grant_a_complimentary_membership_in_admin_and_it_is_audited(
                 "account_email": owner.email,
                 "plan": plans["pro-monthly"].pk,
                 "quantity": 1,
-                "ends_at": ends,
+                "ends_at_0": f"{ends:%Y-%m-%d}",
+                "ends_at_1": f"{ends:%H:%M:%S}",
                 "reason": "Launch partner",
             },
         )
@@ -85,6 +86,79 @@ def test_staff_grant_a_complimentary_membership_in_admin_and_it_is_audited(
     from tests.factories import TrackFactory
 
     assert entitlements.consume(owner, track=TrackFactory()).source_type == "membership"
+
+
+def test_the_complimentary_form_picks_the_end_with_the_admin_widgets_and_offers_paid_plans_only(
+    staff_client, plans
+):
+    response = staff_client.get("/admin/billing/complimentarymembership/add/")
+    html = response.content.decode()
+    assert 'name="ends_at_0" class="vDateField"' in html and 'name="ends_at_1" class="vTimeField"' in html
+    offered = set(response.context["adminform"].form.fields["plan"].queryset)
+    assert plans["free"] not in offered and plans["pro-monthly"] in offered
+
+
+def test_a_granted_complimentary_membership_has_a_page_to_view(staff_client, staff, owner, plans):
+    sub = services.grant_complimentary_membership(
+        user=owner,
+        plan=plans["pro-monthly"],
+        ends_at=timezone.now() + datetime.timedelta(days=30),
+        actor=staff,
+        reason="Pilot",
+    )
+    response = staff_client.get(f"/admin/billing/complimentarymembership/{sub.pk}/change/")
+    html = response.content.decode()
+    assert response.status_code == 200 and "Pilot" in html and owner.email in html
+    assert 'name="_save"' not in html
+
+
+def test_a_complimentary_free_plan_is_refused_by_the_server(staff_client, owner, plans):
+    ends = timezone.now() + datetime.timedelta(days=30)
+    response = staff_client.post(
+        "/admin/billing/complimentarymembership/add/",
+        {
+            "account_email": owner.email,
+            "plan": plans["free"].pk,
+            "quantity": 1,
+            "ends_at_0": f"{ends:%Y-%m-%d}",
+            "ends_at_1": f"{ends:%H:%M:%S}",
+            "reason": "Free for free",
+        },
+    )
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert not Subscription.objects.filter(user=owner).exists()
+
+
+def test_ending_complimentary_memberships_asks_why_and_leaves_paid_and_ended_ones_alone(
+    staff_client, staff, owner, other, plans
+):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    comp = services.grant_complimentary_membership(
+        user=owner,
+        plan=plans["pro-monthly"],
+        ends_at=timezone.now() + datetime.timedelta(days=30),
+        actor=staff,
+        reason="Pilot",
+    )
+    paid = SubscriptionFactory(user=other, plan=plans["personal-monthly"])
+    url = "/admin/billing/subscription/"
+    selected = {"action": "end_complimentary", ACTION_CHECKBOX_NAME: [comp.pk, paid.pk]}
+    page = staff_client.post(url, selected).content.decode()
+    assert "Left as it is: paid: it ends in Stripe" in page and 'value="End 1 subscription"' in page
+    staff_client.post(url, {**selected, "apply": "1", "reason": "Pilot over"})
+    staff_client.post(url, {**selected, "apply": "1", "reason": "Twice"})
+    comp.refresh_from_db()
+    paid.refresh_from_db()
+    assert comp.status == "canceled" and paid.status == "active"
+    ended = AuditLog.objects.filter(action="billing.complimentary_ended")
+    assert [(e.target_id, e.reason) for e in ended] == [(str(comp.pk), "Pilot over")]
+
+
+def test_the_plan_list_fits_narrow_columns_with_plain_headers(staff_client, plans):
+    html = staff_client.get("/admin/billing/plan/").content.decode()
+    assert "Pro (monthly)" in html and "Sold online" in html
+    assert "price_pro_monthly" not in html and "Price display" not in html
 
 
 def test_complimentary_business_membership_makes_the_account_enterprise(staff, owner, plans):

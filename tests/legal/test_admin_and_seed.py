@@ -1,10 +1,12 @@
 import io
+import re
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
+from allmytracks.models import AuditLog
 from legal import services
 from legal.models import Acceptance, Notice, Version
 from tests.factories import AgreementVersionFactory, UserFactory, publish_agreement
@@ -28,19 +30,49 @@ def test_staff_preview_a_draft_with_its_diff_before_publishing(staff_client):
     assert "New clause." in html and "<del>" in html and "<ins>" in html
 
 
+def test_the_preview_has_the_staff_site_breadcrumb_through_legal_and_versions(staff_client):
+    draft = AgreementVersionFactory(document=services.ensure_documents()["user-agreement"], number=1)
+    html = staff_client.get(reverse("admin:legal_version_preview", args=[draft.pk])).content.decode()
+    crumbs = html[html.index('<ol class="breadcrumbs">') : html.index("</ol>")]
+    assert '<a href="/admin/">Home</a>' in crumbs
+    assert '<a href="/admin/legal/">Legal</a>' in crumbs
+    assert f'<a href="{reverse("admin:legal_version_changelist")}">Versions</a>' in crumbs
+    assert f'<a href="{reverse("admin:legal_version_change", args=[draft.pk])}">' in crumbs
+    assert '<li aria-current="page">Preview</li>' in crumbs
+
+
+def test_the_previews_publish_button_publishes_without_asking_again(
+    staff_client, django_capture_on_commit_callbacks
+):
+    draft = AgreementVersionFactory(document=services.ensure_documents()["privacy-policy"], number=1)
+    html = staff_client.get(reverse("admin:legal_version_preview", args=[draft.pk])).content.decode()
+    form = html[html.index('class="legal-admin-publish"') :]
+    fields = dict(re.findall(r'name="(action|_selected_action|apply)" value="([^"]*)"', form))
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(reverse("admin:legal_version_changelist"), fields)
+    draft.refresh_from_db()
+    assert fields["apply"] == "1" and draft.is_published
+
+
 def test_customers_cannot_open_the_draft_preview(owner_client):
     draft = AgreementVersionFactory(document=services.ensure_documents()["user-agreement"], number=1)
     response = owner_client.get(reverse("admin:legal_version_preview", args=[draft.pk]))
     assert response.status_code == 302 and "login" in response["Location"]
 
 
-def test_the_publish_action_publishes_and_notifies(staff_client, owner, django_capture_on_commit_callbacks):
+def test_the_publish_action_asks_first_then_publishes_and_notifies(
+    staff_client, owner, django_capture_on_commit_callbacks
+):
     draft = AgreementVersionFactory(document=services.ensure_documents()["privacy-policy"], number=1)
+    url = reverse("admin:legal_version_changelist")
+    question = staff_client.post(url, {"action": "publish_selected", "_selected_action": [draft.pk]})
+    page = question.content.decode()
+    assert question.status_code == 200 and "Publish 1 version" in page and "banner, private message" in page
+    draft.refresh_from_db()
+    assert not draft.is_published and not mail.outbox
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
-            reverse("admin:legal_version_changelist"),
-            {"action": "publish_selected", "_selected_action": [draft.pk]},
-            follow=True,
+            url, {"action": "publish_selected", "_selected_action": [draft.pk], "apply": "1"}, follow=True
         )
     assert "Published Privacy Policy v1" in response.content.decode()
     draft.refresh_from_db()
@@ -52,10 +84,11 @@ def test_publishing_an_already_published_version_from_admin_tells_the_staff_memb
     version = publish_agreement()
     response = staff_client.post(
         reverse("admin:legal_version_changelist"),
-        {"action": "publish_selected", "_selected_action": [version.pk]},
+        {"action": "publish_selected", "_selected_action": [version.pk], "apply": "1"},
         follow=True,
     )
     assert "already published" in response.content.decode()
+    assert AuditLog.objects.for_object(version).filter(action="legal.publish").count() == 1
 
 
 def test_a_published_version_is_read_only_in_admin(staff_client):

@@ -51,6 +51,24 @@ def test_staff_revoke_with_a_reason_and_the_user_is_emailed(
     assert mailoutbox[-1].to == ["owner@example.com"] and "Used in a second project" in mailoutbox[-1].body
 
 
+def test_revoking_a_revoked_licence_again_is_reported_and_not_audited_twice(
+    staff_admin, lic, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:licensing_license_changelist")
+    data = {"action": "revoke", ACTION_CHECKBOX_NAME: [lic.pk], "apply": "1", "reason": "Breach"}
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_admin.post(url, data)
+    again = staff_admin.post(url, {**data, "reason": "Again"}, follow=True).content.decode()
+    assert "Nothing to do" in again and "already revoked" in again
+    assert AuditLog.objects.for_object(lic).filter(action="licensing.license_revoked").count() == 1
+    assert License.objects.get(pk=lic.pk).revoked_reason == "Breach"
+
+
+def test_a_licence_page_shows_its_audit_entries_in_words(staff_admin, lic):
+    html = staff_admin.get(reverse("admin:licensing_license_change", args=[lic.pk])).content.decode()
+    assert "Licence granted" in html and ">licensing.license_granted<" not in html
+
+
 def test_revoke_without_a_reason_changes_nothing(staff_admin, lic):
     url = reverse("admin:licensing_license_changelist")
     staff_admin.post(url, {"action": "revoke", ACTION_CHECKBOX_NAME: [lic.pk], "apply": "1", "reason": ""})
@@ -76,3 +94,22 @@ def test_staff_regenerate_a_letter(staff_admin, lic, member, django_capture_on_c
     letter.refresh_from_db()
     assert letter.revision == 2 and letter.status == "ready"
     assert AuditLog.objects.for_object(letter).filter(action="licensing.letter_regenerated").exists()
+
+
+def test_regenerating_a_letter_that_cannot_be_made_says_so_and_claims_no_success(
+    staff_admin, lic, member, staff, django_capture_on_commit_callbacks
+):
+    from licensing import services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = services.request_letter(user=member, licenses=[lic])
+    services.revoke_license(license=lic, actor=staff, reason="Breach")
+    response = staff_admin.post(
+        reverse("admin:licensing_letter_changelist"),
+        {"action": "regenerate", ACTION_CHECKBOX_NAME: [letter.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "lists a revoked licence" in page and "being made again" not in page
+    letter.refresh_from_db()
+    assert letter.revision == 1
