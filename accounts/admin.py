@@ -4,6 +4,9 @@ from allauth.account.decorators import secure_admin_login
 from allauth.account.models import EmailAddress
 from allauth.mfa.admin import AuthenticatorAdmin as AllauthAuthenticatorAdmin
 from allauth.mfa.models import Authenticator
+from allauth.socialaccount.admin import SocialAccountAdmin as AllauthSocialAccountAdmin
+from allauth.socialaccount.admin import SocialTokenAdmin as AllauthSocialTokenAdmin
+from allauth.socialaccount.models import SocialAccount, SocialToken
 from allauth.usersessions.admin import UserSessionAdmin as AllauthUserSessionAdmin
 from allauth.usersessions.models import UserSession
 from django import forms
@@ -799,8 +802,20 @@ if admin.site.is_registered(UserSession):
     admin.site.unregister(UserSession)
 
 
+class SignInRecordAdmin:
+    """Sessions, authenticators and social sign-in records come from signing in: staff look them
+    up and may delete one (sign a device out, reset a lost authenticator), never add or edit one —
+    an authenticator made by staff would be a second factor the member never held."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(UserSession)
-class UserSessionAdmin(AllauthUserSessionAdmin):
+class UserSessionAdmin(SignInRecordAdmin, AllauthUserSessionAdmin):
     search_fields = ["user__email", "user__display_name", "ip"]
     list_select_related = ["user"]
 
@@ -810,6 +825,15 @@ if admin.site.is_registered(Authenticator):
 
 
 @admin.register(Authenticator)
-class AuthenticatorAdmin(AllauthAuthenticatorAdmin):
+class AuthenticatorAdmin(SignInRecordAdmin, AllauthAuthenticatorAdmin):
     search_fields = ["user__email"]
     list_select_related = ["user"]
+
+
+for _model, _allauth_admin in (
+    (SocialAccount, AllauthSocialAccountAdmin),
+    (SocialToken, AllauthSocialTokenAdmin),
+):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, type(_allauth_admin.__name__, (SignInRecordAdmin, _allauth_admin), {}))

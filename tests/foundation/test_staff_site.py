@@ -51,6 +51,23 @@ def test_signed_in_sessions_are_found_by_the_account_email(staff_client, owner, 
     assert "203.0.113.5" in response.text and "203.0.113.6" not in response.text
 
 
+def test_sign_in_records_are_looked_up_and_deleted_never_made_or_edited_by_staff(staff_client, owner):
+    from allauth.mfa.models import Authenticator
+    from allauth.socialaccount.models import SocialAccount, SocialToken
+    from allauth.usersessions.models import UserSession
+
+    session = UserSession.objects.create(user=owner, ip="203.0.113.5", session_key="s1", user_agent="Firefox")
+    for model in (UserSession, Authenticator, SocialAccount, SocialToken):
+        opts = model._meta
+        add = staff_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
+        assert add.status_code == 403, opts.label
+    page = staff_client.get(reverse("admin:usersessions_usersession_change", args=[session.pk]))
+    assert page.status_code == 200 and 'name="_save"' not in page.text
+    delete = reverse("admin:usersessions_usersession_delete", args=[session.pk])
+    staff_client.post(delete, {"post": "yes"})
+    assert not UserSession.objects.filter(pk=session.pk).exists()
+
+
 def test_staff_pages_load_the_staff_stylesheet_that_lets_wide_tables_scroll(staff_client):
     response = staff_client.get(changelist(AuditLog))
     assert "css/staff-admin.css" in response.text
