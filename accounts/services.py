@@ -284,8 +284,15 @@ def _staff_change(user, action, *, actor, reason, request, notify=None, **fields
         notify(user)
 
 
+def _not_oneself(user, actor, what):
+    """Staff do not lock themselves out: another staff member suspends or bans their account."""
+    if actor is not None and actor.pk == user.pk:
+        raise AccountRestricted(f"You cannot {what} your own account; ask another staff member.")
+
+
 @transaction.atomic
 def suspend_user(*, user, actor, reason, until=None, request=None):
+    _not_oneself(user, actor, "suspend")
     if not reason.strip():
         raise AccountRestricted("Give a reason: the member is shown it.")
     if until is not None and until <= timezone.now():
@@ -307,6 +314,7 @@ def suspend_user(*, user, actor, reason, until=None, request=None):
 
 @transaction.atomic
 def ban_user(*, user, actor, reason, request=None):
+    _not_oneself(user, actor, "ban")
     if not reason.strip():
         raise AccountRestricted("Give a reason: the member is shown it.")
     _staff_change(

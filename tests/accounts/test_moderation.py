@@ -58,6 +58,18 @@ def test_staff_suspends_a_member_with_reason_and_end_date_and_it_is_audited(
     assert mail.outbox[-1].to == [owner.email] and "suspended" in mail.outbox[-1].subject
 
 
+def test_staff_cannot_suspend_or_ban_their_own_account(mfa_staff_client, members, staff):
+    for action in ("suspend", "ban"):
+        response = admin_action(mfa_staff_client, action, [staff], reason="Oops", until_0="", until_1="")
+        page = (
+            mfa_staff_client.get(response["Location"]).text if response.status_code == 302 else response.text
+        )
+        assert f"You cannot {action} your own account" in page
+    staff.refresh_from_db()
+    assert staff.moderation == Moderation.ACTIVE
+    assert not AuditLog.objects.for_object(staff).filter(action__in=["accounts.suspended", "accounts.banned"])
+
+
 def test_suspended_member_is_signed_out_at_next_request_and_told_why(owner_client, members, staff):
     owner = members[0]
     services.suspend_user(user=owner, actor=staff, reason="Chargeback investigation")
