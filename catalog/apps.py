@@ -8,4 +8,4 @@ class CatalogConfig(AppConfig):
     def ready(self):
         # The search module's signal receivers (cached taxonomy, remembered results) must be
         # connected in every process that saves tracks, not only in those that search.
-        from . import search  # noqa: F401
+        from . import ingest, search  # noqa: F401  (ingest: an upload's file goes with its record)

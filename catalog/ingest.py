@@ -42,6 +42,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.signals import post_delete
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -679,6 +680,19 @@ def _finish(job, status, *, error="", **fields):
     IngestJob.objects.filter(pk=job.pk).update(
         status=status, error=error, finished_at=timezone.now(), **fields
     )
+
+
+def _delete_upload_file(sender, instance, **kwargs):
+    """An upload's record deleted (by staff, once dealt with): its file goes too once that is
+    committed — unless the file became a version's master, which it does when it is imported."""
+    name = instance.upload.name
+    if not name or TrackVersion.objects.filter(master=name).exists():
+        return
+    storage = instance.upload.storage
+    transaction.on_commit(lambda: storage.delete(name), robust=True)
+
+
+post_delete.connect(_delete_upload_file, sender=IngestJob, dispatch_uid="catalog-ingest-upload-file")
 
 
 def _stall_after():

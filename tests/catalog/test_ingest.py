@@ -276,3 +276,23 @@ def test_a_redelivered_job_whose_first_run_stored_the_file_keeps_it(make_audio):
     assert job.status == IngestJob.Status.DONE and job.duplicate_of is None and not job.error
     assert job.version == TrackVersion.objects.get() and job.track.title == "halfway"
     assert job.version.master.storage.exists(job.version.master.name)
+
+
+def test_deleting_an_uploads_record_deletes_its_file_but_never_a_master(
+    make_audio, django_capture_on_commit_callbacks
+):
+    from django.core.files.base import ContentFile
+
+    failed = ingest.create_job(ContentFile(b"junk" * 100), filename="broken.wav")
+    ingest.run_job(failed.pk)
+    with open(make_audio("wav"), "rb") as fh:
+        imported = ingest.create_job(ContentFile(fh.read()), filename="kept.wav")
+    imported = ingest.run_job(imported.pk)
+    storage, failed_name, master = failed.upload.storage, failed.upload.name, imported.version.master.name
+    assert imported.upload.name == master and storage.exists(failed_name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        IngestJob.objects.filter(pk__in=[failed.pk, imported.pk]).delete()
+
+    assert not storage.exists(failed_name)
+    assert storage.exists(master) and TrackVersion.objects.get().master.name == master

@@ -25,7 +25,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("directory", help="Folder to import (searched recursively).")
         parser.add_argument("--kind", choices=[c for c, _ in Track.Kind.choices], default="music")
-        parser.add_argument("--artist", default="", help="Artist for files without an artist tag.")
+        parser.add_argument(
+            "--artist", default="", help="Artist of every imported file (in place of the files' artist tags)."
+        )
         parser.add_argument("--genres", default="", help="Comma-separated genres for every file.")
         parser.add_argument("--publish", action="store_true", help="Publish each track once it is ingested.")
         parser.add_argument(
