@@ -10,8 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.formats import date_format
@@ -789,7 +788,9 @@ class IngestJobAdminBase(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_retry_permission(request):
             raise PermissionDenied
-        job = get_object_or_404(self.get_queryset(request), pk=object_id)
+        job = self.get_object(request, object_id)  # None for an unknown or malformed id
+        if job is None:
+            raise Http404("No such upload.")
         if job.status != IngestJob.Status.FAILED or not self._retry(request, [job]):
             self.message_user(
                 request, f"“{job.original_filename}” has not failed: there is nothing to retry."

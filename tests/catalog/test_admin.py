@@ -565,3 +565,10 @@ def test_the_uploads_and_sound_categories_lists_run_the_same_queries_for_more_ro
         rain = SoundCategory.objects.create(name="Rain", slug=f"nature-{n}-rain", parent=nature)
         SoundCategory.objects.create(name="Heavy", slug=f"nature-{n}-rain-heavy", parent=rain)
     assert [_queries(admin_client, url) for url in urls] == before
+
+
+@pytest.mark.parametrize("object_id", ["abc", "999999", "1%20OR%201=1"])
+def test_a_forged_retry_address_is_not_found(admin_client, object_id):
+    failed_job()
+    response = admin_client.post(f"/admin/catalog/failedingestjob/{object_id}/retry/")
+    assert response.status_code == 404
