@@ -2,6 +2,7 @@
 of staff actions, links between admin pages, the audit log, and the order of the staff menu."""
 
 from collections import defaultdict
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.apps import apps
@@ -563,3 +564,37 @@ def _staff_app_list(get_app_list):
 
 # The staff site is Django's default site; its sign-in is set up in accounts/admin.py.
 admin.site.get_app_list = _staff_app_list(admin.site.get_app_list)
+
+
+# --- forged selections ------------------------------------------------------------------------
+
+
+def _checked_selection(view, model):
+    """``view`` (a list page) refusing an action whose selected ids are not ids of ``model``:
+    Django hands them to the database as they come, and a forged one ("abc") is a server error."""
+
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        if request.method == "POST":
+            try:
+                for value in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME):
+                    model._meta.pk.to_python(value)
+            except ValidationError:
+                messages.error(request, "The selection was not understood: nothing was changed.")
+                return HttpResponseRedirect(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+def _selection_checking(admin_view):
+    def staff_admin_view(view, cacheable=False):
+        model_admin = getattr(view, "__self__", None)
+        if isinstance(model_admin, admin.ModelAdmin) and view.__name__ == "changelist_view":
+            view = _checked_selection(view, model_admin.model)
+        return admin_view(view, cacheable)
+
+    return staff_admin_view
+
+
+admin.site.admin_view = _selection_checking(admin.site.admin_view)

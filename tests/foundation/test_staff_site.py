@@ -222,3 +222,23 @@ def test_a_proof_record_page_is_view_only(staff_client, owner):
     page = staff_client.get(url)
     assert page.status_code == 200 and 'name="_save"' not in page.text
     assert staff_client.post(url, {"status": "approved"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "list_url, action",
+    [
+        ("/admin/accounts/user/", "suspend"),
+        ("/admin/catalog/failedingestjob/", "retry"),
+        ("/admin/licensing/license/", "revoke"),
+        ("/admin/legal/version/", "publish_selected"),
+        ("/admin/catalog/track/", "delete_selected"),
+    ],
+)
+def test_an_action_on_forged_ids_changes_nothing_and_says_so(staff_client, owner, list_url, action):
+    response = staff_client.post(
+        list_url, {"action": action, "_selected_action": [str(owner.pk), "abc", "1 OR 1=1"]}, follow=True
+    )
+    assert response.status_code == 200
+    assert "The selection was not understood: nothing was changed." in response.text
+    owner.refresh_from_db()
+    assert owner.moderation == "active"
