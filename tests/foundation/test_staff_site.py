@@ -242,3 +242,23 @@ def test_an_action_on_forged_ids_changes_nothing_and_says_so(staff_client, owner
     assert "The selection was not understood: nothing was changed." in response.text
     owner.refresh_from_db()
     assert owner.moderation == "active"
+
+
+@pytest.mark.parametrize(
+    "list_url, section",
+    [
+        ("/admin/account/emailaddress/", "Sign-in and security"),
+        ("/admin/usersessions/usersession/", "Sign-in and security"),
+        ("/admin/mfa/authenticator/", "Sign-in and security"),
+        ("/admin/socialaccount/socialapp/", "Sign-in and security"),
+        ("/admin/auth/group/", "Site set-up"),
+        ("/admin/sites/site/", "Site set-up"),
+    ],
+)
+def test_the_breadcrumbs_of_technical_pages_name_the_section_as_the_menu_does(
+    staff_client, list_url, section
+):
+    html = staff_client.get(list_url).text
+    crumbs = html[html.index('class="breadcrumbs"') :]
+    crumbs = crumbs[: crumbs.index("</div>")]
+    assert f">{section}</a>" in crumbs
