@@ -1,14 +1,26 @@
 """Staff site for billing: plans (editable), the Stripe mirrors (read-only), complimentary
 memberships and extra seats (through services, audited), and staff tasks."""
 
+from collections import defaultdict
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.http import HttpResponseRedirect
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 
-from allmytracks.admin import ReadOnlyAdmin, account_filter, confirm_action, link_to
+from allmytracks.admin import (
+    ReadOnlyAdmin,
+    account_filter,
+    audit_table,
+    confirm_action,
+    link_to,
+)
+from legal.admin import PageActionsMixin, record_filter, related_link
 
 from . import services
 from .models import (
@@ -25,6 +37,24 @@ from .models import (
     Subscription,
     TrackCredit,
 )
+from .money import format_money
+
+
+def day(moment):
+    return f"{timezone.localtime(moment):%-d %b %Y}" if moment else "—"
+
+
+# Links other apps add to the page of a billing record: licensing adds the licences a membership or a
+# purchase paid for. Billing itself has no path to licences; ``link(obj)`` returns HTML or "".
+RECORD_LINKS = defaultdict(list)
+
+
+def links_from_other_apps(obj):
+    model = type(obj)._meta.concrete_model
+    links = [html for html in (link(obj) for link in RECORD_LINKS[model]) if html]
+    if not links:
+        return "—"
+    return format_html_join(mark_safe("<br>"), "{}", ((html,) for html in links))
 
 
 @admin.register(Plan)
@@ -75,6 +105,9 @@ class PlanAdmin(admin.ModelAdmin):
         return bool(obj.stripe_price_id)
 
 
+# --- memberships ------------------------------------------------------------------------------
+
+
 class UsageInline(admin.TabularInline):
     model = MembershipUsage
     extra = 0
@@ -83,50 +116,6 @@ class UsageInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
-
-
-@admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyAdmin):
-    list_display = [
-        "account",
-        "plan",
-        "source",
-        "status",
-        "quantity",
-        "current_period_end",
-        "cancel_at_period_end",
-    ]
-    list_filter = ["status", "source", "plan", account_filter("user")]
-    search_fields = ["user__email", "stripe_subscription_id", "stripe_customer_id"]
-    list_select_related = ["user", "plan"]
-    inlines = [UsageInline]
-    actions = ["end_complimentary"]
-
-    @admin.display(description="Account", ordering="user__email")
-    def account(self, obj):
-        return link_to(obj.user)
-
-    @admin.action(description="End the selected complimentary memberships now", permissions=["act"])
-    def end_complimentary(self, request, queryset):
-        return confirm_action(
-            self,
-            request,
-            queryset,
-            title="End complimentary memberships",
-            submit="End",
-            done="Ended",
-            form_class=EndReasonForm,
-            consequences=[
-                "The membership ends now: no new licences from it. Licences already taken stay valid.",
-                "The member is emailed that the membership ended.",
-                "Paid memberships are not ended here: they end in Stripe.",
-            ],
-            describe=lambda sub: f"{sub.get_source_display()}, {sub.get_status_display().lower()}",
-            skip=_not_endable,
-            apply=lambda sub, data: services.end_complimentary_membership(
-                subscription=sub, actor=request.user, reason=data["reason"], request=request
-            ),
-        )
 
 
 class EndReasonForm(forms.Form):
@@ -143,6 +132,126 @@ def _not_endable(sub, data=None):
     if sub.status in TERMINAL:
         return "already ended"
     return ""
+
+
+def end_complimentary(modeladmin, request, queryset):
+    """The confirmation page, then the end, of complimentary memberships (two lists offer it)."""
+    return confirm_action(
+        modeladmin,
+        request,
+        queryset.select_related("user", "plan"),
+        title="End complimentary memberships",
+        submit="End",
+        done="Ended",
+        form_class=EndReasonForm,
+        consequences=[
+            "The membership ends now: no new licences from it. Licences already taken stay valid.",
+            "The member is emailed that the membership ended.",
+            "Paid memberships are not ended here: they end in Stripe.",
+        ],
+        describe=lambda sub: f"{sub.get_source_display()}, {sub.get_status_display().lower()}",
+        skip=_not_endable,
+        apply=lambda sub, data: services.end_complimentary_membership(
+            subscription=sub, actor=request.user, reason=data["reason"], request=request
+        ),
+    )
+
+
+def membership_state(sub):
+    """The status, and what happens next, in words."""
+    if sub.ended_at and sub.is_ended:
+        return f"{sub.get_status_display()} {day(sub.ended_at)}"
+    if sub.cancel_at_period_end and not sub.is_ended:
+        return format_html(
+            '{}<br><span class="staff-note">ends {}</span>',
+            sub.get_status_display(),
+            day(sub.cancel_at or sub.current_period_end),
+        )
+    return sub.get_status_display()
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(PageActionsMixin, ReadOnlyAdmin):
+    list_display = ["account", "membership", "state", "period_end"]
+    list_filter = ["status", "source", "plan", account_filter("user")]
+    search_fields = ["user__email", "stripe_subscription_id", "stripe_customer_id", "plan__name"]
+    list_select_related = ["user", "plan"]
+    inlines = [UsageInline]
+    actions = ["end_complimentary"]
+    page_actions = [("end_complimentary", "End now", True)]
+    extra_readonly = ["account", "state", "elsewhere", "invoice_list", "history"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (
+                None,
+                {
+                    "fields": [
+                        "account",
+                        "plan",
+                        "source",
+                        "state",
+                        "quantity",
+                        "started_at",
+                        "current_period_start",
+                        "current_period_end",
+                        "cancel_at_period_end",
+                        "trial_end",
+                        "ended_at",
+                    ]
+                },
+            )
+        ]
+        if obj is not None and obj.is_complimentary:
+            fieldsets.append(("Granted by staff", {"fields": ["granted_by", "grant_reason"]}))
+        else:
+            fieldsets.append(
+                ("Stripe", {"fields": ["stripe_subscription_id", "stripe_customer_id", "stripe_updated_at"]})
+            )
+        fieldsets += [
+            ("Invoices and licences", {"fields": ["invoice_list", "elsewhere"]}),
+            ("Audit log", {"fields": ["history"]}),
+        ]
+        return fieldsets
+
+    def page_action_offered(self, obj, name):
+        return not _not_endable(obj)
+
+    @admin.display(description="Account", ordering="user__email")
+    def account(self, obj):
+        return link_to(obj.user)
+
+    @admin.display(description="Membership", ordering="plan__name")
+    def membership(self, obj):
+        source = "Complimentary" if obj.is_complimentary else "Paid through Stripe"
+        seats = f", {obj.quantity} seats" if obj.quantity > 1 else ""
+        return format_html('{}<br><span class="staff-note">{}{}</span>', obj.plan, source, seats)
+
+    @admin.display(description="Status", ordering="status")
+    def state(self, obj):
+        return membership_state(obj)
+
+    @admin.display(description="Current period ends", ordering="current_period_end")
+    def period_end(self, obj):
+        return day(obj.current_period_end)
+
+    @admin.display(description="Licences")
+    def elsewhere(self, obj):
+        return links_from_other_apps(obj)
+
+    @admin.display(description="Invoices")
+    def invoice_list(self, obj):
+        if obj.is_complimentary:
+            return "None: complimentary memberships are not invoiced."
+        return related_link(Invoice, "subscription", obj, "Invoices of this membership")
+
+    @admin.display(description="Audit log")
+    def history(self, obj):
+        return audit_table(obj)
+
+    @admin.action(description="End the selected complimentary memberships now", permissions=["act"])
+    def end_complimentary(self, request, queryset):
+        return end_complimentary(self, request, queryset)
 
 
 class ComplimentaryForm(forms.ModelForm):
@@ -186,13 +295,16 @@ class ComplimentaryForm(forms.ModelForm):
 
 
 @admin.register(ComplimentaryMembership)
-class ComplimentaryMembershipAdmin(admin.ModelAdmin):
+class ComplimentaryMembershipAdmin(PageActionsMixin, admin.ModelAdmin):
     """Grant a membership without payment (audited). Also how development runs without Stripe."""
 
     form = ComplimentaryForm
-    list_display = ["user", "plan", "status", "current_period_end", "granted_by", "grant_reason"]
+    list_display = ["account", "plan", "status", "ends", "granted_by", "grant_reason"]
+    list_filter = ["status", "plan", account_filter("user")]
     list_select_related = ["user", "plan", "granted_by"]
-    search_fields = ["user__email"]
+    search_fields = ["user__email", "grant_reason"]
+    actions = ["end_complimentary"]
+    page_actions = [("end_complimentary", "End now", True)]
     # Granting asks for the account first; a granted membership is shown, never edited here.
     add_fields = ["account_email", "plan", "quantity", "ends_at", "reason"]
     view_fields = [
@@ -205,6 +317,8 @@ class ComplimentaryMembershipAdmin(admin.ModelAdmin):
         "ended_at",
         "granted_by",
         "grant_reason",
+        "elsewhere",
+        "history",
     ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -218,9 +332,25 @@ class ComplimentaryMembershipAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.view_fields
 
+    def page_action_offered(self, obj, name):
+        return not _not_endable(obj)
+
     @admin.display(description="Account", ordering="user__email")
     def account(self, obj):
         return link_to(obj.user)
+
+    @admin.display(description="Ends", ordering="current_period_end")
+    def ends(self, obj):
+        return day(obj.ended_at or obj.current_period_end)
+
+    @admin.display(description="Licences")
+    def elsewhere(self, obj):
+        return links_from_other_apps(obj)
+
+    @admin.display(description="Audit log")
+    def history(self, obj):
+        # The audit log names the membership by its own model, not this staff view of it.
+        return audit_table(Subscription(pk=obj.pk))
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(source=Source.COMPLIMENTARY)
@@ -254,6 +384,10 @@ class ComplimentaryMembershipAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.path)
         return super().response_add(request, obj, post_url_continue)
 
+    @admin.action(description="End the selected memberships now", permissions=["change"])
+    def end_complimentary(self, request, queryset):
+        return end_complimentary(self, request, queryset)
+
 
 class BillingAccountForm(forms.ModelForm):
     reason = forms.CharField(
@@ -276,9 +410,10 @@ class BillingAccountAdmin(admin.ModelAdmin):
     """Extra designated-user seats granted by staff go through a service (audited)."""
 
     form = BillingAccountForm
-    list_display = ["user", "stripe_customer_id", "extra_seats", "created_at"]
+    list_display = ["account", "stripe_customer_id", "extra_seats", "created_at"]
     search_fields = ["user__email", "stripe_customer_id"]
-    readonly_fields = ["user", "stripe_customer_id", "created_at"]
+    fields = ["account", "stripe_customer_id", "seats_now", "extra_seats", "reason", "records", "created_at"]
+    readonly_fields = ["account", "stripe_customer_id", "seats_now", "records", "created_at"]
     list_select_related = ["user"]
 
     def has_add_permission(self, request):
@@ -286,6 +421,25 @@ class BillingAccountAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Account", ordering="user__email")
+    def account(self, obj):
+        return link_to(obj.user)
+
+    @admin.display(description="Designated seats now")
+    def seats_now(self, obj):
+        if not obj.user.is_enterprise:
+            return "— (an individual account has one end user, fixed at its first download)"
+        return obj.user.designated_seats
+
+    @admin.display(description="This account's billing")
+    def records(self, obj):
+        return format_html(
+            "{}<br>{}<br>{}",
+            related_link(Subscription, "user", obj.user, "Memberships"),
+            related_link(Invoice, "user", obj.user, "Invoices"),
+            related_link(TrackCredit, "user", obj.user, "Single-track purchases"),
+        )
 
     def save_model(self, request, obj, form, change):
         if "extra_seats" in form.changed_data:
@@ -298,79 +452,391 @@ class BillingAccountAdmin(admin.ModelAdmin):
             )
 
 
+# --- purchases and their Stripe records ---------------------------------------------------------
+
+
 @admin.register(TrackCredit)
 class TrackCreditAdmin(ReadOnlyAdmin):
-    list_display = ["user", "track", "status", "amount_display", "purchase_ref", "created_at", "used_at"]
+    list_display = ["account", "track_link", "status", "amount", "purchase_ref", "created_at"]
     list_filter = ["status", account_filter("user")]
-    search_fields = ["user__email", "track__title", "purchase_ref"]
+    search_fields = ["user__email", "track__title", "purchase_ref", "checkout__stripe_session_id"]
     list_select_related = ["user", "track"]
+    extra_readonly = ["account", "amount", "elsewhere", "task_list"]
+    fields = [
+        "account",
+        "track",
+        "status",
+        "amount",
+        "purchase_ref",
+        "checkout",
+        "created_at",
+        "used_at",
+        "elsewhere",
+        "revoked_at",
+        "revoked_reason",
+        "task_list",
+    ]
+
+    @admin.display(description="Account", ordering="user__email")
+    def account(self, obj):
+        return link_to(obj.user)
+
+    @admin.display(description="Track", ordering="track__title")
+    def track_link(self, obj):
+        return link_to(obj.track)
+
+    @admin.display(description="Amount", ordering="amount_cents")
+    def amount(self, obj):
+        return obj.amount_display
+
+    @admin.display(description="Licence")
+    def elsewhere(self, obj):
+        return links_from_other_apps(obj)
+
+    @admin.display(description="Staff tasks")
+    def task_list(self, obj):
+        return related_link(StaffTask, "credit", obj, "Staff tasks about this purchase")
+
+
+# Stripe's invoice statuses, as staff say them.
+INVOICE_STATUS = {
+    "draft": "Draft (not sent yet)",
+    "open": "Open (waiting for payment)",
+    "paid": "Paid",
+    "uncollectible": "Uncollectible",
+    "void": "Void",
+}
+
+
+def invoice_status(obj):
+    return INVOICE_STATUS.get(obj.status, obj.status or "—")
+
+
+class InvoiceStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        used = model_admin.get_queryset(request).order_by().values_list("status", flat=True).distinct()
+        return [(code or "none", INVOICE_STATUS.get(code, code or "No status")) for code in sorted(used)]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        return queryset.filter(status="" if self.value() == "none" else self.value())
 
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
-    list_display = ["number", "user", "status", "amount_display", "issued_at", "attempt_count"]
-    list_filter = ["status", account_filter("user")]
+    list_display = ["invoice", "account", "state", "amount", "issued"]
+    list_filter = [InvoiceStatusFilter, account_filter("user"), record_filter("subscription", "membership")]
     search_fields = ["number", "stripe_invoice_id", "user__email"]
     list_select_related = ["user"]
+    extra_readonly = ["account", "state", "due", "paid", "links"]
+    fields = [
+        "number",
+        "stripe_invoice_id",
+        "account",
+        "subscription",
+        "state",
+        "due",
+        "paid",
+        "attempt_count",
+        "next_payment_attempt",
+        "issued_at",
+        "links",
+        "stripe_updated_at",
+    ]
+
+    @admin.display(description="Invoice", ordering="number")
+    def invoice(self, obj):
+        if obj.number:
+            return obj.number
+        return format_html('{}<br><span class="staff-note">no number yet</span>', obj.stripe_invoice_id)
+
+    @admin.display(description="Account", ordering="user__email")
+    def account(self, obj):
+        return link_to(obj.user)
+
+    @admin.display(description="Status", ordering="status")
+    def state(self, obj):
+        if obj.status == "paid" or not obj.attempt_count:
+            return invoice_status(obj)
+        tries = f"{obj.attempt_count} payment attempt{'s' if obj.attempt_count != 1 else ''}"
+        return format_html('{}<br><span class="staff-note">{}</span>', invoice_status(obj), tries)
+
+    @admin.display(description="Amount")
+    def amount(self, obj):
+        return obj.amount_display
+
+    @admin.display(description="Issued", ordering="issued_at")
+    def issued(self, obj):
+        return day(obj.issued_at)
+
+    @admin.display(description="Amount due")
+    def due(self, obj):
+        return format_money(obj.amount_due, obj.currency or "usd")
+
+    @admin.display(description="Amount paid")
+    def paid(self, obj):
+        return format_money(obj.amount_paid, obj.currency or "usd")
+
+    @admin.display(description="At Stripe")
+    def links(self, obj):
+        links = [
+            (url, text)
+            for url, text in ((obj.hosted_invoice_url, "Invoice page"), (obj.invoice_pdf, "PDF"))
+            if url
+        ]
+        if not links:
+            return "—"
+        return format_html_join(" · ", '<a href="{}" rel="noopener noreferrer">{}</a>', links)
 
 
 @admin.register(Checkout)
 class CheckoutAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "user", "kind", "plan", "track", "amount_display", "status", "created_at"]
-    list_filter = ["kind", "status"]
-    search_fields = ["user__email", "stripe_session_id", "stripe_payment_intent_id"]
+    list_display = ["checkout", "account", "item", "amount", "status", "created"]
+    list_filter = ["kind", "status", account_filter("user")]
+    search_fields = [
+        "user__email",
+        "stripe_session_id",
+        "stripe_payment_intent_id",
+        "track__title",
+        "plan__name",
+    ]
     list_select_related = ["user", "plan", "track"]
+    date_hierarchy = "created_at"
+    extra_readonly = ["account", "item", "amount", "credit_link"]
+    fields = [
+        "account",
+        "kind",
+        "item",
+        "quantity",
+        "amount",
+        "status",
+        "error",
+        "agreement_version",
+        "credit_link",
+        "stripe_session_id",
+        "stripe_payment_intent_id",
+        "created_at",
+        "completed_at",
+    ]
+
+    @admin.display(description="Checkout", ordering="pk")
+    def checkout(self, obj):
+        return f"Checkout {obj.pk}"
+
+    @admin.display(description="Account", ordering="user__email")
+    def account(self, obj):
+        return link_to(obj.user)
+
+    @admin.display(description="For")
+    def item(self, obj):
+        return link_to(obj.plan if obj.plan_id else obj.track)
+
+    @admin.display(description="Amount", ordering="amount_cents")
+    def amount(self, obj):
+        return obj.amount_display
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj):
+        return day(obj.created_at)
+
+    @admin.display(description="Single-track purchase")
+    def credit_link(self, obj):
+        credit = TrackCredit.objects.filter(checkout=obj).first()
+        return link_to(credit) if credit else "—"
+
+
+class ProcessedFilter(admin.SimpleListFilter):
+    title = "processed"
+    parameter_name = "processed"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("yes", "Processed"),
+            ("unplaced", "Processed, but could not be placed"),
+            ("no", "Waiting or failing"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(processed_at__isnull=False, error="")
+        if self.value() == "unplaced":
+            return queryset.filter(processed_at__isnull=False).exclude(error="")
+        if self.value() == "no":
+            return queryset.filter(processed_at__isnull=True)
+        return queryset
+
+
+def event_state(obj):
+    if obj.processed_at is None:
+        tries = (
+            f"{obj.attempts} failed attempt{'s' if obj.attempts != 1 else ''}" if obj.attempts else "waiting"
+        )
+        return f"Not processed ({tries})"
+    if obj.error:
+        return "Processed, but could not be placed"
+    return f"Processed {timezone.localtime(obj.processed_at):%-d %b %Y %H:%M}"
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdmin):
-    list_display = ["stripe_id", "type", "received_at", "processed_at", "attempts", "has_error"]
-    list_filter = ["type", ("processed_at", admin.EmptyFieldListFilter)]
+class StripeEventAdmin(PageActionsMixin, ReadOnlyAdmin):
+    list_display = ["stripe_id", "type", "received_at", "state"]
+    list_filter = ["type", ProcessedFilter]
     search_fields = ["stripe_id", "type"]
     actions = ["process_again"]
+    page_actions = [("process_again", "Process again", False)]
+    extra_readonly = ["state"]
+    fields = [
+        "stripe_id",
+        "type",
+        "state",
+        "error",
+        "attempts",
+        "received_at",
+        "processed_at",
+        "stripe_created_at",
+        "livemode",
+        "api_version",
+        "payload",
+    ]
 
-    @admin.display(boolean=True, description="error")
-    def has_error(self, obj):
-        return bool(obj.error)
+    def page_action_offered(self, obj, name):
+        return obj.processed_at is None
 
-    @admin.action(description="Process the selected unprocessed events again")
+    @admin.display(description="Processed", ordering="processed_at")
+    def state(self, obj):
+        return event_state(obj)
+
+    @admin.action(description="Process the selected unprocessed events again", permissions=["act"])
     def process_again(self, request, queryset):
         from allmytracks.tasks import enqueue_on_commit
 
         from .tasks import process_stripe_event
 
-        pending = list(queryset.filter(processed_at__isnull=True).values_list("pk", flat=True))
-        for pk in pending:
-            enqueue_on_commit(process_stripe_event, pk)
-        self.message_user(request, f"{len(pending)} event(s) queued.")
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Process Stripe events again",
+            submit="Process",
+            done="Queued",
+            form_class=forms.Form,
+            consequences=[
+                "Each event is queued for the background worker, which applies it as it would a new "
+                "delivery from Stripe. An event that was already processed is never applied twice.",
+            ],
+            describe=event_state,
+            skip=lambda event, data: "already processed" if event.processed_at else "",
+            apply=lambda event, data: enqueue_on_commit(process_stripe_event, event.pk),
+        )
+
+
+# --- staff tasks ------------------------------------------------------------------------------
+
+
+class OpenTaskFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("resolved", "Resolved")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+class ResolutionForm(forms.Form):
+    resolution = forms.CharField(
+        label="Resolution",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="What was checked and decided (a licence revoked or kept, a refund made). "
+        "Kept with the task and in the audit log.",
+    )
+
+
+def task_state(task):
+    if task.resolved_at is None:
+        return "Open"
+    by = f" by {task.resolved_by}" if task.resolved_by_id else ""
+    return f"Resolved {day(task.resolved_at)}{by}"
 
 
 @admin.register(StaffTask)
-class StaffTaskAdmin(admin.ModelAdmin):
-    list_display = ["kind", "user", "credit", "stripe_object_id", "created_at", "resolved_at"]
-    list_filter = ["kind", ("resolved_at", admin.EmptyFieldListFilter)]
-    search_fields = ["user__email", "stripe_object_id"]
-    readonly_fields = [
+class StaffTaskAdmin(PageActionsMixin, ReadOnlyAdmin):
+    list_display = ["task", "account", "state", "opened"]
+    list_filter = [OpenTaskFilter, "kind", account_filter("user"), record_filter("credit", "purchase")]
+    search_fields = ["user__email", "stripe_object_id", "details", "credit__purchase_ref"]
+    list_select_related = ["user", "resolved_by"]
+    actions = ["resolve"]
+    page_actions = [("resolve", "Mark resolved", False)]
+    extra_readonly = ["account", "state", "elsewhere", "history"]
+    fields = [
         "kind",
-        "user",
-        "credit",
-        "stripe_object_id",
+        "account",
         "details",
+        "credit",
+        "elsewhere",
+        "stripe_object_id",
         "created_at",
-        "resolved_at",
-        "resolved_by",
+        "state",
+        "resolution",
+        "history",
     ]
-    fields = readonly_fields + ["resolution"]
-    list_select_related = ["user", "credit"]
 
-    def has_add_permission(self, request):
-        return False
+    def page_action_offered(self, obj, name):
+        return obj.resolved_at is None
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    @admin.display(description="Task", ordering="kind")
+    def task(self, obj):
+        if not obj.details:
+            return obj.get_kind_display()
+        details = Truncator(obj.details).chars(90)
+        return format_html('{}<br><span class="staff-note">{}</span>', obj.get_kind_display(), details)
 
-    def save_model(self, request, obj, form, change):
-        if obj.resolution.strip() and obj.resolved_at is None:
-            services.resolve_task(task=obj, actor=request.user, resolution=obj.resolution)
-        else:
-            super().save_model(request, obj, form, change)
+    @admin.display(description="Account", ordering="user__email")
+    def account(self, obj):
+        return link_to(obj.user)
+
+    @admin.display(description="State", ordering="resolved_at")
+    def state(self, obj):
+        return task_state(obj)
+
+    @admin.display(description="Opened", ordering="created_at")
+    def opened(self, obj):
+        return day(obj.created_at)
+
+    @admin.display(description="Licence")
+    def elsewhere(self, obj):
+        return links_from_other_apps(obj)
+
+    @admin.display(description="Audit log")
+    def history(self, obj):
+        return audit_table(obj)
+
+    @admin.action(description="Mark resolved (with what was decided)", permissions=["act"])
+    def resolve(self, request, queryset):
+        return confirm_action(
+            self,
+            request,
+            queryset.select_related("user", "resolved_by"),
+            title="Resolve billing staff tasks",
+            submit="Resolve",
+            done="Resolved",
+            form_class=ResolutionForm,
+            consequences=[
+                "The task leaves the open tasks, with your resolution. Nothing else changes: revoke a "
+                "licence or refund a payment first, where that is the decision.",
+            ],
+            describe=task_state,
+            skip=lambda task, data: "already resolved" if task.resolved_at else "",
+            apply=lambda task, data: services.resolve_task(
+                task=task, actor=request.user, resolution=data["resolution"]
+            ),
+        )

@@ -214,6 +214,7 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "membership"
         indexes = [models.Index(fields=["user", "status"]), models.Index(fields=["status", "updated_at"])]
         constraints = [
             models.CheckConstraint(
@@ -298,6 +299,8 @@ class MembershipUsage(models.Model):
 
     class Meta:
         ordering = ["-period_start"]
+        verbose_name = "licences used in a period"
+        verbose_name_plural = "licences used per period"
         constraints = [
             models.UniqueConstraint(
                 fields=["subscription", "period_start"], name="billing_usage_one_per_period"
@@ -308,7 +311,7 @@ class MembershipUsage(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.used}/{self.allowance} for {self.subscription_id} from {self.period_start:%Y-%m-%d}"
+        return f"{self.used} of {self.allowance} licences used from {self.period_start:%-d %b %Y}"
 
     @property
     def remaining(self):
@@ -348,7 +351,12 @@ class Checkout(models.Model):
     stripe_session_id = models.CharField(max_length=200, unique=True, null=True, blank=True)
     stripe_url = models.URLField(max_length=1000, blank=True)
     stripe_payment_intent_id = models.CharField(max_length=100, blank=True, db_index=True)
-    agreement_version = models.CharField(max_length=60, blank=True, help_text="Membership terms accepted.")
+    agreement_version = models.CharField(
+        "membership terms accepted",
+        max_length=60,
+        blank=True,
+        help_text="The Premium Membership Service Agreement version accepted at checkout (memberships only).",
+    )
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -399,7 +407,11 @@ class TrackCredit(models.Model):
         Checkout, null=True, blank=True, on_delete=models.PROTECT, related_name="credit"
     )
     purchase_ref = models.CharField(
-        max_length=100, blank=True, db_index=True, help_text="Stripe PaymentIntent id, or a staff note."
+        "payment reference",
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text="Stripe PaymentIntent id, or a staff note.",
     )
     amount_cents = models.PositiveIntegerField(default=0)
     currency = models.CharField(max_length=3, default="usd")
@@ -412,6 +424,7 @@ class TrackCredit(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "single-track purchase"
         indexes = [models.Index(fields=["user", "track", "status"])]
 
     def __str__(self):
@@ -432,7 +445,12 @@ class Invoice(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="invoices")
     subscription = models.ForeignKey(
-        Subscription, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
+        Subscription,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        verbose_name="membership",
     )
     stripe_invoice_id = models.CharField(max_length=100, unique=True)
     number = models.CharField(max_length=60, blank=True)
@@ -442,7 +460,7 @@ class Invoice(models.Model):
     currency = models.CharField(max_length=3, default="usd")
     hosted_invoice_url = models.URLField(max_length=1000, blank=True)
     invoice_pdf = models.URLField(max_length=1000, blank=True)
-    attempt_count = models.PositiveSmallIntegerField(default=0)
+    attempt_count = models.PositiveSmallIntegerField("payment attempts", default=0)
     next_payment_attempt = models.DateTimeField(null=True, blank=True)
     issued_at = models.DateTimeField(null=True, blank=True)
     stripe_updated_at = models.DateTimeField(null=True, blank=True)
@@ -468,8 +486,8 @@ class StripeEvent(models.Model):
 
     stripe_id = models.CharField(max_length=100, unique=True)
     type = models.CharField(max_length=100, db_index=True)
-    livemode = models.BooleanField(default=False)
-    api_version = models.CharField(max_length=40, blank=True)
+    livemode = models.BooleanField("live mode", default=False, help_text="Off: a Stripe test-mode event.")
+    api_version = models.CharField("Stripe API version", max_length=40, blank=True)
     stripe_created_at = models.DateTimeField(null=True, blank=True)
     payload = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
@@ -511,7 +529,12 @@ class StaffTask(models.Model):
         related_name="billing_tasks",
     )
     credit = models.ForeignKey(
-        TrackCredit, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
+        TrackCredit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+        verbose_name="single-track purchase",
     )
     stripe_object_id = models.CharField(max_length=100, blank=True)
     details = models.TextField(blank=True)

@@ -1,8 +1,13 @@
-"""Staff tools for agreements and notices. Publishing and sending go through services."""
+"""Staff tools for agreements and notices. Publishing and sending go through services.
+
+The first section holds the staff-site pieces the billing and licensing admins share with this
+one: a list filter that follows a link from a related record's page, a record's page with action
+buttons, and the search of proof records by an email address's fingerprint."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -10,7 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from allmytracks.admin import ReadOnlyAdmin, account_filter, confirm_action
+from allmytracks.admin import ReadOnlyAdmin, account_filter, changelist_url, confirm_action, link_to
 from allmytracks.errors import UserFacingError
 
 from . import services
@@ -25,13 +30,115 @@ from .models import (
     Notice,
     NoticeDelivery,
     Version,
+    email_hash,
 )
+
+# --- shared by the billing, licensing and legal admins ------------------------------------------
+
+
+def record_filter(field, title):
+    """A list filter on the ``field`` foreign key, shown only while in use: a record's page links
+    to its related records through it (``<field>__id__exact``), and the list then names the record
+    it is filtered by and offers to show them all (``account_filter`` does the same for accounts)."""
+
+    class RecordFilter(admin.SimpleListFilter):
+        parameter_name = f"{field}__id__exact"
+
+        def lookups(self, request, model_admin):
+            value = self.value()
+            if not value:
+                return []
+            related = model_admin.model._meta.get_field(field).related_model
+            found = related._default_manager.filter(pk=value).first() if value.isdigit() else None
+            return [(value, str(found) if found else f"{title.capitalize()} {value} (no longer exists)")]
+
+        def queryset(self, request, queryset):
+            value = self.value()
+            if not value:
+                return queryset
+            if not value.isdigit():
+                return queryset.none()
+            return queryset.filter(**{f"{field}_id": int(value)})
+
+    RecordFilter.title = title
+    return RecordFilter
+
+
+def related_link(model, field, obj, text):
+    """ "<text> (<count>)" linking to ``model``'s list filtered to the rows whose ``field`` is ``obj``."""
+    count = model._default_manager.filter(**{field: obj}).count()
+    return format_html(
+        '<a href="{}">{} ({})</a>', changelist_url(model, **{f"{field}__id__exact": obj.pk}), text, count
+    )
+
+
+class PageActionsMixin:
+    """A record's page offers some of its list's actions as buttons among its tools.
+
+    ``page_actions`` lists (action name, button text, serious); ``page_action_offered(obj, name)``
+    says whether the action applies to the record as it is now. A button posts the action for this
+    one record: actions built on ``confirm_action`` ask for their details and come back here."""
+
+    change_form_template = "admin/legal/change_form_with_actions.html"
+    page_actions = ()
+
+    def page_action_offered(self, obj, name):
+        return True
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        allowed = self.get_actions(request) if obj is not None else {}
+        tools = [
+            {"action": name, "label": label, "serious": serious}
+            for name, label, serious in self.page_actions
+            if name in allowed and self.page_action_offered(obj, name)
+        ]
+        extra_context = {**(extra_context or {}), "page_actions": tools}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class EmailFingerprintSearchMixin:
+    """Proof records keep the SHA-256 of the account's email address (``email_hash``), so that they
+    still prove something once the account is anonymised: searching for an address also finds the
+    rows whose fingerprint is that address's."""
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if "@" in term and not any(ch.isspace() for ch in term):
+            results = results | queryset.filter(email_hash=email_hash(term))
+        return results, may_have_duplicates
+
+
+def without_related_tools(form_class, *names):
+    """Drop the add, change and delete buttons beside the named choices: a notice or a message
+    picks an account or a version, it does not edit one."""
+    for name in names:
+        field = form_class.base_fields.get(name)
+        if field is not None:
+            for tool in ("can_add_related", "can_change_related", "can_delete_related"):
+                setattr(field.widget, tool, False)
+    return form_class
+
+
+def account_or_erased(user):
+    """The account, linked; or what remains of it once the account was erased."""
+    if user is None:
+        return "Erased account (its email fingerprint is kept)"
+    return link_to(user)
+
+
+def when(moment):
+    return f"{timezone.localtime(moment):%-d %b %Y %H:%M}" if moment else "—"
+
+
+# --- agreements -----------------------------------------------------------------------------------
 
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = ["title", "kind", "in_force", "position"]
-    readonly_fields = ["kind"]
+    list_display = ["title", "in_force", "version_list", "position"]
+    readonly_fields = ["kind", "in_force", "version_list"]
 
     def has_add_permission(self, request):
         return False  # the four kinds exist from the first migration
@@ -42,7 +149,11 @@ class DocumentAdmin(admin.ModelAdmin):
     @admin.display(description="Version in force")
     def in_force(self, obj):
         version = services.current_version(obj.kind)
-        return f"v{version.number}" if version else "—"
+        return link_to(version, f"v{version.number}") if version else "—"
+
+    @admin.display(description="Versions")
+    def version_list(self, obj):
+        return related_link(Version, "document", obj, "All versions")
 
 
 class VersionForm(forms.ModelForm):
@@ -66,14 +177,21 @@ class VersionAdmin(admin.ModelAdmin):
     form = VersionForm
     list_display = ["__str__", "status_badge", "effective_at", "material", "published_by", "preview_link"]
     list_filter = ["document", "status", "material"]
+    list_select_related = ["document", "published_by"]
     search_fields = ["title", "summary", "body"]
     actions = ["publish_selected", "new_draft_from_selected"]
-    readonly_fields = ["status", "published_at", "published_by", "body_sha256", "preview_link"]
+    readonly_fields = ["status", "published_at", "published_by", "body_sha256", "preview_link", "accepted_by"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.is_published:
             return [*VersionForm.Meta.fields, *self.readonly_fields]
         return self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        # A published version is frozen: its page shows it, with nothing to save.
+        if obj is not None and obj.is_published:
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return obj is None or not obj.is_published
@@ -106,6 +224,12 @@ class VersionAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}">Preview and compare</a>', reverse("admin:legal_version_preview", args=[obj.pk])
         )
+
+    @admin.display(description="Accepted by")
+    def accepted_by(self, obj):
+        if not obj.pk:
+            return "—"
+        return related_link(Acceptance, "version", obj, "Acceptances of this version")
 
     def preview_view(self, request, pk):
         version = get_object_or_404(Version.objects.select_related("document"), pk=pk)
@@ -191,13 +315,63 @@ class AnnouncementAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+# --- notices and messages ----------------------------------------------------------------------
+
+
+def _notice_problem(notice):
+    """Why ``notice`` cannot be sent as it stands ("" when it can)."""
+    try:
+        notice.full_clean()
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    return ""
+
+
+def _notice_reach(notice):
+    """The notice's state, and whom it reaches now, for the confirmation page."""
+    if notice.status != Notice.Status.DRAFT:
+        return notice.get_status_display()
+    problem = _notice_problem(notice)
+    if problem:
+        return f"Draft that cannot be sent yet: {problem}"
+    count = services.audience(notice).count()
+    channels = " and ".join(
+        name for name, on in (("private message", notice.send_message), ("email", notice.send_email)) if on
+    )
+    accounts = f"{count} account{'s' if count != 1 else ''}"
+    if notice.kind == Notice.Kind.PROMOTIONAL:
+        accounts += " that opted in to promotional email"
+    return f"Draft: {notice.get_audience_display().lower()}, {accounts} now, by {channels}"
+
+
+def _not_sendable(notice, data=None):
+    if notice.status != Notice.Status.DRAFT:
+        return "already sent or being sent"
+    return _notice_problem(notice)
+
+
+def _start(notice, actor):
+    try:
+        services.start_notice(notice=notice, actor=actor)
+    except services.LegalError as exc:
+        raise UserFacingError(str(exc)) from exc
+
+
+def _resume(notice, actor):
+    try:
+        services.resume_notice(notice=notice, actor=actor)
+    except services.LegalError as exc:
+        raise UserFacingError(str(exc)) from exc
+
+
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(PageActionsMixin, admin.ModelAdmin):
     list_display = ["subject", "kind", "audience", "status", "progress", "created_at"]
     list_filter = ["kind", "status", "audience"]
-    search_fields = ["subject"]
-    raw_id_fields = ["recipient"]
+    search_fields = ["subject", "recipient__email"]
+    autocomplete_fields = ["recipient"]
     actions = ["send_selected", "resume_selected"]
+    page_actions = [("send_selected", "Send now", True), ("resume_selected", "Resume sending", False)]
     fields = [
         "kind",
         "audience",
@@ -209,18 +383,39 @@ class NoticeAdmin(admin.ModelAdmin):
         "body",
         "status",
         "progress",
+        "served",
         "started_at",
         "finished_at",
     ]
-    readonly_fields = ["status", "progress", "started_at", "finished_at"]
+    readonly_fields = ["status", "progress", "served", "started_at", "finished_at"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status != Notice.Status.DRAFT:
             return list(self.fields)
         return self.readonly_fields
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return without_related_tools(form, "recipient", "version")
+
+    def has_change_permission(self, request, obj=None):
+        # A notice that went out is a record of what was served: its page shows it, nothing to save.
+        if obj is not None and obj.status != Notice.Status.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)
+
     def has_delete_permission(self, request, obj=None):
         return obj is not None and obj.status == Notice.Status.DRAFT
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
+        actions.pop("delete_selected", None)  # a draft is deleted from its own page, after a look
+        return actions
+
+    def page_action_offered(self, obj, name):
+        if name == "send_selected":
+            return obj.status == Notice.Status.DRAFT
+        return obj.status == Notice.Status.SENDING
 
     @admin.display(description="Progress")
     def progress(self, obj):
@@ -236,6 +431,16 @@ class NoticeAdmin(admin.ModelAdmin):
             f"in flight or uncertain {counts['sending']}, failed {counts['failed']}"
         )
 
+    @admin.display(description="Served to")
+    def served(self, obj):
+        if obj.pk is None or obj.status == Notice.Status.DRAFT:
+            return "—"
+        return format_html(
+            "{}<br>{}",
+            related_link(NoticeDelivery, "notice", obj, "Notice log entries"),
+            related_link(Message, "notice", obj, "Private messages"),
+        )
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
@@ -243,23 +448,49 @@ class NoticeAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send the selected notices now")
     def send_selected(self, request, queryset):
-        for notice in queryset:
-            try:
-                services.start_notice(notice=notice, actor=request.user)
-            except (services.LegalError, ValidationError) as exc:
-                self.message_user(request, f"{notice}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"Sending “{notice}” in batches.", messages.SUCCESS)
+        return confirm_action(
+            self,
+            request,
+            queryset.select_related("recipient", "version__document"),
+            title="Send notices",
+            submit="Send",
+            done="Sending in batches",
+            form_class=forms.Form,
+            consequences=[
+                "Every account in the audience gets the notice by the channels ticked: a private message "
+                "in their inbox and/or an email, sent in batches in the background.",
+                "Sending cannot be stopped or taken back once it starts. Each delivery is kept in the "
+                "notice log as proof that the notice was served.",
+                "Promotional notices reach only the accounts that opted in to promotional email.",
+            ],
+            describe=_notice_reach,
+            skip=lambda notice, data: (
+                "already sent or being sent"
+                if notice.status != Notice.Status.DRAFT
+                else _notice_problem(notice)
+            ),
+            apply=lambda notice, data: _start(notice, request.user),
+        )
 
     @admin.action(description="Resume sending (after a worker stopped)")
     def resume_selected(self, request, queryset):
-        for notice in queryset:
-            try:
-                services.resume_notice(notice=notice, actor=request.user)
-            except services.LegalError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"Resumed “{notice}”.", messages.SUCCESS)
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Resume sending notices",
+            submit="Resume",
+            done="Resumed",
+            form_class=forms.Form,
+            consequences=[
+                "The next batch is queued. Accounts already served are not served again.",
+                "Emails that were being sent when the worker stopped are not sent again (no one gets two "
+                "copies): the progress counts them as uncertain.",
+            ],
+            describe=lambda notice: notice.get_status_display(),
+            skip=lambda notice, data: "" if notice.status == Notice.Status.SENDING else "not being sent",
+            apply=lambda notice, data: _resume(notice, request.user),
+        )
 
 
 class MessageForm(forms.ModelForm):
@@ -273,16 +504,42 @@ class MessageAdmin(admin.ModelAdmin):
     """One private message to one account. For a group, write a Notice."""
 
     form = MessageForm
-    list_display = ["subject", "recipient", "sender", "sent_at", "read_at"]
+    list_display = ["subject", "account", "sender_name", "sent_at", "read"]
+    list_filter = [account_filter("recipient"), record_filter("notice", "notice")]
     search_fields = ["subject", "recipient__email"]
-    raw_id_fields = ["recipient"]
+    autocomplete_fields = ["recipient"]
     list_select_related = ["recipient", "sender"]
+    date_hierarchy = "sent_at"
+    view_fields = ["account", "sender_name", "notice", "subject", "body", "sent_at", "read_at"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return without_related_tools(super().get_form(request, obj, change, **kwargs), "recipient")
+
+    def get_fields(self, request, obj=None):
+        return MessageForm.Meta.fields if obj is None else self.view_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.view_fields
 
     def has_change_permission(self, request, obj=None):
         return obj is None
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Account", ordering="recipient__email")
+    def account(self, obj):
+        return link_to(obj.recipient)
+
+    @admin.display(description="From")
+    def sender_name(self, obj):
+        if obj.sender_id:
+            return link_to(obj.sender)
+        return "A notice" if obj.notice_id else "AllMyTracks"
+
+    @admin.display(description="Read", ordering="read_at")
+    def read(self, obj):
+        return when(obj.read_at) if obj.read_at else "Unread"
 
     def save_model(self, request, obj, form, change):
         message = services.send_private_message(
@@ -292,33 +549,156 @@ class MessageAdmin(admin.ModelAdmin):
         obj.sent_at = message.sent_at
 
 
+# --- proof records --------------------------------------------------------------------------
+
+
+# What was served, by the notice kinds and the private messages staff write.
+SERVED_KINDS = {**dict(Notice.Kind.choices), "private_message": "Private message from staff"}
+DELIVERY_STATUS = {
+    **dict(NoticeDelivery.Status.choices),
+    # A row a worker claimed and never finished is not sent again: it may or may not have arrived.
+    NoticeDelivery.Status.SENDING: "In flight or uncertain",
+}
+
+
+class ServedKindFilter(admin.SimpleListFilter):
+    title = "what was served"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        kinds = model_admin.get_queryset(request).order_by().values_list("kind", flat=True).distinct()
+        return sorted(((kind, SERVED_KINDS.get(kind, kind)) for kind in kinds), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(NoticeDelivery)
-class NoticeDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "user", "channel", "kind", "subject", "status", "sent_at"]
-    list_filter = ["channel", "kind", "status"]
+class NoticeDeliveryAdmin(EmailFingerprintSearchMixin, ReadOnlyAdmin):
+    list_display = ["logged", "account", "channel", "served", "delivery_status"]
+    list_filter = [
+        "channel",
+        ServedKindFilter,
+        "status",
+        account_filter("user"),
+        record_filter("notice", "notice"),
+    ]
     search_fields = ["user__email", "email_hash", "subject"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
+    extra_readonly = ["account", "served_kind", "delivery_status"]
+    fields = [
+        "account",
+        "email_hash",
+        "notice",
+        "channel",
+        "served_kind",
+        "subject",
+        "delivery_status",
+        "created_at",
+        "claimed_at",
+        "sent_at",
+        "error",
+    ]
+
+    @admin.display(description="Account", ordering="user__email")
+    def account(self, obj):
+        return account_or_erased(obj.user)
+
+    @admin.display(description="What was served", ordering="kind")
+    def served_kind(self, obj):
+        return SERVED_KINDS.get(obj.kind, obj.kind)
+
+    @admin.display(description="Logged", ordering="created_at")
+    def logged(self, obj):
+        return when(obj.created_at)
+
+    @admin.display(description="What was served", ordering="subject")
+    def served(self, obj):
+        return format_html('{}<br><span class="staff-note">{}</span>', obj.subject, self.served_kind(obj))
+
+    @admin.display(description="Status", ordering="status")
+    def delivery_status(self, obj):
+        return DELIVERY_STATUS.get(obj.status, obj.status)
 
 
 @admin.register(Acceptance)
-class AcceptanceAdmin(ReadOnlyAdmin):
-    list_display = ["accepted_at", "user", "version", "method", "ip"]
-    list_filter = ["method", "version__document", account_filter("user")]
+class AcceptanceAdmin(EmailFingerprintSearchMixin, ReadOnlyAdmin):
+    list_display = ["accepted_at", "account", "version", "method", "ip"]
+    list_filter = ["method", "version__document", account_filter("user"), record_filter("version", "version")]
     search_fields = ["user__email", "email_hash", "ip"]
     list_select_related = ["user", "version__document"]
     date_hierarchy = "accepted_at"
+    extra_readonly = ["account", "text_matches"]
+    fields = [
+        "account",
+        "email_hash",
+        "version",
+        "accepted_at",
+        "method",
+        "ip",
+        "user_agent",
+        "text_sha256",
+        "text_matches",
+    ]
+
+    @admin.display(description="Account", ordering="user__email")
+    def account(self, obj):
+        return account_or_erased(obj.user)
+
+    @admin.display(description="Text accepted")
+    def text_matches(self, obj):
+        if obj.text_sha256 == obj.version.body_sha256:
+            return "The published text of this version (the fingerprints match)."
+        return "Not the published text of this version: the fingerprints differ."
+
+
+# Where a change of marketing consent was made.
+CONSENT_SOURCES = {
+    "signup": "Sign-up form",
+    "profile": "Profile page",
+    "preferences": "Email preferences page",
+    "unsubscribe-link": "Unsubscribe link in an email",
+    "cancellation": "Account cancelled",
+}
 
 
 @admin.register(ConsentChange)
-class ConsentChangeAdmin(ReadOnlyAdmin):
-    list_display = ["changed_at", "user", "opted_in", "source", "ip"]
-    list_filter = ["opted_in", "source"]
+class ConsentChangeAdmin(EmailFingerprintSearchMixin, ReadOnlyAdmin):
+    list_display = ["changed_at", "account", "opted_in", "where", "ip"]
+    list_filter = ["opted_in", "source", account_filter("user")]
     search_fields = ["user__email", "email_hash"]
+    list_select_related = ["user"]
+    extra_readonly = ["account", "where"]
+    fields = ["account", "email_hash", "opted_in", "where", "changed_at", "ip", "user_agent"]
+
+    @admin.display(description="Account", ordering="user__email")
+    def account(self, obj):
+        return account_or_erased(obj.user)
+
+    @admin.display(description="Where", ordering="source")
+    def where(self, obj):
+        return CONSENT_SOURCES.get(obj.source, obj.source)
 
 
 @admin.register(MarketingConsent)
 class MarketingConsentAdmin(ReadOnlyAdmin):
-    list_display = ["user", "opted_in", "source", "updated_at"]
+    list_display = ["account", "opted_in", "where", "updated_at"]
     list_filter = ["opted_in"]
     search_fields = ["user__email"]
+    list_select_related = ["user"]
+    extra_readonly = ["account", "where", "history"]
+    fields = ["account", "opted_in", "where", "updated_at", "history"]
+
+    @admin.display(description="Account", ordering="user__email")
+    def account(self, obj):
+        return link_to(obj.user)
+
+    @admin.display(description="Last changed on", ordering="source")
+    def where(self, obj):
+        return CONSENT_SOURCES.get(obj.source, obj.source) or "—"
+
+    @admin.display(description="Every change")
+    def history(self, obj):
+        url = changelist_url(ConsentChange, user__id__exact=obj.user_id)
+        return format_html('<a href="{}">Consent changes of this account</a>', url)

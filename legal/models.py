@@ -67,6 +67,7 @@ class Document(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+        verbose_name = "agreement"
 
     def __str__(self):
         return self.title
@@ -102,7 +103,9 @@ class Version(models.Model):
         "body_sha256",
     )
 
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="versions")
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="versions", verbose_name="agreement"
+    )
     number = models.PositiveIntegerField(help_text="1, 2, 3… unique per document.")
     title = models.CharField(max_length=160)
     body = models.TextField(
@@ -120,7 +123,7 @@ class Version(models.Model):
         help_text="Material changes must be accepted again before the next download or purchase. "
         "Other changes are accepted by continued use and only notified.",
     )
-    body_sha256 = models.CharField(max_length=64, editable=False)
+    body_sha256 = models.CharField("text fingerprint (SHA-256)", max_length=64, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     published_by = models.ForeignKey(
@@ -138,6 +141,7 @@ class Version(models.Model):
 
     class Meta:
         ordering = ["document__position", "-number"]
+        verbose_name = "agreement version"
         constraints = [
             models.UniqueConstraint(fields=["document", "number"], name="legal_version_number_unique"),
             models.CheckConstraint(
@@ -201,13 +205,17 @@ class Acceptance(AppendOnly):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="acceptances"
     )
-    email_hash = models.CharField(max_length=64, help_text="SHA-256 of the account email when accepted.")
+    email_hash = models.CharField(
+        "email fingerprint (SHA-256)", max_length=64, help_text="SHA-256 of the account email when accepted."
+    )
     version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="acceptances")
     accepted_at = models.DateTimeField(default=timezone.now)
     method = models.CharField(max_length=20, choices=AcceptanceMethod.choices)
-    ip = models.GenericIPAddressField(null=True, blank=True)
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
-    text_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the text the user accepted.")
+    text_sha256 = models.CharField(
+        "text fingerprint (SHA-256)", max_length=64, help_text="SHA-256 of the text the user accepted."
+    )
 
     class Meta:
         ordering = ["-accepted_at", "-id"]
@@ -235,10 +243,10 @@ class ConsentChange(AppendOnly):
     """Every change of marketing consent, kept as proof."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    email_hash = models.CharField(max_length=64)
+    email_hash = models.CharField("email fingerprint (SHA-256)", max_length=64)
     opted_in = models.BooleanField()
     source = models.CharField(max_length=40)
-    ip = models.GenericIPAddressField(null=True, blank=True)
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
 
@@ -436,7 +444,7 @@ class NoticeDelivery(AppendOnly):
         Notice, on_delete=models.PROTECT, null=True, blank=True, related_name="deliveries"
     )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    email_hash = models.CharField(max_length=64)
+    email_hash = models.CharField("email fingerprint (SHA-256)", max_length=64)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     kind = models.CharField(max_length=40, help_text="What was served: agreement, service, promotional, …")
     subject = models.CharField(max_length=200)

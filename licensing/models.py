@@ -79,7 +79,10 @@ class EndUser(models.Model):
     role = models.CharField("role or company", max_length=160, blank=True)
     email = models.EmailField(blank=True, help_text="Receives a notice of the licence scope. Optional.")
     agreement_version = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Music Licence Agreement version in force when named."
+        "Music Licence Agreement version",
+        null=True,
+        blank=True,
+        help_text="Music Licence Agreement version in force when named.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -157,10 +160,13 @@ class License(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The file first downloaded; every version of the track is covered.",
+        verbose_name="file first downloaded",
+        help_text="Every version of the track is covered.",
     )
-    agreement_version = models.PositiveIntegerField(help_text="Music Licence Agreement version in force.")
-    source_type = models.CharField(max_length=12, choices=SourceType.choices)
+    agreement_version = models.PositiveIntegerField(
+        "Music Licence Agreement version", help_text="Music Licence Agreement version in force."
+    )
+    source_type = models.CharField("payment", max_length=12, choices=SourceType.choices)
     source_id = models.PositiveIntegerField(help_text="Subscription id or TrackCredit id in billing.")
     submission = models.UUIDField(help_text="The download form's token: one licence per form submission.")
     issued_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -215,19 +221,23 @@ class License(models.Model):
 class Download(models.Model):
     """One file handed out for a licence (first download or re-download)."""
 
-    license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="downloads")
-    version = models.ForeignKey(
-        "catalog.TrackVersion", null=True, on_delete=models.SET_NULL, related_name="+"
+    license = models.ForeignKey(
+        License, on_delete=models.PROTECT, related_name="downloads", verbose_name="licence"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    first = models.BooleanField(default=False, help_text="The download that issued the licence.")
+    version = models.ForeignKey(
+        "catalog.TrackVersion", null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="file"
+    )
+    created_at = models.DateTimeField("downloaded at", default=timezone.now)
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    first = models.BooleanField(
+        "issued the licence", default=False, help_text="The download that issued the licence."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
-        return f"{self.license_id} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"Download of {self.license.code} at {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 def letter_upload_to(instance, filename):
@@ -252,10 +262,12 @@ class Letter(models.Model):
     )
     key = models.CharField(max_length=200, unique=True, editable=False)
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="letters")
-    licenses = models.ManyToManyField(License, related_name="letters")
+    licenses = models.ManyToManyField(License, related_name="letters", verbose_name="licences")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     revision = models.PositiveSmallIntegerField(default=1)
-    file = models.FileField(upload_to=letter_upload_to, storage=_private_storage, max_length=300, blank=True)
+    file = models.FileField(
+        "PDF", upload_to=letter_upload_to, storage=_private_storage, max_length=300, blank=True
+    )
     error = models.TextField(blank=True)
     requested_at = models.DateTimeField(default=timezone.now)
     rendered_at = models.DateTimeField(null=True, blank=True)
@@ -263,9 +275,10 @@ class Letter(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-id"]
+        verbose_name = "licence letter"
 
     def __str__(self):
-        return f"Licence letter {self.key} (rev. {self.revision})"
+        return f"Licence letter {self.pk} (revision {self.revision})"
 
     @property
     def is_ready(self):

@@ -145,7 +145,7 @@ def test_ending_complimentary_memberships_asks_why_and_leaves_paid_and_ended_one
     url = "/admin/billing/subscription/"
     selected = {"action": "end_complimentary", ACTION_CHECKBOX_NAME: [comp.pk, paid.pk]}
     page = staff_client.post(url, selected).content.decode()
-    assert "Left as it is: paid: it ends in Stripe" in page and 'value="End 1 subscription"' in page
+    assert "Left as it is: paid: it ends in Stripe" in page and 'value="End 1 membership"' in page
     staff_client.post(url, {**selected, "apply": "1", "reason": "Pilot over"})
     staff_client.post(url, {**selected, "apply": "1", "reason": "Twice"})
     comp.refresh_from_db()
@@ -199,15 +199,37 @@ def test_staff_add_extra_seats_in_admin_with_a_reason(staff_client, staff, owner
     assert AuditLog.objects.filter(action="billing.extra_seats", actor=staff).exists()
 
 
-def test_staff_tasks_are_resolved_in_admin(staff_client, staff, owner):
+def test_staff_tasks_are_resolved_in_admin_after_a_confirmation_page(staff_client, staff, owner):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
     credit = TrackCreditFactory(user=owner, status="used")
     task = StaffTask.objects.create(kind="refund-used", user=owner, credit=credit, stripe_object_id="ch_9")
+    selected = {"action": "resolve", ACTION_CHECKBOX_NAME: [task.pk], "_return_to": "change"}
+    question = staff_client.post("/admin/billing/stafftask/", selected)
+    assert question.status_code == 200 and "leaves the open tasks" in question.content.decode()
+    refused = staff_client.post("/admin/billing/stafftask/", {**selected, "apply": "1", "resolution": ""})
+    assert refused.status_code == 200
     response = staff_client.post(
-        f"/admin/billing/stafftask/{task.pk}/change/", {"resolution": "Licence kept"}
+        "/admin/billing/stafftask/", {**selected, "apply": "1", "resolution": "Licence kept"}
     )
-    assert response.status_code == 302
+    assert (
+        response.status_code == 302 and response["Location"] == f"/admin/billing/stafftask/{task.pk}/change/"
+    )
     task.refresh_from_db()
-    assert task.resolved_by == staff and task.resolved_at is not None
+    assert task.resolved_by == staff and task.resolved_at is not None and task.resolution == "Licence kept"
+    entry = AuditLog.objects.get(action="billing.task_resolved")
+    assert entry.reason == "Licence kept" and entry.actor == staff
+
+
+def test_a_billing_staff_task_page_is_view_only(staff_client, owner):
+    task = StaffTask.objects.create(kind="dispute", user=owner, stripe_object_id="dp_1")
+    url = f"/admin/billing/stafftask/{task.pk}/change/"
+    page = staff_client.get(url)
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert "Mark resolved" in page.content.decode()
+    assert staff_client.post(url, {"resolution": "Sneaky"}).status_code == 403
+    task.refresh_from_db()
+    assert task.resolution == "" and task.resolved_at is None
 
 
 def test_billing_admin_pages_load(staff_client, owner, plans):

@@ -36,7 +36,7 @@ def test_the_preview_has_the_staff_site_breadcrumb_through_legal_and_versions(st
     crumbs = html[html.index('<ol class="breadcrumbs">') : html.index("</ol>")]
     assert '<a href="/admin/">Home</a>' in crumbs
     assert '<a href="/admin/legal/">Legal</a>' in crumbs
-    assert f'<a href="{reverse("admin:legal_version_changelist")}">Versions</a>' in crumbs
+    assert f'<a href="{reverse("admin:legal_version_changelist")}">Agreement versions</a>' in crumbs
     assert f'<a href="{reverse("admin:legal_version_change", args=[draft.pk])}">' in crumbs
     assert '<li aria-current="page">Preview</li>' in crumbs
 
@@ -67,7 +67,11 @@ def test_the_publish_action_asks_first_then_publishes_and_notifies(
     url = reverse("admin:legal_version_changelist")
     question = staff_client.post(url, {"action": "publish_selected", "_selected_action": [draft.pk]})
     page = question.content.decode()
-    assert question.status_code == 200 and "Publish 1 version" in page and "banner, private message" in page
+    assert (
+        question.status_code == 200
+        and "Publish 1 agreement version" in page
+        and "banner, private message" in page
+    )
     draft.refresh_from_db()
     assert not draft.is_published and not mail.outbox
     with django_capture_on_commit_callbacks(execute=True):
@@ -138,14 +142,18 @@ def test_staff_write_a_private_message_to_one_user(staff_client, staff, owner):
     assert message.sender == staff and message.subject == "About your account"
 
 
-def test_staff_send_a_notice_to_a_group_from_admin(staff_client, django_capture_on_commit_callbacks):
+def test_staff_send_a_notice_to_a_group_from_admin_after_seeing_whom_it_reaches(
+    staff_client, django_capture_on_commit_callbacks
+):
     member = UserFactory(account_type="enterprise")
     notice = Notice.objects.create(subject="Seat changes", body="Details.", audience="enterprise")
+    selected = {"action": "send_selected", "_selected_action": [notice.pk]}
+    question = staff_client.post(reverse("admin:legal_notice_changelist"), selected)
+    page = question.content.decode()
+    assert "Draft: enterprise accounts, 1 account now, by private message and email" in page
+    assert "cannot be stopped or taken back" in page and not mail.outbox
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post(
-            reverse("admin:legal_notice_changelist"),
-            {"action": "send_selected", "_selected_action": [notice.pk]},
-        )
+        staff_client.post(reverse("admin:legal_notice_changelist"), {**selected, "apply": "1"})
     assert [m.to[0] for m in mail.outbox] == [member.email]
     notice.refresh_from_db()
     assert notice.status == Notice.Status.DONE

@@ -1,12 +1,14 @@
 """Staff: licences in admin, searchable; revoke with a reason; regenerate letters; every change audited."""
 
+import re
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from allmytracks.models import AuditLog
-from licensing.models import License
-from tests.licensing.conftest import grant
+from licensing.models import Letter, License
+from tests.licensing.conftest import grant, make_ready
 
 
 @pytest.fixture
@@ -81,16 +83,20 @@ def test_licences_cannot_be_deleted_or_added_in_admin(staff_admin, lic):
     assert staff_admin.get(reverse("admin:licensing_license_change", args=[lic.pk])).status_code == 200
 
 
-def test_staff_regenerate_a_letter(staff_admin, lic, member, django_capture_on_commit_callbacks):
+def test_staff_regenerate_a_letter_after_its_confirmation_page(
+    staff_admin, lic, member, django_capture_on_commit_callbacks
+):
     from licensing import services
 
     with django_capture_on_commit_callbacks(execute=True):
         letter = services.request_letter(user=member, licenses=[lic])
+    url = reverse("admin:licensing_letter_changelist")
+    selected = {"action": "regenerate", ACTION_CHECKBOX_NAME: [letter.pk]}
+    question = staff_admin.post(url, selected)
+    assert question.status_code == 200 and "the new PDF replaces the old one" in question.content.decode()
+    assert Letter.objects.get(pk=letter.pk).revision == 1
     with django_capture_on_commit_callbacks(execute=True):
-        staff_admin.post(
-            reverse("admin:licensing_letter_changelist"),
-            {"action": "regenerate", ACTION_CHECKBOX_NAME: [letter.pk]},
-        )
+        staff_admin.post(url, {**selected, "apply": "1"})
     letter.refresh_from_db()
     assert letter.revision == 2 and letter.status == "ready"
     assert AuditLog.objects.for_object(letter).filter(action="licensing.letter_regenerated").exists()
@@ -113,3 +119,146 @@ def test_regenerating_a_letter_that_cannot_be_made_says_so_and_claims_no_success
     assert "lists a revoked licence" in page and "being made again" not in page
     letter.refresh_from_db()
     assert letter.revision == 1
+
+
+# --- finding licences and what surrounds them ---------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["amt {a} {b}", "AMT{a}{b}", " amt-{a}-{b} "])
+def test_a_licence_code_is_found_however_it_was_typed_or_read_out(
+    staff_admin, lic, other_member, second_track, typed
+):
+    theirs = grant(other_member, second_track, title="Other").license
+    _, a, b = lic.code.split("-")
+    for url in (
+        reverse("admin:licensing_license_changelist"),
+        reverse("admin:licensing_download_changelist"),
+    ):
+        response = staff_admin.get(url, {"q": typed.format(a=a.lower(), b=b.lower())})
+        listed = {
+            getattr(row, "code", None) or row.license.code for row in response.context["cl"].result_list
+        }
+        assert listed == {lic.code} and theirs.code not in listed, url
+
+
+@pytest.mark.parametrize("list_name", ["license", "letter", "download", "enduser", "project"])
+@pytest.mark.parametrize("query", ["%", "'", '"', "\\", "_", "x" * 3000, "AMT-"])
+def test_licensing_lists_answer_odd_searches(staff_admin, lic, list_name, query):
+    response = staff_admin.get(reverse(f"admin:licensing_{list_name}_changelist"), {"q": query})
+    assert response.status_code == 200
+
+
+def test_a_licence_page_links_what_paid_for_it_its_downloads_letters_and_public_check(
+    staff_admin, lic, member, django_capture_on_commit_callbacks
+):
+    from licensing import services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = services.request_letter(user=member, licenses=[lic])
+    html = staff_admin.get(reverse("admin:licensing_license_change", args=[lic.pk])).content.decode()
+    membership = reverse("admin:billing_subscription_change", args=[lic.source_id])
+    assert f'Membership: <a href="{membership}">' in html
+    downloads = reverse("admin:licensing_download_changelist") + f"?license__id__exact={lic.pk}"
+    assert f'<a href="{downloads}">Every download of this licence (1)</a>' in html
+    assert reverse("admin:licensing_letter_change", args=[letter.pk]) in html
+    assert lic.get_verify_url() in html and 'name="_save"' not in html
+    assert ">Music Licence Agreement v1<" in html
+
+
+def test_the_licences_one_membership_paid_for_are_listed_from_its_page(
+    staff_admin, lic, other_member, second_track
+):
+    theirs = grant(other_member, second_track, title="Other").license
+    url = reverse("admin:licensing_license_changelist")
+    response = staff_admin.get(url, {"paid_with": f"membership:{lic.source_id}"})
+    assert list(response.context["cl"].result_list) == [lic] and theirs.code not in response.content.decode()
+    for odd in ("membership:abc", "nothing", "credit:", "membership:99999"):
+        response = staff_admin.get(url, {"paid_with": odd})
+        assert response.status_code == 200 and response.context["cl"].result_count == 0, odd
+
+
+def test_a_licence_page_offers_revoke_which_asks_why_and_comes_back_to_the_licence(
+    staff_admin, lic, django_capture_on_commit_callbacks
+):
+    page = staff_admin.get(reverse("admin:licensing_license_change", args=[lic.pk])).content.decode()
+    assert 'name="action" value="revoke"' in page and 'name="_return_to" value="change"' in page
+    url = reverse("admin:licensing_license_changelist")
+    selected = {"action": "revoke", ACTION_CHECKBOX_NAME: [lic.pk], "_return_to": "change"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_admin.post(url, {**selected, "apply": "1", "reason": "Breach"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:licensing_license_change", args=[lic.pk])
+    page = staff_admin.get(response["Location"]).content.decode()
+    assert 'value="revoke"' not in page and "Breach" in page
+
+
+def test_a_letter_page_lists_its_licences_and_hands_out_the_pdf_by_a_signed_link(
+    staff_admin, staff, lic, member, django_capture_on_commit_callbacks
+):
+    from licensing import services
+
+    make_ready(staff)  # the staff member's own agreements are accepted, as on the live site
+
+    with django_capture_on_commit_callbacks(execute=True):
+        letter = services.request_letter(user=member, licenses=[lic])
+    letter.refresh_from_db()
+    html = staff_admin.get(reverse("admin:licensing_letter_change", args=[letter.pk])).content.decode()
+    assert reverse("admin:licensing_license_change", args=[lic.pk]) in html and lic.code in html
+    assert letter.file.name not in html and "L:" not in html
+    link = re.search(r'<a href="(/files/[^"]+)">Download ', html)
+    assert link, html
+    pdf = staff_admin.get(link.group(1).replace("&amp;", "&"))
+    content = b"".join(pdf.streaming_content)
+    pdf.close()
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and content.startswith(b"%PDF")
+
+
+def test_projects_are_named_by_members_in_the_download_step_not_added_by_staff(staff_admin, member):
+    url = reverse("admin:licensing_project_add")
+    assert staff_admin.get(url).status_code == 403
+    assert staff_admin.post(url, {"title": "x", "platform": "youtube"}).status_code == 403
+
+
+def test_a_project_page_links_its_licences_and_letters(staff_admin, lic):
+    html = staff_admin.get(reverse("admin:licensing_project_change", args=[lic.project_id])).content.decode()
+    licences = reverse("admin:licensing_license_changelist") + f"?project__id__exact={lic.project_id}"
+    assert f'<a href="{licences}">Licences in this project (1)</a>' in html
+    listed = staff_admin.get(licences)
+    assert list(listed.context["cl"].result_list) == [lic] and "Launch video" in listed.content.decode()
+
+
+def test_a_download_whose_file_was_removed_still_has_a_page_that_says_so(staff_admin, lic):
+    from licensing.models import Download
+
+    download = Download.objects.get(license=lic)
+    Download.objects.filter(pk=download.pk).update(version=None)
+    page = staff_admin.get(reverse("admin:licensing_download_change", args=[download.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "A file since removed from the catalogue" in html
+    assert 'name="_save"' not in html and f"Download of {lic.code}" in html
+
+
+@pytest.mark.parametrize("list_name", ["license", "letter", "download", "enduser", "project"])
+def test_licensing_lists_run_the_same_queries_for_one_row_or_many(
+    staff_admin, member, track, second_track, list_name, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from licensing import services
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert staff_admin.get(reverse(f"admin:licensing_{list_name}_changelist")).status_code == 200
+        return len(captured)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_letter(
+            user=member, licenses=[grant(member, track, name="Olivia", title="A").license]
+        )
+    queries()  # the first page of a session also loads what the session caches
+    one = queries()
+    with django_capture_on_commit_callbacks(execute=True):
+        for n, each in enumerate([second_track, track, second_track]):
+            services.request_letter(user=member, licenses=[grant(member, each, title=f"Project {n}").license])
+    assert queries() == one
