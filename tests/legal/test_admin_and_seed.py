@@ -174,3 +174,12 @@ def test_seed_legal_publishes_one_clearly_sample_version_of_each_agreement_and_i
         assert version.number == 1 and version.title.startswith("Sample")
         assert "Sample text for development" in version.body
     assert Notice.objects.count() == 0  # seeding does not mail anyone
+
+
+def test_a_confirmation_that_asks_for_nothing_shows_no_empty_details_box(staff_client):
+    draft = AgreementVersionFactory(document=services.ensure_documents()["privacy-policy"], number=1)
+    page = staff_client.post(
+        reverse("admin:legal_version_changelist"),
+        {"action": "publish_selected", "_selected_action": [draft.pk]},
+    ).content.decode()
+    assert "Publish 1" in page and "Details</h2>" not in page
