@@ -19,7 +19,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from allmytracks.admin import (
+    PageActionsMixin,
     ReadOnlyAdmin,
+    ResolvedFilter,
     account_filter,
     audit_log_url,
     audit_table,
@@ -239,7 +241,7 @@ MODERATION_TOOLS = [
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(PageActionsMixin, BaseUserAdmin):
     ordering = ["-date_joined"]
     list_display = ["account", "account_type", "status_label", "is_staff", "joined"]
     list_filter = [StatusFilter, "account_type", RoleFilter]  # dates: the date bar above the list
@@ -327,29 +329,20 @@ class UserAdmin(BaseUserAdmin):
             ]
         return []
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, object_id)
-        extra_context = {**(extra_context or {}), "moderation_tools": self._moderation_tools(request, obj)}
-        return super().change_view(request, object_id, form_url, extra_context)
+    page_actions = MODERATION_TOOLS
 
-    def _moderation_tools(self, request, user):
-        """The moderation buttons this staff member may use on this account now."""
-        if user is None or user.is_cancelled or not self.has_change_permission(request, user):
-            return []
-        allowed = self.get_actions(request)
+    def page_action_offered(self, user, name):
+        """The moderation buttons that apply to this account as it is now."""
+        if user.is_cancelled:
+            return False
         restricted = user.is_suspended or user.is_banned
-        offered = {
+        return {
             "suspend": not user.is_banned,
             "ban": not user.is_banned,
             "reinstate": restricted,
             "force_rename": user.profile_review != ProfileReview.RENAME,
             "refuse_registration_data": user.profile_review != ProfileReview.RESUBMIT,
-        }
-        return [
-            {"action": action, "label": label, "serious": serious}
-            for action, label, serious in MODERATION_TOOLS
-            if action in allowed and offered[action]
-        ]
+        }[name]
 
     @admin.display(description="Account (email and name)", ordering="email")
     def account(self, obj):
@@ -706,21 +699,6 @@ class CancellationRequestAdmin(ReadOnlyAdmin):
         )
 
 
-class OpenFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("open", "Open (staff task)"), ("resolved", "Resolved")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "open":
-            return queryset.filter(resolved_at__isnull=True)
-        if self.value() == "resolved":
-            return queryset.filter(resolved_at__isnull=False)
-        return queryset
-
-
 class NotesForm(forms.Form):
     reason = forms.CharField(
         label="Notes",
@@ -732,7 +710,7 @@ class NotesForm(forms.Form):
 @admin.register(CompromiseReport)
 class CompromiseReportAdmin(ReadOnlyAdmin):
     list_display = ["reported_email", "account", "created_at", "recovered_at", "resolved_at"]
-    list_filter = [OpenFilter, "created_at"]
+    list_filter = [ResolvedFilter, "created_at"]
     search_fields = ["reported_email", "user__email"]
     list_select_related = ["user"]
     actions = ["resolve"]

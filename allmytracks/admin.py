@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -49,24 +50,21 @@ def link_to(obj, text=None):
     return format_html('<a href="{}">{}</a>', url, text or obj) if url else str(text or obj)
 
 
-def account_filter(field):
-    """A list filter "account" on the ``field`` foreign key to the account, shown only while it is
-    in use: an account's page links to its records elsewhere through it (``<field>__id__exact``),
-    and the list then says whose records it shows and offers to show them all."""
+def record_filter(field, title):
+    """A list filter on the ``field`` foreign key, shown only while in use: a record's page links
+    to its related records through it (``<field>__id__exact``), and the list then names the record
+    it is filtered by and offers to show them all (``account_filter`` does the same for accounts)."""
 
-    class AccountFilter(admin.SimpleListFilter):
-        title = "account"
+    class RecordFilter(admin.SimpleListFilter):
         parameter_name = f"{field}__id__exact"
 
         def lookups(self, request, model_admin):
-            if not self.value():
+            value = self.value()
+            if not value:
                 return []
-            from django.contrib.auth import get_user_model
-
-            account = (
-                get_user_model().objects.filter(pk=self.value()).first() if self.value().isdigit() else None
-            )
-            return [(self.value(), str(account) if account else f"Account {self.value()} (no longer exists)")]
+            related = model_admin.model._meta.get_field(field).related_model
+            found = related._default_manager.filter(pk=value).first() if value.isdigit() else None
+            return [(value, str(found) if found else f"{title.capitalize()} {value} (no longer exists)")]
 
         def queryset(self, request, queryset):
             value = self.value()
@@ -76,7 +74,64 @@ def account_filter(field):
                 return queryset.none()
             return queryset.filter(**{f"{field}_id": int(value)})
 
-    return AccountFilter
+    RecordFilter.title = title
+    return RecordFilter
+
+
+def related_link(model, field, obj, text):
+    """ "<text> (<count>)" linking to ``model``'s list filtered to the rows whose ``field`` is ``obj``."""
+    count = model._default_manager.filter(**{field: obj}).count()
+    return format_html(
+        '<a href="{}">{} ({})</a>', changelist_url(model, **{f"{field}__id__exact": obj.pk}), text, count
+    )
+
+
+class PageActionsMixin:
+    """A record's page offers some of its list's actions as buttons among its tools.
+
+    ``page_actions`` lists (action name, button text, serious); ``page_action_offered(obj, name)``
+    says whether the action applies to the record as it is now. A button posts the action for this
+    one record: actions built on ``confirm_action`` ask for their details and come back here."""
+
+    change_form_template = "admin/change_form_with_actions.html"
+    page_actions = ()
+
+    def page_action_offered(self, obj, name):
+        return True
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        allowed = self.get_actions(request) if obj is not None else {}
+        tools = [
+            {"action": name, "label": label, "serious": serious}
+            for name, label, serious in self.page_actions
+            if name in allowed and self.page_action_offered(obj, name)
+        ]
+        extra_context = {**(extra_context or {}), "page_actions": tools}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+def account_filter(field):
+    """``record_filter`` on the ``field`` foreign key to the account: an account's page links to its
+    records elsewhere through it."""
+    return record_filter(field, "account")
+
+
+class ResolvedFilter(admin.SimpleListFilter):
+    """Open or resolved, for records that staff close (``resolved_at``)."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("resolved", "Resolved")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
 
 
 # --- proof records ----------------------------------------------------------------------

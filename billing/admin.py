@@ -14,13 +14,16 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from allmytracks.admin import (
+    PageActionsMixin,
     ReadOnlyAdmin,
+    ResolvedFilter,
     account_filter,
     audit_table,
     confirm_action,
     link_to,
+    record_filter,
+    related_link,
 )
-from legal.admin import PageActionsMixin, record_filter, related_link
 
 from . import services
 from .models import (
@@ -737,21 +740,6 @@ class StripeEventAdmin(PageActionsMixin, ReadOnlyAdmin):
 # --- staff tasks ------------------------------------------------------------------------------
 
 
-class OpenTaskFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("open", "Open"), ("resolved", "Resolved")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "open":
-            return queryset.filter(resolved_at__isnull=True)
-        if self.value() == "resolved":
-            return queryset.filter(resolved_at__isnull=False)
-        return queryset
-
-
 class ResolutionForm(forms.Form):
     resolution = forms.CharField(
         label="Resolution",
@@ -771,7 +759,7 @@ def task_state(task):
 @admin.register(StaffTask)
 class StaffTaskAdmin(PageActionsMixin, ReadOnlyAdmin):
     list_display = ["task", "account", "state", "opened"]
-    list_filter = [OpenTaskFilter, "kind", account_filter("user"), record_filter("credit", "purchase")]
+    list_filter = [ResolvedFilter, "kind", account_filter("user"), record_filter("credit", "purchase")]
     search_fields = ["user__email", "stripe_object_id", "details", "credit__purchase_ref"]
     list_select_related = ["user", "resolved_by"]
     actions = ["resolve"]

@@ -7,7 +7,6 @@ buttons, and the search of proof records by an email address's fingerprint."""
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,7 +14,16 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from allmytracks.admin import ReadOnlyAdmin, account_filter, changelist_url, confirm_action, link_to
+from allmytracks.admin import (
+    PageActionsMixin,
+    ReadOnlyAdmin,
+    account_filter,
+    changelist_url,
+    confirm_action,
+    link_to,
+    record_filter,
+    related_link,
+)
 from allmytracks.errors import UserFacingError
 
 from . import services
@@ -34,67 +42,6 @@ from .models import (
 )
 
 # --- shared by the billing, licensing and legal admins ------------------------------------------
-
-
-def record_filter(field, title):
-    """A list filter on the ``field`` foreign key, shown only while in use: a record's page links
-    to its related records through it (``<field>__id__exact``), and the list then names the record
-    it is filtered by and offers to show them all (``account_filter`` does the same for accounts)."""
-
-    class RecordFilter(admin.SimpleListFilter):
-        parameter_name = f"{field}__id__exact"
-
-        def lookups(self, request, model_admin):
-            value = self.value()
-            if not value:
-                return []
-            related = model_admin.model._meta.get_field(field).related_model
-            found = related._default_manager.filter(pk=value).first() if value.isdigit() else None
-            return [(value, str(found) if found else f"{title.capitalize()} {value} (no longer exists)")]
-
-        def queryset(self, request, queryset):
-            value = self.value()
-            if not value:
-                return queryset
-            if not value.isdigit():
-                return queryset.none()
-            return queryset.filter(**{f"{field}_id": int(value)})
-
-    RecordFilter.title = title
-    return RecordFilter
-
-
-def related_link(model, field, obj, text):
-    """ "<text> (<count>)" linking to ``model``'s list filtered to the rows whose ``field`` is ``obj``."""
-    count = model._default_manager.filter(**{field: obj}).count()
-    return format_html(
-        '<a href="{}">{} ({})</a>', changelist_url(model, **{f"{field}__id__exact": obj.pk}), text, count
-    )
-
-
-class PageActionsMixin:
-    """A record's page offers some of its list's actions as buttons among its tools.
-
-    ``page_actions`` lists (action name, button text, serious); ``page_action_offered(obj, name)``
-    says whether the action applies to the record as it is now. A button posts the action for this
-    one record: actions built on ``confirm_action`` ask for their details and come back here."""
-
-    change_form_template = "admin/legal/change_form_with_actions.html"
-    page_actions = ()
-
-    def page_action_offered(self, obj, name):
-        return True
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, unquote(object_id))
-        allowed = self.get_actions(request) if obj is not None else {}
-        tools = [
-            {"action": name, "label": label, "serious": serious}
-            for name, label, serious in self.page_actions
-            if name in allowed and self.page_action_offered(obj, name)
-        ]
-        extra_context = {**(extra_context or {}), "page_actions": tools}
-        return super().change_view(request, object_id, form_url, extra_context)
 
 
 class EmailFingerprintSearchMixin:

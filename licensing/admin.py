@@ -8,16 +8,18 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from allmytracks.admin import (
+    PageActionsMixin,
     ReadOnlyAdmin,
     account_filter,
     audit_table,
     changelist_url,
     confirm_action,
     link_to,
+    record_filter,
+    related_link,
 )
 from billing.admin import RECORD_LINKS
 from billing.models import StaffTask, Subscription, TrackCredit
-from legal.admin import PageActionsMixin, record_filter, related_link
 from legal.models import DocumentKind
 from legal.models import Version as AgreementVersion
 
