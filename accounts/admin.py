@@ -28,6 +28,7 @@ from allmytracks.admin import (
     changelist_url,
     confirm_action,
     link_to,
+    note_form,
 )
 from allmytracks.audit import record
 from allmytracks.models import AuditLog
@@ -55,37 +56,18 @@ admin.site.login = secure_admin_login(admin.site.login)
 # --- the details a staff action asks for ------------------------------------------------------
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason",
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Shown to the member and kept in the audit log.",
-    )
+ReasonForm = note_form("Reason", "Shown to the member and kept in the audit log.")
 
 
-class NoteForm(forms.Form):
-    reason = forms.CharField(
-        label="Note",
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Kept in the audit log.",
-    )
+NoteForm = note_form("Note", "Kept in the audit log.")
 
 
-class MessageForm(forms.Form):
-    reason = forms.CharField(
-        label="Message to the member",
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Say what is wrong. The member sees it on their profile page and by email.",
-    )
+MessageForm = note_form(
+    "Message to the member", "Say what is wrong. The member sees it on their profile page and by email."
+)
 
 
-class OptionalReasonForm(forms.Form):
-    reason = forms.CharField(
-        label="Note",
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        required=False,
-        help_text="Optional. Kept in the audit log.",
-    )
+OptionalReasonForm = note_form("Note", "Optional. Kept in the audit log.", required=False)
 
 
 class SuspendForm(ReasonForm):
@@ -699,12 +681,7 @@ class CancellationRequestAdmin(ReadOnlyAdmin):
         )
 
 
-class NotesForm(forms.Form):
-    reason = forms.CharField(
-        label="Notes",
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="What was checked and done. Kept in the audit log.",
-    )
+NotesForm = note_form("Notes", "What was checked and done. Kept in the audit log.")
 
 
 @admin.register(CompromiseReport)

@@ -5,6 +5,7 @@ from collections import defaultdict
 from functools import wraps
 from urllib.parse import urlencode
 
+from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -164,6 +165,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         hidden = set(self.exclude or ())
         fields = [f.name for f in self.model._meta.fields if f.name not in hidden]
         return [*fields, *self.extra_readonly]
+
+
+def note_form(label, help_text, *, name="reason", required=True):
+    """The form of a confirmation page that asks for one piece of text (a reason, a note)."""
+    field = forms.CharField(
+        label=label,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        required=required,
+        help_text=help_text,
+    )
+    return type(f"{name.capitalize()}Form", (forms.Form,), {name: field})
 
 
 # --- the confirmation page of a staff action ------------------------------------------------

@@ -21,6 +21,7 @@ from allmytracks.admin import (
     audit_table,
     confirm_action,
     link_to,
+    note_form,
     record_filter,
     related_link,
 )
@@ -121,12 +122,7 @@ class UsageInline(admin.TabularInline):
         return False
 
 
-class EndReasonForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason",
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Kept in the audit log.",
-    )
+EndReasonForm = note_form("Reason", "Kept in the audit log.")
 
 
 def _not_endable(sub, data=None):
@@ -740,13 +736,12 @@ class StripeEventAdmin(PageActionsMixin, ReadOnlyAdmin):
 # --- staff tasks ------------------------------------------------------------------------------
 
 
-class ResolutionForm(forms.Form):
-    resolution = forms.CharField(
-        label="Resolution",
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="What was checked and decided (a licence revoked or kept, a refund made). "
-        "Kept with the task and in the audit log.",
-    )
+ResolutionForm = note_form(
+    "Resolution",
+    "What was checked and decided (a licence revoked or kept, a refund made). "
+    "Kept with the task and in the audit log.",
+    name="resolution",
+)
 
 
 def task_state(task):

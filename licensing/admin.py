@@ -15,6 +15,7 @@ from allmytracks.admin import (
     changelist_url,
     confirm_action,
     link_to,
+    note_form,
     record_filter,
     related_link,
 )
@@ -26,11 +27,7 @@ from legal.models import Version as AgreementVersion
 from . import services
 from .models import Download, EndUser, Letter, License, Project, normalise_code
 
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}), help_text="Recorded and emailed to the account holder."
-    )
+ReasonForm = note_form("Reason", "Recorded and emailed to the account holder.")
 
 
 class LicenceCodeSearchMixin:
