@@ -48,6 +48,18 @@ def _test_settings(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _rate_limit_clock(monkeypatch):
+    """Rate limits count in fixed windows; a test's requests must not straddle a window's edge
+    (21 requests on a loaded machine can take seconds, and a minute turning over in between
+    starts the count again). The limiter's clock stands at the start of a day for every test."""
+    from types import SimpleNamespace
+
+    import allmytracks.ratelimit
+
+    monkeypatch.setattr(allmytracks.ratelimit, "time", SimpleNamespace(time=lambda: 20833 * 86400 + 1))
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager():
     from allmytracks.celery import app
 
