@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from allmytracks.admin import (
+    AuditedEditsMixin,
     PageActionsMixin,
     ReadOnlyAdmin,
     ResolvedFilter,
@@ -223,13 +224,15 @@ MODERATION_TOOLS = [
 
 
 @admin.register(User)
-class UserAdmin(PageActionsMixin, BaseUserAdmin):
+class UserAdmin(AuditedEditsMixin, PageActionsMixin, BaseUserAdmin):
     ordering = ["-date_joined"]
     list_display = ["account", "account_type", "status_label", "is_staff", "joined"]
     list_filter = [StatusFilter, "account_type", RoleFilter]  # dates: the date bar above the list
     search_fields = ["email", "display_name", "company"]
     date_hierarchy = "date_joined"
     list_per_page = 50
+    edit_audit_action = "accounts.admin_edited"
+    add_audit_action = "accounts.admin_created"
     actions = ["suspend", "ban", "reinstate", "force_rename", "refuse_registration_data"]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     MODERATION_FIELDS = [
@@ -376,19 +379,6 @@ class UserAdmin(PageActionsMixin, BaseUserAdmin):
     @admin.display(description="Recent staff and system actions")
     def audit_log(self, obj):
         return audit_table(obj)
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and form.changed_data:
-            record(
-                "accounts.admin_edited",
-                actor=request.user,
-                target=obj,
-                request=request,
-                fields=sorted(form.changed_data),
-            )
-        elif not change:
-            record("accounts.admin_created", actor=request.user, target=obj, request=request)
 
     @admin.action(description="Suspend selected accounts", permissions=["change"])
     def suspend(self, request, queryset):

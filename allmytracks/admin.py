@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from .audit import action_label, detail_label
+from .audit import action_label, detail_label, record
 from .errors import UserFacingError
 from .models import AuditLog
 
@@ -165,6 +165,64 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         hidden = set(self.exclude or ())
         fields = [f.name for f in self.model._meta.fields if f.name not in hidden]
         return [*fields, *self.extra_readonly]
+
+
+# --- edits on a record's page ---------------------------------------------------------------
+
+
+def _shown_value(obj, name, value):
+    """A field's value as the audit log keeps it: its choice label, else plain text."""
+    try:
+        field = obj._meta.get_field(name)
+    except FieldDoesNotExist:
+        return str(value)
+    if value in (None, ""):
+        return ""
+    if getattr(field, "choices", None):
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def edited_values(obj, form, hidden=()):
+    """(before, after) of the plain fields ``form`` changed on ``obj`` (saved), by field name.
+    Relations and ``hidden`` fields are named in the changed fields only, without their values."""
+    before, after = {}, {}
+    for name in form.changed_data:
+        try:
+            field = obj._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if name in hidden or field.is_relation:
+            continue
+        before[name] = _shown_value(obj, name, form.initial.get(name))
+        after[name] = _shown_value(obj, name, getattr(obj, field.attname))
+    return before, after
+
+
+class AuditedEditsMixin:
+    """Edits saved on a record's page go to the audit log with what each changed field was and
+    became. ``edit_audit_action`` is the code of an edit, ``add_audit_action`` of a record added
+    here (empty: not audited); ``audit_values_hidden`` names fields whose values stay out of the log
+    (only that they changed is kept)."""
+
+    edit_audit_action = ""
+    add_audit_action = ""
+    audit_values_hidden = ("password",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data and self.edit_audit_action:
+            before, after = edited_values(obj, form, self.audit_values_hidden)
+            details = {"fields": sorted(form.changed_data)}
+            if before:
+                details.update(old=before, new=after)
+            record(self.edit_audit_action, actor=request.user, target=obj, request=request, **details)
+        elif not change and self.add_audit_action:
+            record(self.add_audit_action, actor=request.user, target=obj, request=request)
 
 
 def note_form(label, help_text, *, name="reason", required=True):
@@ -351,6 +409,9 @@ def _detail_value(entry, key, value):
         return "yes" if value else "no"
     if value is None or value == "":
         return "—"
+    if isinstance(value, dict):  # field name -> value (an edit's before and after)
+        pairs = ((_field_label(entry.target_type, k), _detail_value(entry, k, v)) for k, v in value.items())
+        return "; ".join(f"{label}: {shown}" for label, shown in pairs)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)

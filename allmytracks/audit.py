@@ -64,6 +64,9 @@ ACTION_LABELS = {
     "catalog.publish": "Tracks published",
     "catalog.unpublish": "Tracks unpublished",
     # Billing
+    "billing.plan_added": "Plan added",
+    "billing.plan_changed": "Plan changed",
+    "billing.event_reopened": "Stripe event to be processed again",
     "billing.checkout_confirmed": "Checkout confirmed by the member",
     "billing.credit_purchased": "Single track bought",
     "billing.credit_revoked": "Single-track credit revoked",
@@ -85,6 +88,8 @@ ACTION_LABELS = {
     "licensing.letter_requested": "Licence letter requested",
     "licensing.letter_rendered": "Licence letter made",
     "licensing.letter_regenerated": "Licence letter made again",
+    "licensing.project_corrected": "Project corrected by staff",
+    "licensing.end_user_corrected": "End user corrected by staff",
     # Legal
     "legal.draft": "Agreement draft started",
     "legal.publish": "Agreement version published",

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from allmytracks.admin import (
+    AuditedEditsMixin,
     PageActionsMixin,
     ReadOnlyAdmin,
     account_filter,
@@ -336,13 +337,14 @@ class LetterAdmin(LicenceCodeSearchMixin, PageActionsMixin, ReadOnlyAdmin):
 
 
 @admin.register(EndUser)
-class EndUserAdmin(admin.ModelAdmin):
+class EndUserAdmin(AuditedEditsMixin, admin.ModelAdmin):
     list_display = ("name", "role", "kind", "account_link", "licence_count", "created_at")
     list_filter = ("kind", account_filter("account"))
     search_fields = ("name", "role", "email", "account__email")
     list_select_related = ("account",)
-    fields = ("name", "kind", "account", "role", "email", "terms", "created_at", "licences")
-    readonly_fields = ("account", "kind", "name", "created_at", "terms", "licences")
+    fields = ("name", "kind", "account", "role", "email", "terms", "created_at", "licences", "history")
+    readonly_fields = ("account", "kind", "name", "created_at", "terms", "licences", "history")
+    edit_audit_action = "licensing.end_user_corrected"
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(licence_total=Count("licenses"))
@@ -369,14 +371,19 @@ class EndUserAdmin(admin.ModelAdmin):
     def licences(self, obj):
         return related_link(License, "end_user", obj, "Licences for this end user")
 
+    @admin.display(description="Audit log")
+    def history(self, obj):
+        return audit_table(obj)
+
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(AuditedEditsMixin, admin.ModelAdmin):
     list_display = ("project", "platform", "account_link", "created_at")
     list_filter = ("platform", account_filter("account"))
     search_fields = ("title", "url", "client_name", "account__email")
     list_select_related = ("account",)
-    readonly_fields = ("account", "created_at", "licences", "letter_list")
+    readonly_fields = ("account", "created_at", "licences", "letter_list", "history")
+    edit_audit_action = "licensing.project_corrected"
     fieldsets = [
         (
             None,
@@ -386,7 +393,7 @@ class ProjectAdmin(admin.ModelAdmin):
                 "fields": ["title", "platform", "url", "client_name"],
             },
         ),
-        (None, {"fields": ["account", "created_at", "licences", "letter_list"]}),
+        (None, {"fields": ["account", "created_at", "licences", "letter_list", "history"]}),
     ]
 
     def has_add_permission(self, request):
@@ -412,6 +419,10 @@ class ProjectAdmin(admin.ModelAdmin):
     @admin.display(description="Licence letters")
     def letter_list(self, obj):
         return related_link(Letter, "project", obj, "Letters for this project")
+
+    @admin.display(description="Audit log")
+    def history(self, obj):
+        return audit_table(obj)
 
 
 @admin.register(Download)

@@ -262,3 +262,31 @@ def test_licensing_lists_run_the_same_queries_for_one_row_or_many(
         for n, each in enumerate([second_track, track, second_track]):
             services.request_letter(user=member, licenses=[grant(member, each, title=f"Project {n}").license])
     assert queries() == one
+
+
+def test_a_project_correction_is_audited_with_what_it_was_and_became(staff_admin, lic):
+    url = reverse("admin:licensing_project_change", args=[lic.project_id])
+    data = {"title": "Launch video (final cut)", "platform": "film", "url": "", "client_name": ""}
+    assert staff_admin.post(url, data).status_code == 302
+    entry = AuditLog.objects.for_object(lic.project).get(action="licensing.project_corrected")
+    assert entry.actor.is_staff and entry.data["fields"] == ["platform", "title"]
+    assert entry.data["old"]["title"] == "Launch video"
+    assert entry.data["new"]["title"] == "Launch video (final cut)"
+    assert entry.data["new"]["platform"] == "Film / TV"  # the choice's label, as staff read it
+    page = staff_admin.get(url).content.decode()
+    assert "Project corrected by staff" in page  # the project's own audit table
+    shown = staff_admin.get(reverse("admin:allmytracks_auditlog_change", args=[entry.pk])).content.decode()
+    assert "Title: Launch video (final cut)" in shown and "Title: Launch video;" in shown
+    # Saving without a change writes nothing.
+    staff_admin.post(url, {**data})
+    assert AuditLog.objects.for_object(lic.project).filter(action="licensing.project_corrected").count() == 1
+
+
+def test_an_end_user_correction_is_audited(staff_admin, lic):
+    url = reverse("admin:licensing_enduser_change", args=[lic.end_user_id])
+    response = staff_admin.post(url, {"role": "Owner, Acme Films", "email": "olivia@example.com"})
+    assert response.status_code == 302
+    entry = AuditLog.objects.for_object(lic.end_user).get(action="licensing.end_user_corrected")
+    assert entry.data["fields"] == ["email", "role"]
+    assert entry.data["old"] == {"role": "", "email": ""}
+    assert entry.data["new"] == {"role": "Owner, Acme Films", "email": "olivia@example.com"}
