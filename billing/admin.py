@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from allmytracks.admin import (
+    AuditedEditsMixin,
     PageActionsMixin,
     ReadOnlyAdmin,
     ResolvedFilter,
@@ -26,7 +27,7 @@ from allmytracks.admin import (
     related_link,
 )
 
-from . import services
+from . import services, stripe_client
 from .models import (
     TERMINAL,
     BillingAccount,
@@ -61,8 +62,68 @@ def links_from_other_apps(obj):
     return format_html_join(mark_safe("<br>"), "{}", ((html,) for html in links))
 
 
+class PlanForm(forms.ModelForm):
+    """A plan sold online must cost at Stripe what the pricing page says: a new or changed price,
+    currency, billing period or Stripe price id is checked against the Stripe price before saving.
+    Without a Stripe key nothing can be bought online, so the plan saves unchecked (and says so)."""
+
+    PRICED = ("stripe_price_id", "price_cents", "currency", "interval")
+
+    class Meta:
+        model = Plan
+        fields = [
+            "slug",
+            "family",
+            "name",
+            "tagline",
+            "interval",
+            "price_cents",
+            "currency",
+            "stripe_price_id",
+            "licences_per_period",
+            "fair_use_ceiling",
+            "includes_sfx",
+            "default_seats",
+            "is_business",
+            "highlight",
+            "features",
+            "sort_order",
+            "active",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        self.checked_at_stripe = None
+        price_id = (cleaned.get("stripe_price_id") or "").strip()
+        changed = self.instance.pk is None or any(name in self.changed_data for name in self.PRICED)
+        if not price_id or not changed or self.errors:
+            return cleaned
+        try:
+            problems = services.stripe_price_problems(
+                price_id=price_id,
+                price_cents=cleaned["price_cents"],
+                currency=cleaned["currency"],
+                interval=cleaned["interval"],
+            )
+        except stripe_client.PaymentsNotConfigured:
+            self.checked_at_stripe = False
+            return cleaned
+        except stripe_client.StripeError as exc:
+            raise forms.ValidationError(
+                "Stripe could not be asked about this price (%(error)s). Nothing was saved; try again.",
+                params={"error": getattr(exc, "user_message", None) or exc.__class__.__name__},
+            ) from exc
+        for field, message in problems:
+            self.add_error(field, message)
+        self.checked_at_stripe = True
+        return cleaned
+
+
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(AuditedEditsMixin, admin.ModelAdmin):
+    form = PlanForm
+    edit_audit_action = "billing.plan_changed"
+    add_audit_action = "billing.plan_added"
     # Narrow columns, so the list fits beside the menu and the filters: the slug, the Stripe price
     # id and the order are on each plan's page; the list says whether the plan is sold online.
     list_display = [
@@ -82,6 +143,15 @@ class PlanAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # plans are switched off (active), never deleted: subscriptions point at them
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if getattr(form, "checked_at_stripe", None) is False:
+            self.message_user(
+                request,
+                "The price was not checked against Stripe: no Stripe key is set on this site.",
+                messages.WARNING,
+            )
 
     @admin.display(description="Plan", ordering="name")
     def plan(self, obj):
@@ -669,6 +739,11 @@ class ProcessedFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _applied(event):
+    """Processed and placed: nothing left to do for it."""
+    return event.processed_at is not None and not event.error
+
+
 def event_state(obj):
     if obj.processed_at is None:
         tries = (
@@ -703,17 +778,17 @@ class StripeEventAdmin(PageActionsMixin, ReadOnlyAdmin):
     ]
 
     def page_action_offered(self, obj, name):
-        return obj.processed_at is None
+        return not _applied(obj)
 
     @admin.display(description="Processed", ordering="processed_at")
     def state(self, obj):
         return event_state(obj)
 
-    @admin.action(description="Process the selected unprocessed events again", permissions=["act"])
+    @admin.action(
+        description="Process the selected events again (waiting, failing or not placed)", permissions=["act"]
+    )
     def process_again(self, request, queryset):
-        from allmytracks.tasks import enqueue_on_commit
-
-        from .tasks import process_stripe_event
+        from . import webhooks
 
         return confirm_action(
             self,
@@ -725,11 +800,14 @@ class StripeEventAdmin(PageActionsMixin, ReadOnlyAdmin):
             form_class=forms.Form,
             consequences=[
                 "Each event is queued for the background worker, which applies it as it would a new "
-                "delivery from Stripe. An event that was already processed is never applied twice.",
+                "delivery from Stripe. An event that was already applied is never applied twice.",
+                "An event that could not be placed (a Stripe price no plan has, a customer no account has) "
+                "is placed only if that has been fixed since: set the plan's Stripe price id first. "
+                "Placing it again is kept in the audit log.",
             ],
             describe=event_state,
-            skip=lambda event, data: "already processed" if event.processed_at else "",
-            apply=lambda event, data: enqueue_on_commit(process_stripe_event, event.pk),
+            skip=lambda event, data: "already processed" if _applied(event) else "",
+            apply=lambda event, data: webhooks.process_again(event, actor=request.user, request=request),
         )
 
 

@@ -36,6 +36,7 @@ from .models import (
     TaskKind,
     TrackCredit,
 )
+from .money import format_money
 
 log = logging.getLogger(__name__)
 MEMBERSHIP_AGREEMENT = "premium-membership"
@@ -267,6 +268,41 @@ def _open_session(checkout):
     )
     checkout.refresh_from_db()
     return checkout
+
+
+def stripe_price_problems(*, price_id, price_cents, currency, interval):
+    """What stops a plan with these values being sold at the Stripe price ``price_id``, as
+    (field, message) pairs; none when Stripe charges what the pricing page shows.
+
+    Raises ``stripe_client.PaymentsNotConfigured`` without a Stripe key and ``StripeError`` when
+    Stripe cannot be asked (a price id Stripe does not know is a problem, not an error)."""
+    try:
+        price = stripe_client.retrieve_price(price_id)
+    except stripe_client.InvalidRequestError as exc:
+        if getattr(exc, "code", "") != "resource_missing":
+            raise
+        return [("stripe_price_id", f"Stripe has no price {price_id}.")]
+    problems = []
+    named = f"The Stripe price {price_id}"
+    if not price.get("active", True):
+        problems.append(("stripe_price_id", f"{named} is archived: new buyers cannot use it."))
+    recurring = price.get("recurring") or {}
+    every = int(recurring.get("interval_count") or 1)
+    if price.get("type", "recurring") != "recurring" or not recurring:
+        problems.append(("stripe_price_id", f"{named} is a one-off price, not a membership's."))
+    elif recurring.get("interval") != interval or every != 1:
+        renews = f"{every} {recurring.get('interval')}"
+        problems.append(("interval", f"{named} renews every {renews}; this plan every 1 {interval}."))
+    charged_in = (price.get("currency") or "").lower()
+    if charged_in != currency.lower():
+        problems.append(("currency", f"{named} is in {charged_in.upper() or '?'}, not {currency.upper()}."))
+    if price.get("billing_scheme", "per_unit") != "per_unit" or price.get("unit_amount") is None:
+        problems.append(("stripe_price_id", f"{named} is tiered or custom: the site shows one price a seat."))
+    elif int(price["unit_amount"]) != price_cents:
+        charged = format_money(price["unit_amount"], charged_in or currency)
+        shown = format_money(price_cents, currency)
+        problems.append(("price_cents", f"{named} charges {charged}; the plan says {shown}."))
+    return problems
 
 
 def portal_url(*, user, return_url):

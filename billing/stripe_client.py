@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 StripeError = stripe.StripeError
 SignatureVerificationError = stripe.SignatureVerificationError
+InvalidRequestError = stripe.InvalidRequestError
 
 
 class PaymentsNotConfigured(Exception):
@@ -80,6 +81,10 @@ def create_portal_session(*, customer_id, return_url, idempotency_key):
         options={"idempotency_key": idempotency_key},
     )
     return _plain(session)
+
+
+def retrieve_price(price_id):
+    return _plain(_client().v1.prices.retrieve(price_id))
 
 
 def retrieve_subscription(subscription_id):

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from allmytracks.audit import record
 from allmytracks.numbers import whole_number
 from allmytracks.tasks import enqueue_on_commit
 
@@ -90,6 +91,26 @@ def process(event_pk):
             error=traceback.format_exc()[-4000:], attempts=F("attempts") + 1
         )
         raise
+
+
+def process_again(event, *, actor, request=None):
+    """Queue ``event`` to be applied again: one still waiting or failing, or one that could not be
+    placed (an unknown price or customer) once staff fixed what it lacked. An event that was
+    applied is never queued again. The handlers take a subscription's state as of the event, so
+    an old event placed late does not undo a newer one."""
+    from .tasks import process_stripe_event
+
+    with transaction.atomic():
+        unplaced = StripeEvent.objects.filter(pk=event.pk, processed_at__isnull=False).exclude(error="")
+        if unplaced.update(processed_at=None):
+            record(
+                "billing.event_reopened",
+                actor=actor,
+                target=event,
+                request=request,
+                why=event.error[:500],
+            )
+        enqueue_on_commit(process_stripe_event, event.pk)
 
 
 def _seen_at(event):

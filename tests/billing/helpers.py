@@ -215,6 +215,8 @@ class FakeStripe:
         self.calls = []
         self.subscriptions = {}
         self.sessions = {}
+        self.prices = {}
+        self.unreachable = False
 
     def create_customer(self, *, email, name, user_id, idempotency_key):
         self.calls.append(("create_customer", idempotency_key, {"email": email}))
@@ -236,6 +238,29 @@ class FakeStripe:
     def create_portal_session(self, *, customer_id, return_url, idempotency_key):
         self.calls.append(("create_portal_session", idempotency_key, {"customer": customer_id}))
         return {"id": "bps_test", "url": f"https://billing.stripe.com/p/session/{customer_id}"}
+
+    def add_price(self, price_id, *, unit_amount, currency="usd", interval="month", **extra):
+        self.prices[price_id] = {
+            "id": price_id,
+            "object": "price",
+            "active": True,
+            "billing_scheme": "per_unit",
+            "currency": currency,
+            "recurring": {"interval": interval, "interval_count": 1, "usage_type": "licensed"},
+            "type": "recurring",
+            "unit_amount": unit_amount,
+            **extra,
+        }
+
+    def retrieve_price(self, price_id):
+        self.calls.append(("retrieve_price", None, price_id))
+        if self.unreachable:
+            raise stripe_client.StripeError("Network error")
+        if price_id not in self.prices:
+            raise stripe_client.InvalidRequestError(
+                f"No such price: '{price_id}'", "id", code="resource_missing", http_status=404
+            )
+        return self.prices[price_id]
 
     def retrieve_subscription(self, subscription_id):
         self.calls.append(("retrieve_subscription", None, subscription_id))
@@ -259,6 +284,7 @@ def fake_stripe(monkeypatch):
         "create_checkout_session",
         "create_portal_session",
         "retrieve_subscription",
+        "retrieve_price",
         "cancel_subscription",
     ):
         monkeypatch.setattr(stripe_client, name, getattr(fake, name))

@@ -8,8 +8,9 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 from django.utils import timezone
 
+from allmytracks.models import AuditLog
 from billing import services
-from billing.models import BillingAccount, Invoice, StaffTask, StripeEvent
+from billing.models import BillingAccount, Invoice, Plan, StaffTask, StripeEvent
 from tests.factories import SubscriptionFactory, TrackCreditFactory
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +182,131 @@ def test_billing_lists_run_the_same_queries_for_one_row_or_many(staff_client, pl
     one = queries()
     _billing_rows(3, plans)
     assert queries() == one
+
+
+# --- plans: what the pricing page shows is what Stripe charges ----------------------------------
+
+
+def plan_form(plan, **changes):
+    """The plan's page as staff post it back, with ``changes``."""
+    import json
+
+    from django.forms.models import model_to_dict
+
+    data = {}
+    for name, value in {**model_to_dict(plan), **changes}.items():
+        if name in ("id", "created_at", "updated_at") or value is False:
+            continue
+        data[name] = json.dumps(value) if name == "features" else ("" if value is None else value)
+    data["initial-features"] = json.dumps(plan.features)  # the page's hidden initial (a callable default)
+    return data
+
+
+def test_a_plan_price_that_stripe_does_not_charge_is_refused(staff_client, plans, fake_stripe):
+    plan = plans["personal-monthly"]
+    fake_stripe.add_price(plan.stripe_price_id, unit_amount=plan.price_cents)
+    url = reverse("admin:billing_plan_change", args=[plan.pk])
+    response = staff_client.post(url, plan_form(plan, price_cents=plan.price_cents + 500))
+    assert response.status_code == 200
+    assert "charges" in response.content.decode() and "the plan says" in response.content.decode()
+    assert Plan.objects.get(pk=plan.pk).price_cents == plan.price_cents
+    assert not AuditLog.objects.filter(action="billing.plan_changed").exists()
+
+
+def test_a_new_stripe_price_with_the_new_amount_is_saved_and_audited(staff_client, plans, fake_stripe):
+    plan = plans["personal-monthly"]
+    fake_stripe.add_price("price_personal_2027", unit_amount=plan.price_cents + 500)
+    url = reverse("admin:billing_plan_change", args=[plan.pk])
+    data = plan_form(plan, price_cents=plan.price_cents + 500, stripe_price_id="price_personal_2027")
+    assert staff_client.post(url, data).status_code == 302
+    plan.refresh_from_db()
+    assert plan.stripe_price_id == "price_personal_2027"
+    entry = AuditLog.objects.get(action="billing.plan_changed")
+    assert entry.data["fields"] == ["price_cents", "stripe_price_id"]
+    assert entry.data["new"]["stripe_price_id"] == "price_personal_2027"
+
+
+@pytest.mark.parametrize(
+    ("price", "field", "words"),
+    [
+        ({"currency": "eur"}, "currency", "is in EUR, not USD"),
+        ({"interval": "year"}, "interval", "renews every 1 year"),
+        ({"active": False}, "stripe_price_id", "is archived"),
+        ({"type": "one_time", "recurring": None}, "stripe_price_id", "one-off price"),
+        ({"billing_scheme": "tiered", "unit_amount": None}, "stripe_price_id", "tiered or custom"),
+    ],
+)
+def test_a_stripe_price_unlike_the_plan_is_refused_with_the_reason(
+    staff_client, plans, fake_stripe, price, field, words
+):
+    plan = plans["personal-monthly"]
+    fake_stripe.add_price("price_other", **{"unit_amount": plan.price_cents, **price})
+    url = reverse("admin:billing_plan_change", args=[plan.pk])
+    response = staff_client.post(url, plan_form(plan, stripe_price_id="price_other"))
+    assert response.status_code == 200
+    assert words in " ".join(response.context["adminform"].form.errors[field])
+
+
+def test_an_unknown_or_unreachable_stripe_price_saves_nothing(staff_client, plans, fake_stripe):
+    plan = plans["personal-monthly"]
+    url = reverse("admin:billing_plan_change", args=[plan.pk])
+    unknown = staff_client.post(url, plan_form(plan, stripe_price_id="price_typo"))
+    assert "Stripe has no price price_typo" in unknown.content.decode()
+    fake_stripe.add_price("price_new", unit_amount=plan.price_cents)
+    fake_stripe.unreachable = True
+    down = staff_client.post(url, plan_form(plan, stripe_price_id="price_new"))
+    assert down.status_code == 200 and "Stripe could not be asked about this price" in down.content.decode()
+    assert Plan.objects.get(pk=plan.pk).stripe_price_id == plan.stripe_price_id
+
+
+def test_a_plan_edit_that_leaves_the_price_alone_does_not_ask_stripe(staff_client, plans, fake_stripe):
+    plan = plans["personal-monthly"]
+    url = reverse("admin:billing_plan_change", args=[plan.pk])
+    assert staff_client.post(url, plan_form(plan, tagline="For creators")).status_code == 302
+    assert "retrieve_price" not in fake_stripe.names()
+    entry = AuditLog.objects.get(action="billing.plan_changed")
+    assert entry.data["old"]["tagline"] != "For creators" and entry.data["new"]["tagline"] == "For creators"
+
+
+def test_without_a_stripe_key_a_plan_saves_unchecked_and_says_so(staff_client, plans, settings):
+    settings.STRIPE_SECRET_KEY = ""
+    plan = plans["personal-monthly"]
+    before = plan.price_cents
+    url = reverse("admin:billing_plan_change", args=[plan.pk])
+    response = staff_client.post(url, plan_form(plan, price_cents=before + 100), follow=True)
+    assert "The price was not checked against Stripe" in response.content.decode()
+    plan.refresh_from_db()
+    assert plan.price_cents == before + 100
+
+
+def test_an_event_that_could_not_be_placed_is_placed_once_its_plan_is_set(
+    staff_client, owner, plans, webhook, django_capture_on_commit_callbacks
+):
+    from billing.models import Subscription
+    from tests.billing.helpers import event, subscription_obj
+
+    BillingAccount.objects.create(user=owner, stripe_customer_id="cus_owner")
+    obj = subscription_obj("sub_new", customer="cus_owner", price="price_pro_2027", user_id=owner.pk)
+    webhook.post(event("customer.subscription.created", obj))
+    stored = StripeEvent.objects.get()
+    assert "No plan has the Stripe price price_pro_2027" in stored.error and stored.processed_at
+    assert not Subscription.objects.exists()
+
+    page = staff_client.get(reverse("admin:billing_stripeevent_change", args=[stored.pk])).content.decode()
+    assert 'name="action" value="process_again"' in page
+    Plan.objects.filter(pk=plans["pro-monthly"].pk).update(stripe_price_id="price_pro_2027")
+    url = reverse("admin:billing_stripeevent_changelist")
+    selected = {"action": "process_again", ACTION_CHECKBOX_NAME: [stored.pk], "apply": "1"}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff_client.post(url, selected).status_code == 302
+    stored.refresh_from_db()
+    assert stored.error == "" and stored.processed_at and stored.attempts == 2
+    assert Subscription.objects.get().plan == plans["pro-monthly"]
+    entry = AuditLog.objects.for_object(stored).get(action="billing.event_reopened")
+    assert entry.actor.is_staff and "No plan has the Stripe price" in entry.data["why"]
+    # Placed now: asking again applies nothing twice.
+    again = staff_client.post(url, {**selected}, follow=True).content.decode()
+    assert "already processed" in again
+    assert AuditLog.objects.filter(action="billing.event_reopened").count() == 1
+    page = staff_client.get(reverse("admin:billing_stripeevent_change", args=[stored.pk])).content.decode()
+    assert 'name="action" value="process_again"' not in page
