@@ -39,7 +39,9 @@ class Plan(models.Model):
     tagline = models.CharField(max_length=160, blank=True)
     interval = models.CharField(max_length=5, choices=Interval.choices, default=Interval.MONTH)
     price_cents = models.PositiveIntegerField(
-        default=0, help_text="Price per interval in the smallest unit (per seat for business plans)."
+        "price in cents",
+        default=0,
+        help_text="Price per interval in the smallest unit (per seat for business plans).",
     )
     currency = models.CharField(max_length=3, default="usd")
     stripe_price_id = models.CharField(
