@@ -187,8 +187,29 @@ def card_queryset(qs=None):
 # --- the home page ------------------------------------------------------------------------
 
 
+BROWSE_KEY = "catalog:home:browse:v1"
+BROWSE_SECONDS = 600
+
+
+def browse_shortcuts(*, limit=10):
+    """{"mood": [(slug, name)], "genre": [...]}: the moods and genres most music carries, the home
+    page's ways into the catalogue. Taken from the facet counts of the plain music page (whose
+    remembered results the search page shares), kept for ten minutes."""
+    found = cache.get(BROWSE_KEY)
+    if found is None:
+        from .search import SearchParams, default_sort, search_tracks
+
+        result = search_tracks(SearchParams(kind="music", sort=default_sort("")))
+        found = {
+            dim: [(v.value, v.label) for v in result.facets.get(dim, []) if v.count > 0][:limit]
+            for dim in ("mood", "genre")
+        }
+        cache.set(BROWSE_KEY, found, BROWSE_SECONDS)
+    return found
+
+
 def home_context(user, *, limit=8):
-    """Context for the home page's catalogue shelves: new this week, featured collections."""
+    """Context for the home page: new this week, featured collections, ways in by mood and genre."""
     new = list(card_queryset(Track.objects.new_this_week()).music()[:limit])
     if len(new) < limit:  # a quiet week: fill with the most recent releases
         seen = [t.pk for t in new]
@@ -202,6 +223,7 @@ def home_context(user, *, limit=8):
         "new_sounds": sounds,
         "featured_collections": collections,
         "favourite_ids": favourite_ids(user, new + sounds),
+        "browse": browse_shortcuts(),
     }
 
 

@@ -149,6 +149,21 @@ def test_home_page_shows_new_this_week(anon_client):
     assert "New this week" in html and "Brand New Tune" in html
 
 
+def test_home_page_offers_the_moods_and_genres_most_music_carries(anon_client):
+    calm, tense = MoodFactory(name="Calm"), MoodFactory(name="Tense")
+    lofi = GenreFactory(name="Lo-fi")
+    MoodFactory(name="Unused")
+    for _ in range(2):
+        playable(moods=[calm], genres=[lofi])
+    playable(moods=[tense])
+    html = anon_client.get("/").content.decode()
+    tracks = reverse("catalog:track-list")
+    assert html.index(f'href="{tracks}?mood={calm.slug}"') < html.index(f'href="{tracks}?mood={tense.slug}"')
+    assert f'href="{tracks}?genre={lofi.slug}"' in html and "Unused" not in html
+    listed = anon_client.get(f"{tracks}?mood={calm.slug}")
+    assert listed.context["result"].total == 2
+
+
 # --- favourites: the three personas ---------------------------------------------------------
 
 
