@@ -47,6 +47,8 @@ def _published_track(slug):
 
 # --- download = licence ---------------------------------------------------------------------
 
+PENDING_DOWNLOAD = "licensing_download"  # session: {"code", "url"} of the file the licence page starts
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -91,15 +93,17 @@ def download(request, slug):
         else:
             lic = grant.license
             if grant.created:
-                messages.success(request, f"Licence {lic.code} issued. Your download is starting.")
+                messages.success(request, f"Licence {lic.code} issued.")
             elif grant.reason == "same-project":
                 messages.info(
                     request,
                     f"You already hold licence {lic.code} for this track in this project: "
                     "this download is free and uses no licence.",
                 )
-            request.session["licensing_download"] = {"code": lic.code, "url": grant.url}
-            return redirect(grant.url)
+            # The licence's page starts the file (one time: see license_detail), so the customer
+            # lands on their licence code, not on the filled-in form the file left them on.
+            request.session[PENDING_DOWNLOAD] = {"code": lic.code, "url": grant.url}
+            return redirect(lic)
     from billing import entitlements
 
     decision = entitlements.check(request.user, track=track)
@@ -230,6 +234,13 @@ def export_csv(request):
 @require_safe
 def license_detail(request, code):
     lic = _owned_license(request, code)
+    # A licence just issued or downloaded again from the form: its page starts the signed file once
+    # (a reload or a later visit shows the page alone; the files list offers every download).
+    pending = request.session.get(PENDING_DOWNLOAD) or {}
+    start_download = ""
+    if pending.get("code") == lic.code:
+        del request.session[PENDING_DOWNLOAD]
+        start_download = pending.get("url") if lic.is_active else ""
     letters = list(lic.letters.order_by("-requested_at"))
     single = next((letter for letter in letters if letter.key == services.letter_key([lic])), None)
     siblings = []
@@ -250,7 +261,7 @@ def license_detail(request, code):
             "letter": single,
             "other_letters": [letter for letter in letters if letter is not single],
             "siblings": siblings,
-            "just_downloaded": (request.session.get("licensing_download") or {}).get("code") == lic.code,
+            "start_download": start_download,
         },
     )
 

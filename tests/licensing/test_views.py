@@ -1,6 +1,7 @@
 import csv
 import datetime
 import io
+import re
 
 import pytest
 import time_machine
@@ -68,20 +69,24 @@ def test_download_form_shows_account_agreement_and_permanent_end_user(
     assert 'value="Olivia Owner"' in html  # defaults to the account holder
 
 
-def test_posting_the_form_issues_a_licence_and_redirects_to_the_signed_file(
+def test_posting_the_form_issues_a_licence_and_its_page_starts_the_signed_file_once(
     member, owner_client, track, agreements
 ):
     from legal.models import Acceptance
 
     response = owner_client.post(download_url(track), form_data(owner_client, track))
     lic = License.objects.get()
-    assert response.status_code == 302
-    assert response["Location"].startswith("/files/")
+    assert response.status_code == 302 and response["Location"] == lic.get_absolute_url()
     assert lic.account == member and lic.end_user.name == "Olivia Owner"
     assert lic.project.url == "https://youtube.com/@olivia"
     acceptance = Acceptance.objects.get(user=member, version=agreements["music-licence"])
     assert acceptance.method == "checkout"
-    file = owner_client.get(response["Location"])
+    page = owner_client.get(response["Location"]).content.decode()
+    assert f"Licence {lic.code} issued." in page and "Your download is starting" in page
+    start = re.search(r'<meta http-equiv="refresh" content="0;url=(/files/[^"]+)">', page).group(1)
+    again = owner_client.get(response["Location"]).content.decode()
+    assert "http-equiv" not in again and "Your download is starting" not in again  # once only
+    file = owner_client.get(start.replace("&amp;", "&"))
     assert file.status_code == 200
     assert f"Mira Vale - Golden Hour ({lic.code}).wav" in file["Content-Disposition"]
     assert file["Content-Disposition"].startswith("attachment")
