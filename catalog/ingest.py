@@ -481,7 +481,8 @@ def save_ingested(
         version_kind = options.get("version_kind") or TrackVersion.Kind.FULL
         new_track = track is None
         if new_track:
-            track = Track(artist=_artist(options.get("artist") or probe_result.tags.get("artist")))
+            named = options.get("artist") or probe_result.tags.get("artist") or options.get("default_artist")
+            track = Track(artist=_artist(named))
             _apply_track_fields(track, meta, options, probe_result)
             track.slug = unique_slug(Track, track.title)
         track.duration_seconds = track.duration_seconds or decoded

@@ -42,3 +42,23 @@ def test_running_the_import_again_changes_nothing(make_audio):
     assert "Summary: 0 imported, 1 skipped, 1 failed." in output
     assert "already in the catalogue" in output and "failed before" in output
     assert (Track.objects.count(), IngestJob.objects.count()) == counts
+
+
+def test_a_default_artist_names_only_the_files_whose_tags_name_none(make_audio):
+    folder = make_audio("flac", name="tagged.flac", title="Tagged Tune", artist="Mara Voss").parent
+    make_audio("wav", name="untagged.wav", freq=660)
+
+    output = run(folder, "--default-artist", "House Band")
+
+    assert "Summary: 2 imported" in output
+    by_file = dict(Track.objects.values_list("title", "artist__name"))
+    assert by_file["Tagged Tune"] == "Mara Voss"
+    assert by_file["untagged"] == "House Band"
+
+
+def test_artist_and_default_artist_cannot_be_given_together(make_audio):
+    from django.core.management import CommandError
+
+    folder = make_audio("wav").parent
+    with pytest.raises(CommandError):
+        run(folder, "--artist", "One", "--default-artist", "Other")

@@ -25,8 +25,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("directory", help="Folder to import (searched recursively).")
         parser.add_argument("--kind", choices=[c for c, _ in Track.Kind.choices], default="music")
-        parser.add_argument(
+        who = parser.add_mutually_exclusive_group()
+        who.add_argument(
             "--artist", default="", help="Artist of every imported file (in place of the files' artist tags)."
+        )
+        who.add_argument(
+            "--default-artist",
+            default="",
+            help="Artist of the files whose tags name none (files that name their artist keep it).",
         )
         parser.add_argument("--genres", default="", help="Comma-separated genres for every file.")
         parser.add_argument("--publish", action="store_true", help="Publish each track once it is ingested.")
@@ -34,7 +40,7 @@ class Command(BaseCommand):
             "--queue", action="store_true", help="Queue the files for the Celery ingest workers."
         )
 
-    def handle(self, *args, directory, kind, artist, genres, publish, queue, **options):
+    def handle(self, *args, directory, kind, artist, default_artist, genres, publish, queue, **options):
         root = Path(directory)
         if not root.is_dir():
             raise CommandError(f"{directory} is not a folder.")
@@ -45,6 +51,8 @@ class Command(BaseCommand):
         base_options = {"kind": kind, "publish": publish}
         if artist:
             base_options["artist"] = artist
+        if default_artist:
+            base_options["default_artist"] = default_artist
         if genres:
             base_options["genres"] = genres
         imported, skipped, failed, queued = [], [], [], []
