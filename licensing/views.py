@@ -92,9 +92,7 @@ def download(request, slug):
             error = str(exc)
         else:
             lic = grant.license
-            if grant.created:
-                messages.success(request, f"Licence {lic.code} issued.")
-            elif grant.reason == "same-project":
+            if grant.reason == "same-project":
                 messages.info(
                     request,
                     f"You already hold licence {lic.code} for this track in this project: "
@@ -102,7 +100,7 @@ def download(request, slug):
                 )
             # The licence's page starts the file (one time: see license_detail), so the customer
             # lands on their licence code, not on the filled-in form the file left them on.
-            request.session[PENDING_DOWNLOAD] = {"code": lic.code, "url": grant.url}
+            request.session[PENDING_DOWNLOAD] = {"code": lic.code, "url": grant.url, "new": grant.created}
             return redirect(lic)
     from billing import entitlements
 
@@ -237,10 +235,11 @@ def license_detail(request, code):
     # A licence just issued or downloaded again from the form: its page starts the signed file once
     # (a reload or a later visit shows the page alone; the files list offers every download).
     pending = request.session.get(PENDING_DOWNLOAD) or {}
-    start_download = ""
+    start_download, just_issued = "", False
     if pending.get("code") == lic.code:
         del request.session[PENDING_DOWNLOAD]
         start_download = pending.get("url") if lic.is_active else ""
+        just_issued = bool(pending.get("new"))
     letters = list(lic.letters.order_by("-requested_at"))
     single = next((letter for letter in letters if letter.key == services.letter_key([lic])), None)
     siblings = []
@@ -262,6 +261,7 @@ def license_detail(request, code):
             "other_letters": [letter for letter in letters if letter is not single],
             "siblings": siblings,
             "start_download": start_download,
+            "just_issued": just_issued,
         },
     )
 
