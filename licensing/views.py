@@ -100,7 +100,9 @@ def download(request, slug):
                 )
             # The licence's page starts the file (one time: see license_detail), so the customer
             # lands on their licence code, not on the filled-in form the file left them on.
-            request.session[PENDING_DOWNLOAD] = {"code": lic.code, "url": grant.url, "new": grant.created}
+            # A form sent twice (a double click) answers with the licence its first sending issued.
+            issued = grant.created or grant.reason == "already-issued"
+            request.session[PENDING_DOWNLOAD] = {"code": lic.code, "url": grant.url, "new": issued}
             return redirect(lic)
     from billing import entitlements
 

@@ -117,6 +117,9 @@ def test_same_form_posted_twice_quickly_gives_one_licence(member, owner_client, 
     second = owner_client.post(download_url(track), data)
     assert first.status_code == second.status_code == 302
     assert License.objects.count() == 1
+    assert first["Location"] == second["Location"] == License.objects.get().get_absolute_url()
+    page = owner_client.get(second["Location"]).content.decode()  # where the browser lands
+    assert "Licence issued. Your download is starting" in page
 
 
 def test_project_url_that_is_not_a_url_is_refused_and_keeps_the_input(member, owner_client, track):
