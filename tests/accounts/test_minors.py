@@ -51,6 +51,7 @@ def test_guardian_gets_a_signed_link_and_confirming_records_name_email_time_and_
     message = mail.outbox[-1]
     assert message.to == ["grace@example.net"]
     assert minor.email in message.body
+    assert message.body.startswith("Dear Grace Guardian,\n")  # the guardian, not the member
     path = link_path(message)
     page = anon_client.get(path)
     assert page.status_code == 200 and "Grace Guardian" in page.text

@@ -51,6 +51,7 @@ def test_staff_revoke_with_a_reason_and_the_user_is_emailed(
     entry = AuditLog.objects.for_object(lic).get(action="licensing.license_revoked")
     assert entry.reason == "Used in a second project" and entry.actor.is_staff
     assert mailoutbox[-1].to == ["owner@example.com"] and "Used in a second project" in mailoutbox[-1].body
+    assert mailoutbox[-1].body.startswith(f"Hello {lic.account.display_name},\n")  # greeted by name
 
 
 def test_revoking_a_revoked_licence_again_is_reported_and_not_audited_twice(
