@@ -10,6 +10,7 @@ import secrets
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.urls import reverse
@@ -510,9 +511,14 @@ def recovery_token(user):
     return signing.dumps({"u": user.pk, "l": user.locked_at.isoformat()}, salt=RECOVERY_SALT)
 
 
+def _recovery_link(user):
+    return settings.SITE_URL + reverse("accounts:recover", args=[recovery_token(user)])
+
+
 @transaction.atomic
 def report_compromise(*, email, details="", request=None, reporter=None):
     """Lock the account at once, end its sessions, revoke trusted browsers, email the owner.
+    An account already locked stays locked as it is (the emailed link stays valid).
 
     The answer is the same whether or not ``email`` has an account (no enumeration).
     """
@@ -531,15 +537,29 @@ def report_compromise(*, email, details="", request=None, reporter=None):
     if user is None:
         record("accounts.compromise_reported_unknown", target=report, request=request)
         return report
-    now = timezone.now()
-    user.locked_at = now
+    if user.locked_at is not None:
+        # Locked already and waiting for its owner. Locking again would void the link already
+        # emailed (it names the lock), so reports from rotating addresses could keep the owner out;
+        # the report is kept for staff and the owner gets the link again, at most once per interval.
+        record(
+            "accounts.compromise_reported_again",
+            actor=reporter,
+            target=user,
+            request=request,
+            report=report.pk,
+        )
+        interval = settings.ACCOUNTS_RECOVERY_RESEND_SECONDS
+        if cache.add(f"accounts:recovery-resent:{user.pk}", 1, interval):
+            emails.compromise_recovery(user, _recovery_link(user))
+        return report
+    user.locked_at = timezone.now()
     # A new password hash ends every Django session and invalidates every MFA-trusted
     # browser (allauth's trust fingerprint includes the hash).
     user.set_unusable_password()
     user.save(update_fields=["locked_at", "password"])
     record("accounts.compromise_locked", actor=reporter, target=user, request=request, report=report.pk)
-    link = settings.SITE_URL + reverse("accounts:recover", args=[recovery_token(user)])
-    emails.compromise_recovery(user, link)
+    cache.set(f"accounts:recovery-resent:{user.pk}", 1, settings.ACCOUNTS_RECOVERY_RESEND_SECONDS)
+    emails.compromise_recovery(user, _recovery_link(user))
     transaction.on_commit(lambda: end_all_sessions(user))
     return report
 

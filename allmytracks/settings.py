@@ -407,6 +407,9 @@ ACCOUNTS_STAFF_REQUIRE_MFA = env.bool("ACCOUNTS_STAFF_REQUIRE_MFA", default=True
 # Guardian confirmation links for members under 18 stay valid this long.
 ACCOUNTS_GUARDIAN_LINK_MAX_AGE = 7 * 24 * 3600
 ACCOUNTS_RECOVERY_LINK_MAX_AGE = 24 * 3600
+# Another compromise report for an account already locked sends its owner the recovery link again at
+# most this often (the account stays locked; the report is kept for staff either way).
+ACCOUNTS_RECOVERY_RESEND_SECONDS = env.int("ACCOUNTS_RECOVERY_RESEND_SECONDS", default=15 * 60)
 
 # ---------------------------------------------------------------------------
 # Security

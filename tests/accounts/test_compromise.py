@@ -146,3 +146,38 @@ def test_reports_are_rate_limited(anon_client, members, django_capture_on_commit
         report(anon_client, "nobody@example.com", django_capture_on_commit_callbacks)
     response = report(anon_client, "nobody@example.com", django_capture_on_commit_callbacks)
     assert response.status_code == 429 and response["Retry-After"]
+
+
+def test_reports_from_other_addresses_cannot_void_the_owners_link_or_flood_their_inbox(
+    members, django_capture_on_commit_callbacks
+):
+    report(Client(REMOTE_ADDR="198.51.100.1"), "owner@example.com", django_capture_on_commit_callbacks)
+    first_link = recovery_path()
+    sent = len(mail.outbox)
+    for n in range(2, 6):  # four more reports, each from another address
+        client = Client(REMOTE_ADDR=f"198.51.100.{n}")
+        assert report(client, "owner@example.com", django_capture_on_commit_callbacks).status_code == 200
+    assert len(mail.outbox) == sent  # no new email within the interval
+    assert CompromiseReport.objects.filter(user=members[0]).count() == 5  # every report kept for staff
+    assert AuditLog.objects.filter(action="accounts.compromise_reported_again").count() == 4
+
+    anon = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = anon.post(first_link, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 302  # the first link still works
+    assert User.objects.get(pk=members[0].pk).check_password(NEW_PASSWORD)
+    assert not CompromiseReport.objects.filter(user=members[0], recovered_at__isnull=True).exists()
+
+
+def test_a_report_on_a_locked_account_after_the_interval_sends_the_link_again(
+    members, django_capture_on_commit_callbacks, settings
+):
+    report(Client(REMOTE_ADDR="198.51.100.1"), "owner@example.com", django_capture_on_commit_callbacks)
+    sent = len(mail.outbox)
+    later = timezone.now() + datetime.timedelta(seconds=settings.ACCOUNTS_RECOVERY_RESEND_SECONDS + 1)
+    with time_machine.travel(later):
+        report(Client(REMOTE_ADDR="198.51.100.2"), "owner@example.com", django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == sent + 1
+    again = recovery_path()
+    anon = Client()
+    assert anon.get(again).status_code == 200 and User.objects.get(pk=members[0].pk).is_locked
