@@ -52,6 +52,7 @@ class Decision:
     reason: str
     url: str | None = None
     remaining: int | None = None  # membership units left this period, when the source is a membership
+    unlimited: bool = False  # the membership is unlimited: ``remaining`` is what fair use leaves
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def check(user, *, track):
                 MEMBERSHIP,
                 f"Included in your {membership.plan.name} membership.",
                 remaining=allowance - used,
+                unlimited=membership.plan.is_unlimited,
             )
     if TrackCredit.objects.for_account(user).available().filter(track=track).exists():
         return Decision(True, CREDIT, "You bought this track: one licence is ready to use.")

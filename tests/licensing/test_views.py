@@ -69,6 +69,21 @@ def test_download_form_shows_account_agreement_and_permanent_end_user(
     assert 'value="Olivia Owner"' in html  # defaults to the account holder
 
 
+def test_the_form_says_what_the_membership_leaves(owner, owner_client, track, agreements):
+    from tests.licensing.conftest import give_membership, make_ready
+
+    make_ready(owner)
+    membership = give_membership(owner, quota=10)
+    page = owner_client.get(download_url(track)).content.decode()
+    assert "<strong>10</strong> licences left this period" in page
+    plan = membership.plan
+    plan.licences_per_period, plan.fair_use_ceiling = None, 400
+    plan.save(update_fields=["licences_per_period", "fair_use_ceiling"])
+    page = owner_client.get(download_url(track)).content.decode()
+    assert "<strong>Unlimited</strong> licences" in page and "fair use: 400 more this period" in page
+    assert "licences left this period" not in page
+
+
 def test_posting_the_form_issues_a_licence_and_its_page_starts_the_signed_file_once(
     member, owner_client, track, agreements
 ):
