@@ -515,6 +515,15 @@ def _recovery_link(user):
     return settings.SITE_URL + reverse("accounts:recover", args=[recovery_token(user)])
 
 
+def export_account_data(*, user, request=None):
+    """Everything the account holds, as JSON-ready data (``accounts.data_export``); audited."""
+    from .data_export import collect
+
+    data = collect(user)
+    record("accounts.data_exported", actor=user, target=user, request=request)
+    return data
+
+
 @transaction.atomic
 def report_compromise(*, email, details="", request=None, reporter=None):
     """Lock the account at once, end its sessions, revoke trusted browsers, email the owner.

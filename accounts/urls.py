@@ -8,6 +8,7 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("account/profile/", views.profile, name="profile"),
     path("account/security/", views.security, name="security"),
+    path("account/data/", views.data_export, name="data"),
     path("account/guardian/", views.guardian, name="guardian"),
     path("account/guardian/confirm/<str:token>/", views.guardian_confirm, name="guardian-confirm"),
     path("account/enterprise/", views.enterprise, name="enterprise"),

@@ -8,7 +8,9 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from allmytracks.ratelimit import ratelimit
@@ -98,6 +100,21 @@ def profile(request):
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@ratelimit("account-data", "5/h", methods=("POST",))
+def data_export(request):
+    """What a copy of the account's data holds, and the copy itself (a JSON file) on POST."""
+    if request.method == "POST":
+        data = services.export_account_data(user=request.user, request=request)
+        response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        name = f"allmytracks-account-data-{timezone.localdate():%Y-%m-%d}.json"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "no-store"
+        return response
+    return render(request, "accounts/data.html")
 
 
 @login_required

@@ -5,6 +5,11 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self):
+        from accounts.data_export import register
+
+        from .exports import account_data
+
+        register("billing", account_data)
         from accounts.signals import account_cancelled
 
         from .signals import on_account_cancelled

@@ -6,6 +6,11 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalogue"  # as the site spells it
 
     def ready(self):
+        from accounts.data_export import register
+
+        from .exports import account_data
+
+        register("catalogue", account_data)
         # The search module's signal receivers (cached taxonomy, remembered results) must be
         # connected in every process that saves tracks, not only in those that search.
         from . import ingest, search  # noqa: F401  (ingest: an upload's file goes with its record)

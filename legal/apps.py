@@ -5,6 +5,11 @@ class LegalConfig(AppConfig):
     name = "legal"
 
     def ready(self):
+        from accounts.data_export import register
+
+        from .exports import account_data
+
+        register("agreements_and_messages", account_data)
         from django.db.models.signals import post_delete, post_save
 
         from .context_processors import forget_announcements
