@@ -1,4 +1,5 @@
-"""A copy of the account's data: the owner's own records only, as a JSON file; audited and limited."""
+"""A copy of the account's data (accounts.data_export, with every app's part): the owner's own
+records only, as a JSON file; audited and limited. Here for the licensing personas and fixtures."""
 
 import json
 
@@ -8,14 +9,7 @@ from django.urls import reverse
 
 from allmytracks.models import AuditLog
 from catalog.models import Favourite
-from tests.licensing.conftest import (  # noqa: F401  (fixtures)
-    agreements,
-    grant,
-    member,
-    other_member,
-    second_track,
-    track,
-)
+from tests.licensing.conftest import grant
 
 pytestmark = pytest.mark.django_db
 URL = "/account/data/"
