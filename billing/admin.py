@@ -1,6 +1,7 @@
 """Staff site for billing: plans (editable), the Stripe mirrors (read-only), complimentary
 memberships and extra seats (through services, audited), and staff tasks."""
 
+import re
 from collections import defaultdict
 
 from django import forms
@@ -62,6 +63,9 @@ def links_from_other_apps(obj):
     return format_html_join(mark_safe("<br>"), "{}", ((html,) for html in links))
 
 
+STRIPE_PRICE_ID = re.compile(r"price_[A-Za-z0-9_]{1,90}")
+
+
 class PlanForm(forms.ModelForm):
     """A plan sold online must cost at Stripe what the pricing page says: a new or changed price,
     currency, billing period or Stripe price id is checked against the Stripe price before saving.
@@ -95,6 +99,13 @@ class PlanForm(forms.ModelForm):
         cleaned = super().clean()
         self.checked_at_stripe = None
         price_id = (cleaned.get("stripe_price_id") or "").strip()
+        if price_id and not STRIPE_PRICE_ID.fullmatch(price_id):
+            self.add_error(
+                "stripe_price_id",
+                "A Stripe price id looks like price_1PqR2sT3uV4wX5yZ (from Stripe's dashboard).",
+            )
+            return cleaned
+        cleaned["stripe_price_id"] = price_id
         changed = self.instance.pk is None or any(name in self.changed_data for name in self.PRICED)
         if not price_id or not changed or self.errors:
             return cleaned

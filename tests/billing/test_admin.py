@@ -247,6 +247,16 @@ def test_a_stripe_price_unlike_the_plan_is_refused_with_the_reason(
     assert words in " ".join(response.context["adminform"].form.errors[field])
 
 
+def test_a_stripe_price_id_that_is_not_one_is_refused_without_asking_stripe(staff_client, plans, fake_stripe):
+    plan = plans["personal-monthly"]
+    url = reverse("admin:billing_plan_change", args=[plan.pk])
+    for forged in ("price_../../v1/customers", "prod_123", "price_ abc", "sk_live_secret"):
+        response = staff_client.post(url, plan_form(plan, stripe_price_id=forged))
+        assert "A Stripe price id looks like" in response.content.decode(), forged
+    assert "retrieve_price" not in fake_stripe.names()
+    assert Plan.objects.get(pk=plan.pk).stripe_price_id == plan.stripe_price_id
+
+
 def test_an_unknown_or_unreachable_stripe_price_saves_nothing(staff_client, plans, fake_stripe):
     plan = plans["personal-monthly"]
     url = reverse("admin:billing_plan_change", args=[plan.pk])
