@@ -86,7 +86,13 @@ def test_account_pages_pass_an_accessibility_scan(page, members, password):
     assert_accessible(page)
     login(page, owner, password)
     page.wait_for_load_state()
-    for path in ("/account/profile/", "/account/security/", "/account/enterprise/", "/account/cancel/"):
+    for path in (
+        "/account/profile/",
+        "/account/security/",
+        "/account/enterprise/",
+        "/account/cancel/",
+        "/account/data/",
+    ):
         page.goto(path)
         assert page.get_by_text(owner.email).first.is_visible()
         assert_accessible(page)

@@ -6,8 +6,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_home_page_says_what_the_service_is_and_passes_an_accessibility_scan(page):
+    from tests.factories import GenreFactory, MoodFactory, TrackFactory, TrackVersionFactory
+
+    mood = MoodFactory(name="Uplifting")
+    TrackVersionFactory(track=TrackFactory(moods=[mood], genres=[GenreFactory(name="Lo-fi")]))
     page.goto("/")
     assert "AllMyTracks" in page.title()
+    browse = page.get_by_role("navigation", name="Browse music by mood or genre")
+    browse.get_by_role("link", name="Uplifting").click()
+    page.wait_for_url(f"**/tracks/?mood={mood.slug}")
+    page.goto("/")
     assert page.get_by_role("heading", level=1).inner_text().startswith("Music that fits your story")
     assert page.get_by_role("link", name="Create account").is_visible()
     footer = page.locator("footer")

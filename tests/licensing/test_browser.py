@@ -35,6 +35,10 @@ def test_member_downloads_for_a_new_project_gets_the_letter_and_verifies_it(page
     download = info.value
     lic = License.objects.get()
     assert download.suggested_filename == f"Mira Vale - Golden Hour - Instrumental ({lic.code}).wav"
+    # The form lands on the new licence, which started the file and says so.
+    page.wait_for_url(f"**/licenses/{lic.code}/")
+    assert page.get_by_role("status").filter(has_text="Licence issued").is_visible()
+    assert_accessible(page)
 
     page.goto("/licenses/")
     assert_accessible(page)
