@@ -30,6 +30,7 @@ from allmytracks.admin import (
     confirm_action,
     link_to,
     note_form,
+    waiting_for_staff,
 )
 from allmytracks.audit import record
 from allmytracks.models import AuditLog
@@ -782,3 +783,22 @@ for _model, _allauth_admin in (
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
     admin.site.register(_model, type(_allauth_admin.__name__, (SignInRecordAdmin, _allauth_admin), {}))
+
+
+# --- on the staff site's front page -----------------------------------------------------------
+
+waiting_for_staff(
+    "Enterprise applications to decide",
+    EnterpriseApplication,
+    params={"status__exact": RequestStatus.PENDING},
+    status=RequestStatus.PENDING,
+)
+waiting_for_staff(
+    "Cancellation requests to decide",
+    CancellationRequest,
+    params={"status__exact": CancellationStatus.PENDING},
+    status=CancellationStatus.PENDING,
+)
+waiting_for_staff(
+    "Compromise reports open", CompromiseReport, params={"state": "open"}, resolved_at__isnull=True
+)

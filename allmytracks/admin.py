@@ -726,3 +726,39 @@ def _selection_checking(admin_view):
 
 
 admin.site.admin_view = _selection_checking(admin.site.admin_view)
+
+
+# --- what waits for staff, on the staff site's front page ---------------------------------------
+# Each app names its records that wait for a person (``waiting_for_staff`` in its admin.py): the
+# front page lists them with their counts, each a link to the list filtered to them, for the staff
+# member allowed to see that list.
+
+_WAITING = []
+
+
+def waiting_for_staff(text, model, *, params, **filters):
+    """``text`` ("Enterprise applications to decide") counts ``model`` rows matching ``filters``;
+    its link opens the model's list with ``params`` (its own list filters, so they show as chosen)."""
+    _WAITING.append((text, model, params, filters))
+
+
+def waiting_items(request):
+    items = []
+    for text, model, params, filters in _WAITING:
+        model_admin = admin.site._registry.get(model)
+        if model_admin is None or not model_admin.has_view_permission(request):
+            continue
+        count = model._default_manager.filter(**filters).count()
+        items.append({"text": text, "count": count, "url": changelist_url(model, **params)})
+    return items
+
+
+def _index_with_waiting(index):
+    @wraps(index)
+    def staff_index(request, extra_context=None):
+        return index(request, {"waiting": waiting_items(request), **(extra_context or {})})
+
+    return staff_index
+
+
+admin.site.index = _index_with_waiting(admin.site.index)

@@ -26,6 +26,7 @@ from allmytracks.admin import (
     note_form,
     record_filter,
     related_link,
+    waiting_for_staff,
 )
 
 from . import services, stripe_client
@@ -912,3 +913,18 @@ class StaffTaskAdmin(PageActionsMixin, ReadOnlyAdmin):
                 task=task, actor=request.user, resolution=data["resolution"]
             ),
         )
+
+
+# --- on the staff site's front page -----------------------------------------------------------
+
+waiting_for_staff("Billing tasks open", StaffTask, params={"state": "open"}, resolved_at__isnull=True)
+waiting_for_staff(
+    "Stripe events not processed", StripeEvent, params={"processed": "no"}, processed_at__isnull=True
+)
+waiting_for_staff(
+    "Stripe events that could not be placed",
+    StripeEvent,
+    params={"processed": "unplaced"},
+    processed_at__isnull=False,
+    error__gt="",
+)

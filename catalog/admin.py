@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
 from allmytracks import audit
+from allmytracks.admin import waiting_for_staff
 from allmytracks.storage import private_download_url
 from allmytracks.tasks import enqueue_on_commit
 
@@ -973,3 +974,8 @@ class CollectionAdmin(admin.ModelAdmin):
             for n, item in enumerate(items):
                 if item.position != n:
                     CollectionItem.objects.filter(pk=item.pk).update(position=n)
+
+
+# --- on the staff site's front page -----------------------------------------------------------
+
+waiting_for_staff("Failed uploads", FailedIngestJob, params={}, status=IngestJob.Status.FAILED)

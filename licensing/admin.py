@@ -19,6 +19,7 @@ from allmytracks.admin import (
     note_form,
     record_filter,
     related_link,
+    waiting_for_staff,
 )
 from billing.admin import RECORD_LINKS
 from billing.models import StaffTask, Subscription, TrackCredit
@@ -476,3 +477,13 @@ def licence_of_purchase(credit_id):
 RECORD_LINKS[Subscription].append(lambda sub: licences_paid_with(License.SourceType.MEMBERSHIP, sub))
 RECORD_LINKS[TrackCredit].append(lambda credit: licence_of_purchase(credit.pk))
 RECORD_LINKS[StaffTask].append(lambda task: licence_of_purchase(task.credit_id))
+
+
+# --- on the staff site's front page -----------------------------------------------------------
+
+waiting_for_staff(
+    "Licence letters that failed",
+    Letter,
+    params={"status__exact": Letter.Status.FAILED},
+    status=Letter.Status.FAILED,
+)

@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
 from allmytracks import audit
 from allmytracks.admin import ReadOnlyAdmin
@@ -262,3 +263,31 @@ def test_the_breadcrumbs_of_technical_pages_name_the_section_as_the_menu_does(
     crumbs = html[html.index('class="breadcrumbs"') :]
     crumbs = crumbs[: crumbs.index("</div>")]
     assert f">{section}</a>" in crumbs
+
+
+def test_the_front_page_lists_what_waits_for_staff_with_links_to_those_records(staff_client, owner, other):
+    from accounts.models import CompromiseReport, EnterpriseApplication
+    from billing.models import StripeEvent
+
+    EnterpriseApplication.objects.create(user=owner, company_name="Acme Films", status="pending")
+    EnterpriseApplication.objects.create(user=other, company_name="Done Ltd", status="approved")
+    CompromiseReport.objects.create(user=owner, reported_email=owner.email)
+    StripeEvent.objects.create(
+        stripe_id="evt_x", type="invoice.paid", payload={}, processed_at=timezone.now(), error="No plan"
+    )
+
+    page = staff_client.get("/admin/")
+    html = page.content.decode()
+    assert "Waiting for staff" in html and "Recent actions" in html
+    items = {item["text"]: item for item in page.context["waiting"]}
+    assert items["Enterprise applications to decide"]["count"] == 1
+    assert items["Compromise reports open"]["count"] == 1
+    assert items["Stripe events that could not be placed"]["count"] == 1
+    assert items["Cancellation requests to decide"]["count"] == 0
+    listed = staff_client.get(items["Enterprise applications to decide"]["url"])
+    assert list(listed.context["cl"].result_list) == list(
+        EnterpriseApplication.objects.filter(status="pending")
+    )
+    for item in items.values():  # every link opens its list with its filter understood
+        response = staff_client.get(item["url"])
+        assert response.status_code == 200 and "e=1" not in response.get("Location", ""), item["text"]
