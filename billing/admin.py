@@ -99,23 +99,33 @@ class PlanForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         self.checked_at_stripe = None
-        price_id = (cleaned.get("stripe_price_id") or "").strip()
+
+        def value(name):  # the list page's form has the "active" box alone
+            return cleaned.get(name) if name in self.fields else getattr(self.instance, name)
+
+        price_id = (value("stripe_price_id") or "").strip()
         if price_id and not STRIPE_PRICE_ID.fullmatch(price_id):
             self.add_error(
                 "stripe_price_id",
                 "A Stripe price id looks like price_1PqR2sT3uV4wX5yZ (from Stripe's dashboard).",
             )
             return cleaned
-        cleaned["stripe_price_id"] = price_id
-        changed = self.instance.pk is None or any(name in self.changed_data for name in self.PRICED)
+        if "stripe_price_id" in self.fields:
+            cleaned["stripe_price_id"] = price_id
+        # Checked when what is charged changes, and when a plan is switched on (its Stripe price may
+        # have been archived, or never checked, while the plan was off).
+        switched_on = "active" in self.changed_data and value("active")
+        changed = (
+            self.instance.pk is None or switched_on or any(name in self.changed_data for name in self.PRICED)
+        )
         if not price_id or not changed or self.errors:
             return cleaned
         try:
             problems = services.stripe_price_problems(
                 price_id=price_id,
-                price_cents=cleaned["price_cents"],
-                currency=cleaned["currency"],
-                interval=cleaned["interval"],
+                price_cents=value("price_cents"),
+                currency=value("currency"),
+                interval=value("interval"),
             )
         except stripe_client.PaymentsNotConfigured:
             self.checked_at_stripe = False
@@ -126,7 +136,7 @@ class PlanForm(forms.ModelForm):
                 params={"error": getattr(exc, "user_message", None) or exc.__class__.__name__},
             ) from exc
         for field, message in problems:
-            self.add_error(field, message)
+            self.add_error(field if field in self.fields else None, message)
         self.checked_at_stripe = True
         return cleaned
 
@@ -155,6 +165,10 @@ class PlanAdmin(AuditedEditsMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # plans are switched off (active), never deleted: subscriptions point at them
+
+    def get_changelist_form(self, request, **kwargs):
+        # Switching a plan on from the list is checked against Stripe like its page.
+        return super().get_changelist_form(request, **{"form": PlanForm, **kwargs})
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

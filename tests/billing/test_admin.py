@@ -320,3 +320,39 @@ def test_an_event_that_could_not_be_placed_is_placed_once_its_plan_is_set(
     assert AuditLog.objects.filter(action="billing.event_reopened").count() == 1
     page = staff_client.get(reverse("admin:billing_stripeevent_change", args=[stored.pk])).content.decode()
     assert 'name="action" value="process_again"' not in page
+
+
+def _list_switch(staff_client, plan, on):
+    """The plans list as staff post it back with ``plan``'s Active box set to ``on``."""
+    url = reverse("admin:billing_plan_changelist")
+    formset = staff_client.get(url).context["cl"].formset
+    data = {
+        "form-TOTAL_FORMS": str(formset.total_form_count()),
+        "form-INITIAL_FORMS": str(formset.initial_form_count()),
+        "_save": "Save",
+    }
+    for n, form in enumerate(formset.forms):
+        data[f"form-{n}-id"] = str(form.instance.pk)
+        active = on if form.instance.pk == plan.pk else form.instance.active
+        if active:
+            data[f"form-{n}-active"] = "on"
+    return staff_client.post(url, data, follow=True)
+
+
+def test_switching_a_plan_on_checks_its_stripe_price_on_the_list_too(staff_client, plans, fake_stripe):
+    plan = plans["pro-monthly"]
+    Plan.objects.filter(pk=plan.pk).update(active=False)
+    fake_stripe.add_price(plan.stripe_price_id, unit_amount=plan.price_cents, active=False)  # archived
+    page = _list_switch(staff_client, plan, on=True).content.decode()
+    assert "is archived" in page
+    assert not Plan.objects.get(pk=plan.pk).active
+
+    fake_stripe.prices[plan.stripe_price_id]["active"] = True
+    _list_switch(staff_client, plan, on=True)
+    assert Plan.objects.get(pk=plan.pk).active
+    entry = AuditLog.objects.get(action="billing.plan_changed")
+    assert entry.data["fields"] == ["active"] and entry.data["new"] == {"active": True}
+    # Switching off asks Stripe nothing.
+    asked = fake_stripe.names().count("retrieve_price")
+    _list_switch(staff_client, plan, on=False)
+    assert not Plan.objects.get(pk=plan.pk).active and fake_stripe.names().count("retrieve_price") == asked
