@@ -252,6 +252,7 @@ def confirm_action(
     skip=None,
     describe=None,
     done="Done",
+    after=None,
 ):
     """An admin action that first shows who is affected and what happens, then asks for its
     details (a reason, an end date) and applies them one object at a time.
@@ -259,8 +260,9 @@ def confirm_action(
     ``apply(obj, data)`` calls the service. ``skip(obj, data)`` returns why the action would
     change nothing for ``obj`` ("already suspended"), or "": such objects are left alone, not
     audited, and reported; ``data`` is None while the page is first shown. ``describe(obj)`` is
-    the object's state now, for the table. The change page's action buttons post here too, with
-    ``_return_to=change`` so that the staff member lands back on the object.
+    the object's state now, for the table; ``after`` what the table says each becomes (default
+    ``done``, which also heads the message of what was changed). The change page's action buttons
+    post here too, with ``_return_to=change`` so that the staff member lands back on the object.
     """
     opts = modeladmin.model._meta
     objects = list(queryset)
@@ -308,7 +310,7 @@ def confirm_action(
             "opts": opts,
             "consequences": consequences,
             "rows": rows,
-            "done": done,
+            "done": after or done,
             "show_state": describe is not None,
             "form": form,
             "media": modeladmin.media + form.media,

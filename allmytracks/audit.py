@@ -65,6 +65,7 @@ ACTION_LABELS = {
     "catalog.ingest_retry": "Ingest retried",
     "catalog.publish": "Tracks published",
     "catalog.unpublish": "Tracks unpublished",
+    "catalog.artist_merged": "Artist merged into this one",
     # Billing
     "billing.plan_added": "Plan added",
     "billing.plan_changed": "Plan changed",

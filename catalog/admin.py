@@ -20,7 +20,8 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
 from allmytracks import audit
-from allmytracks.admin import waiting_for_staff
+from allmytracks.admin import confirm_action, waiting_for_staff
+from allmytracks.errors import UserFacingError
 from allmytracks.storage import private_download_url
 from allmytracks.tasks import enqueue_on_commit
 
@@ -223,6 +224,7 @@ class SoundCategoryAdmin(admin.ModelAdmin):
 @admin.register(Artist)
 class ArtistAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "track_count", "created_at"]
+    actions = ["merge"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["track_list", "created_at"]
@@ -241,6 +243,50 @@ class ArtistAdmin(admin.ModelAdmin):
         count = obj.tracks.count()
         return tracks_list_link(
             count, plural(count, "track") if count else "None yet", artist__id__exact=obj.pk
+        )
+
+    @admin.action(description="Merge the selected artists into one", permissions=["change", "delete"])
+    def merge(self, request, queryset):
+        artists = list(queryset.order_by("-n", "name"))
+        if len(artists) < 2:
+            self.message_user(request, "Select two or more artists to merge.", messages.WARNING)
+            return None
+        choices = [(str(a.pk), f"{a.name} ({plural(a.n, 'track')})") for a in artists]
+
+        class MergeForm(forms.Form):
+            keep = forms.TypedChoiceField(
+                label="Keep",
+                choices=choices,
+                coerce=int,
+                initial=choices[0][0],
+                widget=forms.RadioSelect,
+                help_text="The artist whose name, page and picture stay; the others' tracks move to it.",
+            )
+
+        def merge_into_kept(artist, data):
+            kept = next(a for a in artists if a.pk == data["keep"])
+            try:
+                services.merge_artist(artist, into=kept, actor=request.user, request=request)
+            except services.CatalogError as exc:
+                raise UserFacingError(str(exc)) from exc
+
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Merge artists",
+            submit="Merge",
+            done="Merged",
+            after="Kept, or merged into the one kept (chosen below)",
+            form_class=MergeForm,
+            consequences=[
+                "Every track of the other artists moves to the one you keep; the others are deleted, "
+                "and their pages answer “not found”.",
+                "Search finds the tracks under the kept name at once. The merge is kept in the audit log.",
+            ],
+            describe=lambda artist: plural(artist.n, "track"),
+            skip=lambda artist, data: "the one kept" if data and artist.pk == data["keep"] else "",
+            apply=merge_into_kept,
         )
 
 

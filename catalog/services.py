@@ -11,7 +11,7 @@ from django.utils.text import slugify
 from allmytracks import audit
 
 from .cards import CARD_FIELDS, load_cards
-from .models import Collection, Favourite, Track, TrackVersion
+from .models import Artist, Collection, Favourite, Track, TrackVersion
 from .querysets import attach_tags
 from .search import forget_search_results
 
@@ -228,6 +228,30 @@ def home_context(user, *, limit=8):
 
 
 # --- staff actions ------------------------------------------------------------------------
+
+
+def merge_artist(artist, *, into, actor, request=None):
+    """Move every track of ``artist`` to ``into`` and delete ``artist`` (a duplicate made by tags
+    that spell a name two ways). Search rows follow the tracks (database triggers); audited.
+    Returns the number of tracks moved."""
+    if artist.pk == into.pk:
+        raise CatalogError("An artist cannot be merged into itself.")
+    with transaction.atomic():
+        locked = {a.pk: a for a in Artist.objects.select_for_update().filter(pk__in=[artist.pk, into.pk])}
+        if len(locked) != 2:
+            raise CatalogError("One of these artists no longer exists.")
+        moved = Track.objects.filter(artist_id=artist.pk).update(artist_id=into.pk)
+        audit.record(
+            "catalog.artist_merged",
+            actor=actor,
+            target=into,
+            request=request,
+            merged=locked[artist.pk].name,
+            tracks=moved,
+        )
+        locked[artist.pk].delete()
+        transaction.on_commit(forget_search_results, robust=True)  # an update sends no signals
+    return moved
 
 
 def set_published(queryset, published, *, actor, request=None):

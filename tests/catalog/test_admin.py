@@ -572,3 +572,43 @@ def test_a_forged_retry_address_is_not_found(admin_client, object_id):
     failed_job()
     response = admin_client.post(f"/admin/catalog/failedingestjob/{object_id}/retry/")
     assert response.status_code == 404
+
+
+# --- merging duplicate artists ----------------------------------------------------------------
+
+
+def test_staff_merge_duplicate_artists_into_the_one_they_keep(
+    admin_client, django_capture_on_commit_callbacks
+):
+    from catalog.models import Artist
+    from tests.factories import ArtistFactory
+
+    keep, typo = ArtistFactory(name="Mara Voss"), ArtistFactory(name="Mara Vos")
+    other = ArtistFactory(name="Else")
+    mine = [TrackFactory(artist=keep), TrackFactory(artist=typo), TrackFactory(artist=typo)]
+    untouched = TrackFactory(artist=other)
+    url = reverse("admin:catalog_artist_changelist")
+    selected = {"action": "merge", "_selected_action": [keep.pk, typo.pk]}
+
+    question = admin_client.post(url, selected).content.decode()
+    assert "Merge artists" in question and "Mara Vos (2 tracks)" in question
+    forged = admin_client.post(url, {**selected, "apply": "1", "keep": str(other.pk)})
+    assert forged.status_code == 200 and Artist.objects.filter(pk=typo.pk).exists()  # not one of the selected
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, {**selected, "apply": "1", "keep": str(keep.pk)}, follow=True)
+    assert "Merged: Mara Vos." in response.content.decode()
+    assert not Artist.objects.filter(pk=typo.pk).exists()
+    assert set(Track.objects.filter(artist=keep)) == set(mine)
+    assert Track.objects.get(pk=untouched.pk).artist == other
+    entry = AuditLog.objects.for_object(keep).get(action="catalog.artist_merged")
+    assert entry.data == {"merged": "Mara Vos", "tracks": 2} and entry.actor.is_staff
+
+
+def test_merging_needs_two_artists(admin_client):
+    from tests.factories import ArtistFactory
+
+    alone = ArtistFactory()
+    url = reverse("admin:catalog_artist_changelist")
+    response = admin_client.post(url, {"action": "merge", "_selected_action": [alone.pk]}, follow=True)
+    assert "Select two or more artists to merge." in response.content.decode()

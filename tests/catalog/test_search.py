@@ -165,6 +165,20 @@ def test_title_match_ranks_above_a_description_match(db):
 
 
 @pytest.mark.postgres
+def test_a_merged_artists_tracks_are_found_under_the_kept_name(db, staff):
+    from catalog.services import merge_artist
+    from tests.factories import ArtistFactory
+
+    keep, typo = ArtistFactory(name="Quillon Marsh"), ArtistFactory(name="Quilon Marsh")
+    TrackFactory(title="Night Ferry", artist=typo)
+    before = search_tracks(params(q="quillon"))
+    assert before.corrected_from == "quillon"  # found only as a misspelling of the other name
+    merge_artist(typo, into=keep, actor=staff)
+    after = search_tracks(params(q="quillon"))
+    assert titles(after) == ["Night Ferry"] and not after.corrected_from
+
+
+@pytest.mark.postgres
 def test_index_follows_tag_changes_and_renames(db):
     track = TrackFactory(title="Plain")
     genre = GenreFactory(name="Chillwave", slug="chillwave")
