@@ -646,6 +646,7 @@ TECHNICAL_GROUPS = [
         [
             ("auth", "Group", "Staff permission groups"),
             ("sites", "Site", "Site domain"),
+            ("redirects", "Redirect", "Redirects of old addresses"),
         ],
     ),
 ]

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "accounts.apps.SetUpSitesConfig",
+    "django.contrib.redirects",  # old addresses of merged artists lead to the artist kept
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_htmx",
@@ -116,6 +117,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # After AccountMiddleware: material agreement changes must be accepted before going on.
     "legal.middleware.AgreementGateMiddleware",
+    # A page not found is looked up among the redirects staff (or a merge) left; a query on 404s only.
+    "django.contrib.redirects.middleware.RedirectFallbackMiddleware",
 ]
 
 TEMPLATES = [

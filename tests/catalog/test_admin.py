@@ -603,6 +603,8 @@ def test_staff_merge_duplicate_artists_into_the_one_they_keep(
     assert Track.objects.get(pk=untouched.pk).artist == other
     entry = AuditLog.objects.for_object(keep).get(action="catalog.artist_merged")
     assert entry.data == {"merged": "Mara Vos", "tracks": 2} and entry.actor.is_staff
+    old_page = admin_client.get(typo.get_absolute_url())  # links to the merged artist still work
+    assert old_page.status_code == 301 and old_page["Location"] == keep.get_absolute_url()
 
 
 def test_merging_needs_two_artists(admin_client):
