@@ -1,5 +1,6 @@
 """Staff tools for the catalogue: tracks with their versions, uploads and what became of them, collections."""
 
+import copy
 from functools import partial
 from pathlib import Path
 
@@ -218,11 +219,24 @@ class SoundCategoryAdmin(admin.ModelAdmin):
         return tracks_list_link(obj.n, sound_category__id__exact=obj.pk)
 
 
+class KeepOldAddressMixin:
+    """A page whose slug staff change keeps its old address: it answers 301 to the new one
+    (``services.redirect_page``), so links people shared and search engines keep working."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        old_slug = form.initial.get("slug")
+        if change and "slug" in form.changed_data and old_slug:
+            before = copy.copy(obj)
+            before.slug = old_slug
+            services.redirect_page(before.get_absolute_url(), obj.get_absolute_url())
+
+
 # --- artists ------------------------------------------------------------------------------
 
 
 @admin.register(Artist)
-class ArtistAdmin(admin.ModelAdmin):
+class ArtistAdmin(KeepOldAddressMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "track_count", "created_at"]
     actions = ["merge"]
     search_fields = ["name"]
@@ -372,7 +386,7 @@ class TrackAdminForm(forms.ModelForm):
 
 
 @admin.register(Track)
-class TrackAdmin(admin.ModelAdmin):
+class TrackAdmin(KeepOldAddressMixin, admin.ModelAdmin):
     Media = CatalogAdminMedia
     form = TrackAdminForm
     # What staff scan for; BPM, key, duration and the rest are on each track's page and in the filters.
@@ -997,7 +1011,7 @@ class CollectionItemInline(admin.TabularInline):
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(KeepOldAddressMixin, admin.ModelAdmin):
     Media = CatalogAdminMedia
     list_display = ["title", "is_published", "position", "item_count", "created_at"]
     list_editable = ["is_published", "position"]

@@ -230,12 +230,15 @@ def home_context(user, *, limit=8):
 # --- staff actions ------------------------------------------------------------------------
 
 
-def _redirect_pages(old_path, new_path):
+def redirect_page(old_path, new_path):
     """The page at ``old_path`` now lives at ``new_path`` (django.contrib.redirects answers 301);
     redirects that led to ``old_path`` lead straight to ``new_path``."""
     from django.conf import settings
     from django.contrib.redirects.models import Redirect
 
+    if old_path == new_path:
+        return
+    Redirect.objects.filter(site_id=settings.SITE_ID, old_path=new_path).delete()  # the page is back
     Redirect.objects.filter(site_id=settings.SITE_ID, new_path=old_path).update(new_path=new_path)
     Redirect.objects.update_or_create(
         site_id=settings.SITE_ID, old_path=old_path, defaults={"new_path": new_path}
@@ -261,7 +264,7 @@ def merge_artist(artist, *, into, actor, request=None):
             merged=locked[artist.pk].name,
             tracks=moved,
         )
-        _redirect_pages(locked[artist.pk].get_absolute_url(), into.get_absolute_url())
+        redirect_page(locked[artist.pk].get_absolute_url(), into.get_absolute_url())
         locked[artist.pk].delete()
         transaction.on_commit(forget_search_results, robust=True)  # an update sends no signals
     return moved

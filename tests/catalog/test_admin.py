@@ -614,3 +614,21 @@ def test_merging_needs_two_artists(admin_client):
     url = reverse("admin:catalog_artist_changelist")
     response = admin_client.post(url, {"action": "merge", "_selected_action": [alone.pk]}, follow=True)
     assert "Select two or more artists to merge." in response.content.decode()
+
+
+def test_a_changed_slug_keeps_the_old_address_working(admin_client):
+    from tests.factories import ArtistFactory
+
+    artist = ArtistFactory(name="Mara Voss", slug="mara-vos")
+    old_url = artist.get_absolute_url()
+    url = reverse("admin:catalog_artist_change", args=[artist.pk])
+    response = admin_client.post(url, {"name": "Mara Voss", "slug": "mara-voss", "bio": ""})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    artist.refresh_from_db()
+    moved = admin_client.get(old_url)
+    assert moved.status_code == 301 and moved["Location"] == artist.get_absolute_url()
+    assert admin_client.get(artist.get_absolute_url()).status_code == 200
+    # Back to the first slug: that page is live again, and the other address leads to it.
+    admin_client.post(url, {"name": "Mara Voss", "slug": "mara-vos", "bio": ""})
+    assert admin_client.get(old_url).status_code == 200
+    assert admin_client.get("/artists/mara-voss/")["Location"] == old_url
