@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "accounts.apps.SetUpSitesConfig",
     "django.contrib.redirects",  # old addresses of merged artists lead to the artist kept
+    "django.contrib.sitemaps",  # /sitemap.xml, named in robots.txt
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_htmx",

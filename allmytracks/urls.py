@@ -1,8 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
+from django.views.decorators.cache import cache_page
 
 from . import views
+from .sitemaps import site_sitemaps
+
+SITEMAP_CACHE_SECONDS = 6 * 3600
 
 admin.site.site_header = "AllMyTracks staff"
 admin.site.site_title = "AllMyTracks staff"
@@ -13,6 +18,18 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("robots.txt", views.robots_txt, name="robots-txt"),
     path("favicon.ico", views.favicon, name="favicon"),
+    path(
+        "sitemap.xml",
+        cache_page(SITEMAP_CACHE_SECONDS)(sitemap_views.index),
+        {"sitemaps": site_sitemaps(), "sitemap_url_name": "sitemap-section"},
+        name="sitemap",
+    ),
+    path(
+        "sitemap-<section>.xml",
+        cache_page(SITEMAP_CACHE_SECONDS)(sitemap_views.sitemap),
+        {"sitemaps": site_sitemaps()},
+        name="sitemap-section",
+    ),
     path("files/<str:token>/", views.private_file, name="private-file"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -1,0 +1,42 @@
+"""The catalogue's part of the sitemap (``allmytracks.sitemaps``): published tracks, the artists
+with published tracks, and published collections."""
+
+from django.db.models import Exists, Max, OuterRef
+
+from allmytracks.sitemaps import SiteSitemap
+
+from .models import Artist, Collection, Track
+
+
+class TrackSitemap(SiteSitemap):
+    changefreq = "weekly"
+    priority = 0.8
+    # Pages of 10,000 (the protocol allows 50,000): ~1 s to render one at a million tracks instead
+    # of ~6 s, so a crawler's first pass through a cold cache never ties a worker up for long.
+    limit = 10_000
+
+    def items(self):
+        return Track.objects.published().only("slug", "updated_at").order_by("pk")
+
+    def lastmod(self, track):
+        return track.updated_at
+
+    def get_latest_lastmod(self):
+        # For the index: one aggregate (Django's default reads every track to take the newest).
+        return Track.objects.published().aggregate(newest=Max("updated_at"))["newest"]
+
+
+class ArtistSitemap(SiteSitemap):
+    changefreq = "weekly"
+    limit = 10_000
+
+    def items(self):
+        published = Track.objects.published().filter(artist=OuterRef("pk"))
+        return Artist.objects.filter(Exists(published)).only("slug").order_by("pk")
+
+
+class CollectionSitemap(SiteSitemap):
+    changefreq = "weekly"
+
+    def items(self):
+        return Collection.objects.published().only("slug").order_by("pk")
