@@ -14,3 +14,15 @@ def site_url(name, *args):
         return cached_reverse(name, *args)
     except NoReverseMatch:
         return ""
+
+
+@register.filter
+def absolute(url):
+    """A path on this site ("/media/a.jpg") as the full address others need (``SITE_URL`` first);
+    an address that is already full (storage on another host) as it is."""
+    from django.conf import settings
+
+    url = str(url or "")
+    if not url or "://" in url or url.startswith("//"):
+        return url
+    return settings.SITE_URL.rstrip("/") + "/" + url.lstrip("/")

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -280,3 +282,22 @@ def test_every_rows_waveform_is_its_own_drawing_across_included_rows(anon_client
     assert len({i for i, _d in ids}) == 3 and len({d for _i, d in ids}) == 3  # unique ids, own shapes
     for row, (wave_id, _d) in zip(rows, ids, strict=True):
         assert re.findall(r'<use href="#([^"]+)"', row) == [wave_id, wave_id]  # whole wave + played part
+
+
+def test_record_pages_say_how_they_look_when_shared(anon_client, settings):
+    from django.core.files.base import ContentFile
+
+    track = playable(title='The "Night" <Ferry>', description="A slow ferry crossing at night.")
+    track.artwork.save("cover.jpg", ContentFile(b"\xff\xd8\xff\xe0 not really a jpeg"), save=True)
+    html = anon_client.get(track.get_absolute_url()).content.decode()
+    page_url = settings.SITE_URL + track.get_absolute_url()
+    assert f'<link rel="canonical" href="{page_url}">' in html
+    assert '<meta property="og:type" content="music.song">' in html
+    title = f"The &quot;Night&quot; &lt;Ferry&gt; by {track.artist.name}"
+    assert f'<meta property="og:title" content="{title}">' in html
+    assert '<meta property="og:description" content="A slow ferry crossing at night.">' in html
+    image = re.search(r'<meta property="og:image" content="([^"]+)">', html).group(1)
+    assert image.startswith(settings.SITE_URL + "/") and image.endswith(".jpg")
+    artist_html = anon_client.get(track.artist.get_absolute_url()).content.decode()
+    assert '<meta name="twitter:card" content="summary">' in artist_html  # no picture: a small card
+    assert "og:image" not in artist_html
