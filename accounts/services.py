@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from allmytracks.audit import client_ip, record
 from allmytracks.errors import UserFacingError
+from allmytracks.staff_alerts import alert_staff
 from allmytracks.tasks import enqueue_on_commit
 
 from . import emails
@@ -153,6 +154,9 @@ def submit_enterprise_application(*, user, data, letter, request=None):
     application.save()
     record("accounts.enterprise_applied", actor=user, target=application, request=request)
     emails.enterprise_received(application)
+    alert_staff(
+        f"New enterprise application from {application.company_name}", application, details=user.email
+    )
     return application
 
 
@@ -393,6 +397,7 @@ def request_cancellation(*, user, reason="", request=None):
     )
     record("accounts.cancellation_requested", actor=user, target=cancellation, request=request)
     emails.cancellation_received(cancellation)
+    alert_staff(f"Cancellation requested by {user.email}", cancellation, details=reason)
     return cancellation
 
 
@@ -567,6 +572,7 @@ def report_compromise(*, email, details="", request=None, reporter=None):
     user.set_unusable_password()
     user.save(update_fields=["locked_at", "password"])
     record("accounts.compromise_locked", actor=reporter, target=user, request=request, report=report.pk)
+    alert_staff(f"Account {user.email} locked after a compromise report", report, details=details)
     cache.set(f"accounts:recovery-resent:{user.pk}", 1, settings.ACCOUNTS_RECOVERY_RESEND_SECONDS)
     emails.compromise_recovery(user, _recovery_link(user))
     transaction.on_commit(lambda: end_all_sessions(user))

@@ -302,6 +302,9 @@ MAX_UPLOAD_SIZE = env.int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
 # ---------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="AllMyTracks <no-reply@allmytracks.example>")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Staff inbox(es) told when something starts waiting for a person (allmytracks.staff_alerts):
+# applications, cancellation requests, compromise reports, billing tasks. Empty: no such emails.
+STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
 SMTP_URL = env("SMTP_URL", default="")
 if SMTP_URL:
     _smtp = env.email_url("SMTP_URL")

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from allmytracks.audit import record
 from allmytracks.errors import UserFacingError
+from allmytracks.staff_alerts import alert_staff
 
 from . import emails, stripe_client
 from .models import (
@@ -522,6 +523,9 @@ def open_task(*, kind, user, stripe_object_id, details, credit=None):
         stripe_object_id=stripe_object_id,
         defaults={"user": user, "credit": credit, "details": details},
     )
+    if created:
+        who = user.email if user is not None else "no account"
+        alert_staff(f"Billing task: {task.get_kind_display()} ({who})", task, details=details)
     return task
 
 
