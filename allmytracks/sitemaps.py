@@ -51,11 +51,12 @@ class PagesSitemap(SiteSitemap):
 
 def site_sitemaps():
     """{section: Sitemap} for the sitemap views: the pages, then each app's records."""
-    from catalog.sitemaps import ArtistSitemap, CollectionSitemap, TrackSitemap
+    from catalog.sitemaps import ArtistSitemap, BrowseSitemap, CollectionSitemap, TrackSitemap
     from legal.sitemaps import AgreementSitemap
 
     return {
         "pages": PagesSitemap,
+        "browse": BrowseSitemap,
         "collections": CollectionSitemap,
         "artists": ArtistSitemap,
         "tracks": TrackSitemap,

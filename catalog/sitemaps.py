@@ -40,3 +40,24 @@ class CollectionSitemap(SiteSitemap):
 
     def items(self):
         return Collection.objects.published().only("slug").order_by("pk")
+
+
+class BrowseSitemap(SiteSitemap):
+    """The catalogue's landing pages: the music of each genre, mood, instrument and theme, and the
+    sound effects of each category (the search pages with that one filter)."""
+
+    changefreq = "daily"
+
+    def items(self):
+        from django.urls import reverse
+
+        from .search import TAXONOMY_DIMENSIONS, taxonomy
+
+        tax = taxonomy()
+        tracks, sounds = reverse("catalog:track-list"), reverse("catalog:sound-list")
+        found = [f"{tracks}?{dim}={slug}" for dim in TAXONOMY_DIMENSIONS for _pk, slug, _name in tax[dim]]
+        found += [f"{sounds}?category={row[1]}" for row in tax["category"]]
+        return found
+
+    def location(self, item):
+        return item

@@ -20,6 +20,7 @@ def test_robots_names_the_sitemap_and_its_index_lists_each_section(anon_client, 
     sections = locs(anon_client.get("/sitemap.xml"))
     assert [s.rsplit("/", 1)[1] for s in sections] == [
         "sitemap-pages.xml",
+        "sitemap-browse.xml",
         "sitemap-collections.xml",
         "sitemap-artists.xml",
         "sitemap-tracks.xml",
@@ -63,3 +64,12 @@ def test_the_index_does_not_read_every_track(anon_client):
     # Counts for the pages and the newest change: aggregates, never the tracks themselves.
     assert any("MAX(" in sql for sql in track_reads)
     assert all("COUNT(" in sql or "MAX(" in sql for sql in track_reads)
+
+
+def test_the_browse_section_lists_a_landing_page_per_genre_and_category(anon_client, settings):
+    from tests.factories import GenreFactory
+
+    lofi = GenreFactory(name="Lo-fi", slug="lo-fi")
+    pages = locs(anon_client.get("/sitemap-browse.xml"))
+    assert settings.SITE_URL + "/tracks/?genre=lo-fi" in pages
+    assert anon_client.get(f"/tracks/?genre={lofi.slug}").status_code == 200
