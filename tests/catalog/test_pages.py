@@ -1,3 +1,4 @@
+import json
 import re
 
 import pytest
@@ -298,6 +299,10 @@ def test_record_pages_say_how_they_look_when_shared(anon_client, settings):
     assert '<meta property="og:description" content="A slow ferry crossing at night.">' in html
     image = re.search(r'<meta property="og:image" content="([^"]+)">', html).group(1)
     assert image.startswith(settings.SITE_URL + "/") and image.endswith(".jpg")
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.+?)</script>', html).group(1))
+    assert data["@type"] == "MusicRecording" and data["name"] == 'The "Night" <Ferry>'
+    assert data["byArtist"]["name"] == track.artist.name and data["url"] == page_url
+    assert "<Ferry>" not in html.split("application/ld+json", 1)[1].split("</script>", 1)[0]  # escaped
     artist_html = anon_client.get(track.artist.get_absolute_url()).content.decode()
     assert '<meta name="twitter:card" content="summary">' in artist_html  # no picture: a small card
     assert "og:image" not in artist_html
