@@ -41,7 +41,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.core.cache import cache
@@ -152,6 +152,10 @@ class SearchParams:
                 self.duration_max is not None,
             )
         )
+
+    def has_filters_besides(self, dimension):
+        """Any filter set other than ``dimension`` (one of the URL's filter names)."""
+        return bool(replace(self, **{dimension: type(getattr(self, dimension))()}).has_filters)
 
     def active(self, dimension):
         value = getattr(self, dimension)

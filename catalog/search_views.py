@@ -129,6 +129,7 @@ def _search_page(request, kind):
     context = {
         "kind": kind,
         "page_info": page,
+        "page_title": _page_title(page, params, _landing_title(kind, params, facet_groups, result)),
         "list_url": request.path,
         "params": params,
         "result": result,
@@ -148,7 +149,8 @@ def _search_page(request, kind):
         "window_reached": result.total_capped and not result.has_next,
     }
     if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "catalog/_results.html", context)
+        # The partial carries the page's <title>: htmx takes it for the tab as the results change.
+        response = render(request, "catalog/_results.html", {**context, "partial": True})
     else:
         response = render(request, "catalog/search.html", context)
     if request.htmx:
@@ -156,6 +158,41 @@ def _search_page(request, kind):
         response["HX-Push-Url"] = f"{request.path}?{canonical.urlencode()}" if canonical else request.path
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+LANDING_WORDS = {
+    "genre": "{} music",
+    "mood": "{} music",
+    "instrument": "Music with {}",
+    "theme": "Music for {}",
+}
+
+
+def _landing_title(kind, params, facet_groups, result):
+    """The page's own title when it is one genre, mood, instrument, theme or sound category and
+    nothing else ("Lo-fi music", "Rain sound effects") — the landing pages the sitemap lists."""
+    chosen = [
+        (group["name"], value.label) for group in facet_groups for value in group["values"] if value.selected
+    ]
+    if kind == "sfx":
+        if params.category and not params.q and not chosen and not params.has_filters_besides("category"):
+            label = next((v.label for v in result.facets.get("category", []) if v.selected), "")
+            return f"{label} sound effects" if label else ""
+        return ""
+    if params.q or len(chosen) != 1 or params.has_filters_besides(chosen[0][0]):
+        return ""
+    dimension, label = chosen[0]
+    words = LANDING_WORDS.get(dimension)
+    return words.format(label if dimension in ("genre", "mood") else label.lower()) if words else ""
+
+
+def _page_title(page, params, landing):
+    """The tab's title: the landing page's own ("Lo-fi music"), or the words searched, then the page."""
+    if landing:
+        return f"{landing} · {page['title']}"
+    if params.q:
+        return f"“{params.q}” · {page['title']}"
+    return page["title"]
 
 
 def _sort_options(params):

@@ -4,6 +4,7 @@ Tests marked ``postgres`` need PostgreSQL (ranking, the trigger-maintained index
 word dictionary); on SQLite they are skipped with the reason shown, and CI runs them.
 """
 
+import re
 from io import StringIO
 
 import pytest
@@ -848,3 +849,20 @@ def test_the_result_count_reads_as_a_person_would_write_it():
 
     assert [label(n) for n in (0, 1, 2, 12345)] == ["0 results", "1 result", "2 results", "12,345 results"]
     assert label(1001, capped=True) == "1,000+ results"
+
+
+def test_a_page_of_one_genre_or_mood_has_its_own_title_and_htmx_updates_the_tab(anon_client, catalogue):
+    def title(response):
+        return re.search(r"<title>([^<]*)</title>", response.content.decode()).group(1)
+
+    assert (
+        title(anon_client.get(TRACKS_URL, {"genre": "ambient"}))
+        == "Ambient music · Royalty-free music · AllMyTracks"
+    )
+    assert title(anon_client.get(TRACKS_URL, {"mood": "calm"})).startswith("Calm music · ")
+    both = anon_client.get(TRACKS_URL, {"genre": "ambient", "mood": "calm"})
+    assert title(both) == "Royalty-free music · AllMyTracks"  # two filters: no landing page
+    words = anon_client.get(TRACKS_URL, {"genre": "ambient", "q": "night"})
+    assert title(words) == "“night” · Royalty-free music · AllMyTracks"
+    partial = anon_client.get(TRACKS_URL, {"mood": "calm"}, headers={"HX-Request": "true"})
+    assert title(partial).startswith("Calm music · ") and "<html" not in partial.content.decode()
