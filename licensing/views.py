@@ -1,4 +1,5 @@
 import csv
+from collections import defaultdict
 
 from django.conf import settings
 from django.contrib import messages
@@ -47,6 +48,7 @@ def _published_track(slug):
 
 # --- download = licence ---------------------------------------------------------------------
 
+LETTER_MAX_ALSO = 50  # other licences one letter request may name besides its own
 PENDING_DOWNLOAD = "licensing_download"  # session: {"code", "url"} of the file the licence page starts
 
 
@@ -278,7 +280,8 @@ def letter_request(request, code):
     lic = _owned_license(request, code)
     licenses = [lic]
     # Codes as a person may write them (any case, spaces): each one once, the page's own left out.
-    extra = {normalise_code(c) or c for c in request.POST.getlist("also")[:50] if c} - {lic.code}
+    also = request.POST.getlist("also")[:LETTER_MAX_ALSO]
+    extra = {normalise_code(c) or c for c in also if c} - {lic.code}
     if extra:
         found = list(License.objects.for_account(request.user).filter(code__in=extra))
         if len(found) != len(extra):
@@ -432,4 +435,13 @@ def projects(request):
         .order_by("-created_at")
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    # An enterprise asks for one letter naming a project's licences from here (the letter request
+    # of its newest licence, with the others): their codes, newest first, in one query.
+    codes = defaultdict(list)
+    if request.user.is_enterprise:
+        active = License.objects.for_account(request.user).active().filter(project__in=list(page.object_list))
+        for project_id, code in active.order_by("-issued_at").values_list("project_id", "code"):
+            codes[project_id].append(code)
+    for project in page.object_list:
+        project.letter_codes = codes[project.pk] if len(codes[project.pk]) <= LETTER_MAX_ALSO + 1 else []
     return render(request, "licensing/projects.html", {"page": page, "projects": page.object_list})

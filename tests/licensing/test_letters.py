@@ -167,3 +167,34 @@ def test_individual_cannot_combine_licences_in_one_letter(member, track, second_
     second = grant(member, second_track, project=first.project).license
     with pytest.raises(LicensingError, match="enterprise"):
         services.request_letter(user=member, licenses=[first, second])
+
+
+def test_an_enterprise_asks_for_a_projects_letter_from_its_projects_page(
+    enterprise, track, second_track, django_capture_on_commit_callbacks, client
+):
+    import re
+
+    from django.urls import reverse
+
+    first = grant(enterprise, track, name="Client Co", title="Spring campaign", platform="advert").license
+    second = grant(enterprise, second_track, end_user=first.end_user, project=first.project).license
+    client.force_login(enterprise)
+    page = client.get(reverse("licensing:projects")).content.decode()
+    form = re.search(r'<form method="post" action="(/licenses/[^"]+)">(.*?)</form>', page, re.S)
+    assert form.group(1) == reverse("licensing:letter-request", args=[second.code])  # the newest licence
+    also = re.findall(r'name="also" value="([^"]+)"', form.group(2))
+    assert also == [first.code]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(form.group(1), {"also": also})
+    assert response.status_code == 302
+    letter = Letter.objects.get()
+    assert set(letter.licenses.all()) == {first, second} and letter.status == "ready"
+
+
+def test_a_member_without_an_enterprise_account_is_not_offered_project_letters(member, track, client):
+    from django.urls import reverse
+
+    grant(member, track, name="Olivia Owner", title="Launch video")
+    client.force_login(member)
+    page = client.get(reverse("licensing:projects")).content.decode()
+    assert "Launch video" in page and "Letter for this project" not in page
