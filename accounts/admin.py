@@ -20,12 +20,12 @@ from django.utils.html import format_html, format_html_join
 
 from allmytracks.admin import (
     AuditedEditsMixin,
+    AuditLogMixin,
     PageActionsMixin,
     ReadOnlyAdmin,
     ResolvedFilter,
     account_filter,
     audit_log_url,
-    audit_table,
     changelist_url,
     confirm_action,
     link_to,
@@ -225,7 +225,7 @@ MODERATION_TOOLS = [
 
 
 @admin.register(User)
-class UserAdmin(AuditedEditsMixin, PageActionsMixin, BaseUserAdmin):
+class UserAdmin(AuditLogMixin, AuditedEditsMixin, PageActionsMixin, BaseUserAdmin):
     ordering = ["-date_joined"]
     list_display = ["account", "account_type", "status_label", "is_staff", "joined"]
     list_filter = [StatusFilter, "account_type", RoleFilter]  # dates: the date bar above the list
@@ -297,7 +297,7 @@ class UserAdmin(AuditedEditsMixin, PageActionsMixin, BaseUserAdmin):
                 {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
             ),
             ("Dates", {"fields": ["last_login", "date_joined"]}),
-            ("Audit log", {"fields": ["audit_log"]}),
+            ("Audit log", {"fields": ["history"]}),
         ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -308,7 +308,7 @@ class UserAdmin(AuditedEditsMixin, PageActionsMixin, BaseUserAdmin):
                 "status",
                 "last_login",
                 "date_joined",
-                "audit_log",
+                "history",
                 "related_records",
                 "end_user_rule",
                 *self.MODERATION_FIELDS,
@@ -376,10 +376,6 @@ class UserAdmin(AuditedEditsMixin, PageActionsMixin, BaseUserAdmin):
             '<ul class="staff-related">{}</ul>',
             format_html_join("", '<li><a href="{}">{}</a> ({})</li>', items),
         )
-
-    @admin.display(description="Recent staff and system actions")
-    def audit_log(self, obj):
-        return audit_table(obj)
 
     @admin.action(description="Suspend selected accounts", permissions=["change"])
     def suspend(self, request, queryset):
@@ -541,13 +537,13 @@ def _already_decided(request_obj, data=None):
 
 
 @admin.register(EnterpriseApplication)
-class EnterpriseApplicationAdmin(ReadOnlyAdmin):
+class EnterpriseApplicationAdmin(AuditLogMixin, ReadOnlyAdmin):
     list_display = ["company_name", "applicant", "status", "submitted_at", "decided_at"]
     list_filter = ["status", "submitted_at", account_filter("user")]
     search_fields = ["company_name", "registration_number", "user__email"]
     list_select_related = ["user"]
     actions = ["approve", "reject"]
-    extra_readonly = ["letter_link", "audit_log"]
+    extra_readonly = ["letter_link", "history"]
     exclude = ["letter"]
 
     @admin.display(description="Applicant", ordering="user__email")
@@ -562,10 +558,6 @@ class EnterpriseApplicationAdmin(ReadOnlyAdmin):
         return format_html(
             '<a href="{}">Download {} ({})</a>', url, obj.letter_filename, obj.letter_content_type
         )
-
-    @admin.display(description="Audit log")
-    def audit_log(self, obj):
-        return audit_table(obj)
 
     @admin.action(description="Approve (account becomes enterprise)", permissions=["act"])
     def approve(self, request, queryset):
@@ -615,21 +607,17 @@ def _cancellation_decided(cancellation, data=None):
 
 
 @admin.register(CancellationRequest)
-class CancellationRequestAdmin(ReadOnlyAdmin):
+class CancellationRequestAdmin(AuditLogMixin, ReadOnlyAdmin):
     list_display = ["member", "status", "requested_at", "decided_by", "completed_at"]
     list_filter = ["status", "requested_at", account_filter("user")]
     search_fields = ["user__email"]
     list_select_related = ["user", "decided_by"]
     actions = ["approve", "reject"]
-    extra_readonly = ["audit_log"]
+    extra_readonly = ["history"]
 
     @admin.display(description="Account", ordering="user__email")
     def member(self, obj):
         return link_to(obj.user)
-
-    @admin.display(description="Audit log")
-    def audit_log(self, obj):
-        return audit_table(obj)
 
     @admin.action(description="Approve: cancel the account (irreversible)", permissions=["act"])
     def approve(self, request, queryset):

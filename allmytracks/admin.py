@@ -203,6 +203,15 @@ def edited_values(obj, form, hidden=()):
     return before, after
 
 
+class AuditLogMixin:
+    """A record's page shows its latest audit entries (``history``, with a link to all of them):
+    name it among the page's read-only fields."""
+
+    @admin.display(description="Audit log")
+    def history(self, obj):
+        return audit_table(obj)
+
+
 class AuditedEditsMixin:
     """Edits saved on a record's page go to the audit log with what each changed field was and
     became. ``edit_audit_action`` is the code of an edit, ``add_audit_action`` of a record added

@@ -16,6 +16,7 @@ from django.utils.text import Truncator
 
 from allmytracks.admin import (
     AuditedEditsMixin,
+    AuditLogMixin,
     PageActionsMixin,
     ReadOnlyAdmin,
     ResolvedFilter,
@@ -266,7 +267,7 @@ def membership_state(sub):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(PageActionsMixin, ReadOnlyAdmin):
+class SubscriptionAdmin(AuditLogMixin, PageActionsMixin, ReadOnlyAdmin):
     list_display = ["account", "membership", "state", "period_end"]
     list_filter = ["status", "source", "plan", account_filter("user")]
     search_fields = ["user__email", "stripe_subscription_id", "stripe_customer_id", "plan__name"]
@@ -339,10 +340,6 @@ class SubscriptionAdmin(PageActionsMixin, ReadOnlyAdmin):
         if obj.is_complimentary:
             return "None: complimentary memberships are not invoiced."
         return related_link(Invoice, "subscription", obj, "Invoices of this membership")
-
-    @admin.display(description="Audit log")
-    def history(self, obj):
-        return audit_table(obj)
 
     @admin.action(description="End the selected complimentary memberships now", permissions=["act"])
     def end_complimentary(self, request, queryset):
@@ -856,7 +853,7 @@ def task_state(task):
 
 
 @admin.register(StaffTask)
-class StaffTaskAdmin(PageActionsMixin, ReadOnlyAdmin):
+class StaffTaskAdmin(AuditLogMixin, PageActionsMixin, ReadOnlyAdmin):
     list_display = ["task", "account", "state", "opened"]
     list_filter = [ResolvedFilter, "kind", account_filter("user"), record_filter("credit", "purchase")]
     search_fields = ["user__email", "stripe_object_id", "details", "credit__purchase_ref"]
@@ -902,10 +899,6 @@ class StaffTaskAdmin(PageActionsMixin, ReadOnlyAdmin):
     @admin.display(description="Licence")
     def elsewhere(self, obj):
         return links_from_other_apps(obj)
-
-    @admin.display(description="Audit log")
-    def history(self, obj):
-        return audit_table(obj)
 
     @admin.action(description="Mark resolved (with what was decided)", permissions=["act"])
     def resolve(self, request, queryset):

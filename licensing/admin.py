@@ -9,10 +9,10 @@ from django.utils.html import format_html, format_html_join
 
 from allmytracks.admin import (
     AuditedEditsMixin,
+    AuditLogMixin,
     PageActionsMixin,
     ReadOnlyAdmin,
     account_filter,
-    audit_table,
     changelist_url,
     confirm_action,
     link_to,
@@ -88,7 +88,7 @@ class PaidWithFilter(admin.SimpleListFilter):
 
 
 @admin.register(License)
-class LicenseAdmin(LicenceCodeSearchMixin, PageActionsMixin, ReadOnlyAdmin):
+class LicenseAdmin(AuditLogMixin, LicenceCodeSearchMixin, PageActionsMixin, ReadOnlyAdmin):
     # Four columns, so the list fits beside the menu and the filters at 1280 px: a revoked licence
     # says so under its code (the status filter lists either kind), the account heads "used in".
     list_display = ("licence", "issued", "track_link", "used_in")
@@ -211,10 +211,6 @@ class LicenseAdmin(LicenceCodeSearchMixin, PageActionsMixin, ReadOnlyAdmin):
             "", "<div>{} ({})</div>", ((link_to(letter), letter.get_status_display()) for letter in letters)
         )
 
-    @admin.display(description="Audit log")
-    def history(self, obj):
-        return audit_table(obj)
-
     @admin.action(description="Revoke selected licences (with a reason)", permissions=["act"])
     def revoke(self, request, queryset):
         return confirm_action(
@@ -246,7 +242,7 @@ def _not_to_make_again(letter, data=None):
 
 
 @admin.register(Letter)
-class LetterAdmin(LicenceCodeSearchMixin, PageActionsMixin, ReadOnlyAdmin):
+class LetterAdmin(AuditLogMixin, LicenceCodeSearchMixin, PageActionsMixin, ReadOnlyAdmin):
     list_display = ("letter", "account_link", "project_link", "status", "requested")
     list_filter = ("status", account_filter("account"), record_filter("project", "project"))
     search_fields = ("licenses__code", "account__email", "project__title", "licenses__track__title")
@@ -316,10 +312,6 @@ class LetterAdmin(LicenceCodeSearchMixin, PageActionsMixin, ReadOnlyAdmin):
             return "Not made: see the error below. Make it again once the cause is fixed."
         return "Being made."
 
-    @admin.display(description="Audit log")
-    def history(self, obj):
-        return audit_table(obj)
-
     @admin.action(description="Make the selected letters again", permissions=["act"])
     def regenerate(self, request, queryset):
         return confirm_action(
@@ -345,7 +337,7 @@ class LetterAdmin(LicenceCodeSearchMixin, PageActionsMixin, ReadOnlyAdmin):
 
 
 @admin.register(EndUser)
-class EndUserAdmin(AuditedEditsMixin, admin.ModelAdmin):
+class EndUserAdmin(AuditLogMixin, AuditedEditsMixin, admin.ModelAdmin):
     list_display = ("name", "role", "kind", "account_link", "licence_count", "created_at")
     list_filter = ("kind", account_filter("account"))
     search_fields = ("name", "role", "email", "account__email")
@@ -379,13 +371,9 @@ class EndUserAdmin(AuditedEditsMixin, admin.ModelAdmin):
     def licences(self, obj):
         return related_link(License, "end_user", obj, "Licences for this end user")
 
-    @admin.display(description="Audit log")
-    def history(self, obj):
-        return audit_table(obj)
-
 
 @admin.register(Project)
-class ProjectAdmin(AuditedEditsMixin, admin.ModelAdmin):
+class ProjectAdmin(AuditLogMixin, AuditedEditsMixin, admin.ModelAdmin):
     list_display = ("project", "platform", "account_link", "created_at")
     list_filter = ("platform", account_filter("account"))
     search_fields = ("title", "url", "client_name", "account__email")
@@ -427,10 +415,6 @@ class ProjectAdmin(AuditedEditsMixin, admin.ModelAdmin):
     @admin.display(description="Licence letters")
     def letter_list(self, obj):
         return related_link(Letter, "project", obj, "Letters for this project")
-
-    @admin.display(description="Audit log")
-    def history(self, obj):
-        return audit_table(obj)
 
 
 @admin.register(Download)
