@@ -8,6 +8,7 @@ can be fixed elsewhere, a ``url``.
 import logging
 import re
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -454,6 +455,23 @@ def revoke_license(*, license, actor, reason, request=None):
 
 def letter_key(licenses):
     return "L:" + ",".join(str(pk) for pk in sorted({lic.pk for lic in licenses}))
+
+
+LETTER_MAX_LICENCES = 51  # licences one letter request may name (its own and 50 others)
+
+
+def project_letter_codes(user, projects):
+    """{project id: codes of its active licences, newest first} for an enterprise's ``projects``:
+    what one letter for each project names (the letter request of the first, with the others).
+    One query; a project with more licences than a request may name is left out (its letters are
+    asked for from a licence's page), as is every project of an account that is not an enterprise."""
+    if not user.is_enterprise:
+        return {}
+    codes = defaultdict(list)
+    active = License.objects.for_account(user).active().filter(project__in=list(projects))
+    for project_id, code in active.order_by("-issued_at").values_list("project_id", "code"):
+        codes[project_id].append(code)
+    return {pk: found for pk, found in codes.items() if len(found) <= LETTER_MAX_LICENCES}
 
 
 def request_letter(*, user, licenses, request=None):

@@ -1,5 +1,4 @@
 import csv
-from collections import defaultdict
 
 from django.conf import settings
 from django.contrib import messages
@@ -48,7 +47,6 @@ def _published_track(slug):
 
 # --- download = licence ---------------------------------------------------------------------
 
-LETTER_MAX_ALSO = 50  # other licences one letter request may name besides its own
 PENDING_DOWNLOAD = "licensing_download"  # session: {"code", "url"} of the file the licence page starts
 
 
@@ -280,7 +278,7 @@ def letter_request(request, code):
     lic = _owned_license(request, code)
     licenses = [lic]
     # Codes as a person may write them (any case, spaces): each one once, the page's own left out.
-    also = request.POST.getlist("also")[:LETTER_MAX_ALSO]
+    also = request.POST.getlist("also")[: services.LETTER_MAX_LICENCES - 1]
     extra = {normalise_code(c) or c for c in also if c} - {lic.code}
     if extra:
         found = list(License.objects.for_account(request.user).filter(code__in=extra))
@@ -435,13 +433,7 @@ def projects(request):
         .order_by("-created_at")
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    # An enterprise asks for one letter naming a project's licences from here (the letter request
-    # of its newest licence, with the others): their codes, newest first, in one query.
-    codes = defaultdict(list)
-    if request.user.is_enterprise:
-        active = License.objects.for_account(request.user).active().filter(project__in=list(page.object_list))
-        for project_id, code in active.order_by("-issued_at").values_list("project_id", "code"):
-            codes[project_id].append(code)
+    codes = services.project_letter_codes(request.user, page.object_list)
     for project in page.object_list:
-        project.letter_codes = codes[project.pk] if len(codes[project.pk]) <= LETTER_MAX_ALSO + 1 else []
+        project.letter_codes = codes.get(project.pk, [])
     return render(request, "licensing/projects.html", {"page": page, "projects": page.object_list})

@@ -170,7 +170,7 @@ def test_individual_cannot_combine_licences_in_one_letter(member, track, second_
 
 
 def test_an_enterprise_asks_for_a_projects_letter_from_its_projects_page(
-    enterprise, track, second_track, django_capture_on_commit_callbacks, client
+    enterprise, other_member, track, second_track, staff, django_capture_on_commit_callbacks, client
 ):
     import re
 
@@ -178,6 +178,12 @@ def test_an_enterprise_asks_for_a_projects_letter_from_its_projects_page(
 
     first = grant(enterprise, track, name="Client Co", title="Spring campaign", platform="advert").license
     second = grant(enterprise, second_track, end_user=first.end_user, project=first.project).license
+    from tests.factories import TrackFactory, TrackVersionFactory
+
+    third_track = TrackVersionFactory(track=TrackFactory(title="Third"), kind="full").track
+    revoked = grant(enterprise, third_track, end_user=first.end_user, project=first.project).license
+    services.revoke_license(license=revoked, actor=staff, reason="Duplicate")  # not in the letter
+    theirs = grant(other_member, track, title="Their film").license
     client.force_login(enterprise)
     page = client.get(reverse("licensing:projects")).content.decode()
     form = re.search(r'<form method="post" action="(/licenses/[^"]+)">(.*?)</form>', page, re.S)
@@ -189,6 +195,9 @@ def test_an_enterprise_asks_for_a_projects_letter_from_its_projects_page(
     assert response.status_code == 302
     letter = Letter.objects.get()
     assert set(letter.licenses.all()) == {first, second} and letter.status == "ready"
+    # Another account's licence named in the request: refused, no letter made.
+    forged = client.post(form.group(1), {"also": [first.code, theirs.code]})
+    assert forged.status_code == 404 and Letter.objects.count() == 1
 
 
 def test_a_member_without_an_enterprise_account_is_not_offered_project_letters(member, track, client):
