@@ -200,6 +200,7 @@ def test_editing_a_member_in_admin_is_audited_and_the_email_stays_read_only(mfa_
     assert owner.email == "owner@example.com"
     row = AuditLog.objects.for_object(owner).get(action="accounts.admin_edited")
     assert "designated_seats" in row.data["fields"]
+    assert row.data["new"]["designated_seats"] == 5 and row.data["old"]["designated_seats"] != 5
 
 
 def test_staff_without_two_factor_is_sent_to_set_it_up_not_locked_out(staff_client, members):

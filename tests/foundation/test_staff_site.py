@@ -291,3 +291,18 @@ def test_the_front_page_lists_what_waits_for_staff_with_links_to_those_records(s
     for item in items.values():  # every link opens its list with its filter understood
         response = staff_client.get(item["url"])
         assert response.status_code == 200 and "e=1" not in response.get("Location", ""), item["text"]
+
+
+def test_the_front_page_lists_only_what_the_staff_member_may_see(owner, settings):
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    clerk = UserFactory(email="clerk@allmytracks.test", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_enterpriseapplication"))
+    client = Client()
+    client.force_login(clerk)
+    page = client.get("/admin/")
+    assert [item["text"] for item in page.context["waiting"]] == ["Enterprise applications to decide"]
+    assert "Stripe events" not in page.content.decode()
