@@ -498,7 +498,7 @@ CELERY_BEAT_SCHEDULE["billing-reconcile-subscriptions"] = {
     "task": "billing.tasks.reconcile_subscriptions",
     "schedule": 60 * 60,
 }
-# Nightly 03:40 (TIME_ZONE): popularity worked out from plays, favourites and licences.
+# Nightly 03:40 (TIME_ZONE): popularity and trending worked out from plays, favourites and licences.
 CELERY_BEAT_SCHEDULE["catalog-refresh-popularity"] = {
     "task": "catalog.tasks.refresh_popularity",
     "schedule": crontab(minute=40, hour=3),

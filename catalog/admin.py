@@ -407,6 +407,7 @@ class TrackAdmin(KeepOldAddressMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = [
         "popularity",  # worked out nightly from use (catalog.services.refresh_popularity)
+        "trending",
         "play_count",
         "favourite_count",
         "ingest_status",
@@ -426,7 +427,10 @@ class TrackAdmin(KeepOldAddressMixin, admin.ModelAdmin):
         ("Tags", {"fields": ["genres", "moods", "instruments", "themes", "sound_category"]}),
         ("Music", {"fields": ["bpm", "key", "mode", "energy", "vocals", "explicit", "release_date", "isrc"]}),
         ("Artwork", {"fields": ["artwork", "artwork_preview"]}),
-        ("Ranking", {"fields": ["popularity_boost", "popularity", "play_count", "favourite_count"]}),
+        (
+            "Ranking",
+            {"fields": ["popularity_boost", "popularity", "trending", "play_count", "favourite_count"]},
+        ),
         (
             "Audio",
             {"fields": ["ingest_status", "ingest_error", "duration", "content_hash", "files_links"]},

@@ -217,6 +217,14 @@ class Track(TrackLabels, models.Model):
         help_text="Added to the popularity worked out each night from plays, favourites and licences "
         "(from the next refresh on); negative to hold a track back.",
     )
+    trending = models.IntegerField(
+        "trending this week",
+        default=0,
+        db_default=0,  # raw-SQL loads (the benchmark's generator) may leave it out
+        editable=False,
+        help_text="Plays, favourites and licences of the last seven days, weighted as for popularity. "
+        "Worked out every night; orders “Trending”.",
+    )
     isrc = models.CharField("ISRC", max_length=15, blank=True)
     # SHA-256 of the main (full) version's master; the same file cannot become two tracks.
     content_hash = models.CharField(
@@ -253,6 +261,12 @@ class Track(TrackLabels, models.Model):
         indexes = [
             models.Index(fields=["is_published", "kind", "-created_at"], name="track_pub_kind_new"),
             models.Index(fields=["is_published", "kind", "-popularity"], name="track_pub_kind_popular"),
+            # The home page's trending shelf: only tracks in use this week, a small index.
+            models.Index(
+                fields=["-trending", "-popularity", "-id"],
+                condition=models.Q(trending__gt=0),
+                name="track_trending",
+            ),
             models.Index(fields=["bpm"], name="track_bpm"),
             models.Index(fields=["duration_seconds"], name="track_duration"),
         ]
@@ -456,3 +470,22 @@ class Favourite(models.Model):
 
     def __str__(self):
         return f"{self.user} ♥ {self.track}"
+
+
+class DailyPlays(models.Model):
+    """The preview plays a track had on one day (counted as ``play_count`` is: a visitor's plays of a
+    version once a day). Kept for the trending window only (``services.refresh_popularity``)."""
+
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="daily_plays")
+    day = models.DateField()
+    plays = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "daily plays"
+        constraints = [
+            models.UniqueConstraint(fields=["track", "day"], name="daily_plays_unique_track_day"),
+        ]
+        indexes = [models.Index(fields=["day"], name="daily_plays_day")]
+
+    def __str__(self):
+        return f"{self.track} on {self.day}: {self.plays}"

@@ -86,6 +86,12 @@ SORTS = {
     # name: (label, PostgreSQL ORDER BY, ORM order_by)
     "relevance": ("Best match", None, None),
     "popular": ("Most popular", "t.popularity DESC, t.id DESC", ("-popularity", "-id")),
+    # This week's use first; the many tracks with none follow in popularity order.
+    "trending": (
+        "Trending",
+        "t.trending DESC, t.popularity DESC, t.id DESC",
+        ("-trending", "-popularity", "-id"),
+    ),
     "newest": ("Newest", "t.created_at DESC, t.id DESC", ("-created_at", "-id")),
     "duration": ("Shortest", "t.duration_seconds ASC, t.id ASC", ("duration_seconds", "id")),
     "-duration": ("Longest", "t.duration_seconds DESC, t.id DESC", ("-duration_seconds", "-id")),
@@ -721,6 +727,8 @@ class _PostgresSearch:
             "t.id, t.popularity, t.created_at, t.duration_seconds, t.bpm, t.genre_ids, t.mood_ids,"
             " t.instrument_ids, t.theme_ids, t.vocals, t.key, t.energy, t.explicit, t.sound_category_id"
         )
+        if p.sort == "trending":  # paged within base when it holds every match
+            cols += ", t.trending"
         rank = f"ts_rank('{RANK_WEIGHTS}', t.search_vector, to_tsquery('{TS_CONFIG}', %s))" if tsq else "0"
         candidates = f"""SELECT {cols}, t.search_vector FROM catalog_tracksearch t WHERE {where}
                      {base_order} LIMIT {CANDIDATES}"""
@@ -860,6 +868,7 @@ class _SimpleSearch:
         "pk",
         "title",
         "popularity",
+        "trending",
         "created_at",
         "duration_seconds",
         "bpm",

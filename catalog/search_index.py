@@ -88,13 +88,13 @@ def rebuild_track_search():
             """
             INSERT INTO catalog_tracksearch (id, popularity, created_at, kind, bpm, duration_seconds, key,
                 vocals, energy, explicit, sound_category_id, genre_ids, mood_ids, instrument_ids, theme_ids,
-                keys, search_vector)
+                keys, search_vector, trending)
             SELECT t.id, t.popularity, t.created_at, t.kind, t.bpm, t.duration_seconds, t.key, t.vocals,
                    t.energy, t.explicit, t.sound_category_id, t.genre_ids::int[], t.mood_ids::int[],
                    t.instrument_ids::int[], t.theme_ids::int[],
                    catalog_tracksearch_keys(t.kind, t.vocals, t.key, t.energy, t.explicit,
                                             t.sound_category_id),
-                   coalesce(t.search_vector, ''::tsvector)
+                   coalesce(t.search_vector, ''::tsvector), t.trending
               FROM catalog_track t
              WHERE t.is_published AND t.ingest_status = 'ready'
              ORDER BY t.popularity DESC, t.id DESC

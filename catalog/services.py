@@ -1,17 +1,19 @@
 """Catalogue services: favourites, similar tracks, home-page shelves, publishing, slugs."""
 
+from datetime import datetime, time, timedelta
 from typing import NamedTuple
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Value
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.text import slugify
 
 from allmytracks import audit
 
 from .cards import CARD_FIELDS, load_cards
-from .models import Artist, Collection, Favourite, Track, TrackVersion
+from .models import Artist, Collection, DailyPlays, Favourite, Track, TrackVersion
 from .querysets import attach_tags
 from .search import forget_search_results
 
@@ -208,8 +210,15 @@ def browse_shortcuts(*, limit=10):
     return found
 
 
-def home_context(user, *, limit=8):
-    """Context for the home page: new this week, featured collections, ways in by mood and genre."""
+def home_context(user, *, limit=8, trending_limit=5):
+    """Context for the home page: trending and new this week, featured collections, ways in by mood
+    and genre. The trending shelf lists music in use this week (none: no shelf)."""
+    trending = list(
+        card_queryset()
+        .music()
+        .filter(trending__gt=0)
+        .order_by("-trending", "-popularity", "-pk")[:trending_limit]
+    )
     new = list(card_queryset(Track.objects.new_this_week()).music()[:limit])
     if len(new) < limit:  # a quiet week: fill with the most recent releases
         seen = [t.pk for t in new]
@@ -219,10 +228,11 @@ def home_context(user, *, limit=8):
         Collection.objects.published().annotate(n=Count("items")).order_by("position", "-created_at")[:4]
     )
     return {
+        "trending_tracks": trending,
         "new_tracks": new,
         "new_sounds": sounds,
         "featured_collections": collections,
-        "favourite_ids": favourite_ids(user, new + sounds),
+        "favourite_ids": favourite_ids(user, trending + new + sounds),
         "browse": browse_shortcuts(),
     }
 
@@ -297,33 +307,46 @@ def set_published(queryset, published, *, actor, request=None):
 POPULARITY_WEIGHTS = {"play": 1, "favourite": 10, "licence": 25}
 
 
+# The trending figure counts the uses of this many days: today and the days before.
+TRENDING_DAYS = 7
+
 POPULARITY_BATCH = 20_000  # tracks per statement (and transaction) of ``refresh_popularity``
 
 
-def refresh_popularity():
+def refresh_popularity(now=None):
     """Work out every track's popularity from its use: preview plays, favourites and active licences,
-    weighted by ``POPULARITY_WEIGHTS``, plus the staff's editorial boost. Tracks whose figure is
-    unchanged are not written (each write also rewrites the track's search row); the rest are updated
-    a batch of ids at a time, each in its own short transaction, so staff editing a track never wait
-    long behind it. Returns the number of tracks whose popularity changed. Nightly from Celery beat
+    weighted by ``POPULARITY_WEIGHTS``, plus the staff's editorial boost — and its trending figure:
+    the same uses within the last ``TRENDING_DAYS`` days (today and the days before), without the
+    boost. Tracks whose figures are unchanged are not written (each write also rewrites the track's
+    search row); the rest are updated a batch of ids at a time, each in its own short transaction,
+    so staff editing a track never wait long behind it. Daily plays older than the window are
+    deleted. Returns the number of tracks whose figures changed. Nightly from Celery beat
     (``catalog.tasks``)."""
     license_model = Track._meta.get_field("licenses").related_model
+    first_day = timezone.localdate(now) - timedelta(days=TRENDING_DAYS - 1)
+    since = timezone.make_aware(datetime.combine(first_day, time.min))
 
-    def uses(model, **conditions):
+    def uses(model, total=None, **conditions):
         counted = (
             model.objects.filter(track=OuterRef("pk"), **conditions)
             .order_by()
             .values("track")
-            .annotate(n=Count("pk"))
+            .annotate(n=total or Count("pk"))
             .values("n")
         )
         return Coalesce(Subquery(counted), Value(0))
 
+    w, active = POPULARITY_WEIGHTS, license_model.Status.ACTIVE
     score = (
-        F("play_count") * POPULARITY_WEIGHTS["play"]
-        + uses(Favourite) * POPULARITY_WEIGHTS["favourite"]
-        + uses(license_model, status=license_model.Status.ACTIVE) * POPULARITY_WEIGHTS["licence"]
+        F("play_count") * w["play"]
+        + uses(Favourite) * w["favourite"]
+        + uses(license_model, status=active) * w["licence"]
         + F("popularity_boost")
+    )
+    trend = (
+        uses(DailyPlays, Sum("plays"), day__gte=first_day) * w["play"]
+        + uses(Favourite, created_at__gte=since) * w["favourite"]
+        + uses(license_model, status=active, issued_at__gte=since) * w["licence"]
     )
     changed, start = 0, Track.objects.aggregate(first=Min("pk"))["first"]
     while start is not None:
@@ -334,8 +357,10 @@ def refresh_popularity():
         if start_next is not None:
             batch = batch.filter(pk__lt=start_next)
         with transaction.atomic():
-            changed += batch.order_by().exclude(popularity=score).update(popularity=score)
+            figures = {"popularity": score, "trending": trend}
+            changed += batch.order_by().exclude(**figures).update(**figures)
         start = start_next
+    DailyPlays.objects.filter(day__lt=first_day).delete()
     if changed:
         transaction.on_commit(forget_search_results, robust=True)  # an update sends no signals
     return changed
@@ -353,5 +378,15 @@ def record_play(version_id, *, visitor=None):
     key = f"catalog:played:{version_id}:{visitor}"
     if visitor is not None and not cache.add(key, 1, PLAY_COUNTED_ONCE_PER_SECONDS):
         return False
-    Track.objects.filter(versions__pk=version_id).update(play_count=F("play_count") + 1)
+    with transaction.atomic():
+        Track.objects.filter(versions__pk=version_id).update(play_count=F("play_count") + 1)
+        # The day's count for trending: one row per track and day, added to in place (an upsert,
+        # which the ORM cannot write as an increment).
+        plays, versions = DailyPlays._meta.db_table, TrackVersion._meta.db_table
+        with connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {plays} (track_id, day, plays) SELECT track_id, %s, 1 FROM {versions}"  # noqa: S608
+                f" WHERE id = %s ON CONFLICT (track_id, day) DO UPDATE SET plays = {plays}.plays + 1",
+                [timezone.localdate(), version_id],
+            )
     return True

@@ -25,11 +25,12 @@ def resume_stalled_ingest():
 
 @shared_task(name="catalog.tasks.refresh_popularity", ignore_result=True)
 def refresh_popularity():
-    """Every track's popularity from its plays, favourites and licences (nightly, Celery beat)."""
+    """Every track's popularity from its plays, favourites and licences, and its trending figure from
+    this week's (nightly, Celery beat)."""
     from .services import refresh_popularity as refresh
 
     changed = refresh()
-    log.info("popularity refreshed: %s tracks changed", changed)
+    log.info("popularity and trending refreshed: %s tracks changed", changed)
 
 
 @shared_task(name="catalog.tasks.tidy_search", ignore_result=True)

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from catalog.models import CollectionItem, Favourite
+from catalog.models import CollectionItem, Favourite, Track
 from catalog.services import similar_tracks
 from tests.factories import (
     ArtistFactory,
@@ -150,6 +150,19 @@ def test_home_page_shows_new_this_week(anon_client):
     playable(title="Brand New Tune")
     html = anon_client.get("/").content.decode()
     assert "New this week" in html and "Brand New Tune" in html
+
+
+def test_home_page_shows_what_is_trending_only_when_music_is_in_use_this_week(anon_client):
+    playable(title="Quiet Tune")
+    assert "Trending this week" not in anon_client.get("/").content.decode()
+    hot, warm = playable(title="Hot Tune"), playable(title="Warm Tune", popularity=900)
+    Track.objects.filter(pk=hot.pk).update(trending=40)
+    Track.objects.filter(pk=warm.pk).update(trending=3)
+    html = anon_client.get("/").content.decode()
+    shelf = html[html.index("Trending this week") : html.index("New this week")]
+    assert shelf.index("Hot Tune") < shelf.index("Warm Tune") and "Quiet Tune" not in shelf
+    assert f'href="{reverse("catalog:track-list")}?sort=trending"' in shelf
+    assert "Quiet Tune" in html[html.index("New this week") :]  # new, not in use
 
 
 def test_home_page_offers_the_moods_and_genres_most_music_carries(anon_client):

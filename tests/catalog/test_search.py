@@ -640,6 +640,29 @@ def test_a_new_track_that_matches_well_reaches_best_match_before_it_is_popular(d
     assert new.pk not in [t.pk for t in search_tracks(params(q="summer")).tracks]
 
 
+@pytest.mark.parametrize(
+    "candidates",
+    [
+        pytest.param(1200, id="within the bounded set"),
+        pytest.param(2, id="by its own index", marks=pytest.mark.postgres),
+    ],
+)
+def test_trending_orders_this_weeks_use_then_popularity(db, monkeypatch, candidates):
+    """“Trending” pages within the bounded set when it holds every match, and by the search table's
+    trending index when matches are many (PostgreSQL); tracks with no use this week follow in
+    popularity order."""
+    from catalog import search
+
+    monkeypatch.setattr(search, "CANDIDATES", candidates)
+    for n, trending in enumerate([0, 30, 0, 5]):
+        TrackFactory(title=f"Song {n}", popularity=10 * n, trending=trending)
+    assert titles(search_tracks(params(sort="trending"))) == ["Song 1", "Song 3", "Song 2", "Song 0"]
+    assert titles(search_tracks(params(q="song", sort="trending", per_page=12, page=1)))[:2] == [
+        "Song 1",
+        "Song 3",
+    ]
+
+
 @pytest.mark.postgres
 def test_a_rare_word_with_a_filter_counts_its_facets_among_all_its_matches(db, monkeypatch):
     """Filtered facets look at the most popular tracks: a rare word's matches are seldom among them,
@@ -711,6 +734,7 @@ def test_an_update_of_any_one_searched_column_reaches_the_search_row(catalogue):
     track = catalogue["Summer Breeze"]
     changes = {
         "popularity": 77,
+        "trending": 12,
         "bpm": 133,
         "duration_seconds": 201.5,
         "key": "F#",

@@ -94,8 +94,9 @@ def test_popularity_set_by_hand_before_becomes_the_editorial_boost():
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(after)
-    assert Track.objects.get(pk=hand_set.pk).popularity_boost == 30
-    assert Track.objects.get(pk=untouched.pk).popularity_boost == 0
+    New = executor.loader.project_state(after).apps.get_model("catalog", "Track")  # the track of then
+    assert New.objects.get(pk=hand_set.pk).popularity_boost == 30
+    assert New.objects.get(pk=untouched.pk).popularity_boost == 0
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
 
@@ -108,6 +109,67 @@ def test_staff_can_refresh_popularity_by_hand(track):
     Track.objects.filter(pk=track.pk).update(play_count=3, popularity_boost=10)
     out = StringIO()
     call_command("refresh_popularity", stdout=out)
-    assert "1 track changed popularity" in out.getvalue()
+    assert "1 track changed popularity or trending" in out.getvalue()
     track.refresh_from_db()
     assert track.popularity == 3 * POPULARITY_WEIGHTS["play"] + 10
+
+
+def test_trending_counts_only_the_last_seven_days_of_use(member, other_member, track, second_track):
+    """“Trending” orders by this week's plays, favourites and licences: a track popular of old
+    comes after one in use now, and a week without use takes a track off the list."""
+    import datetime
+
+    from django.utils import timezone
+
+    from catalog.models import DailyPlays
+
+    now, today = timezone.now(), timezone.localdate()
+    days = datetime.timedelta(days=1)
+    # Popular of old: plays, a favourite and a licence from before the window.
+    Track.objects.filter(pk=second_track.pk).update(play_count=400)
+    DailyPlays.objects.create(track=second_track, day=today - 7 * days, plays=400)
+    Favourite.objects.filter(pk=Favourite.objects.create(user=member, track=second_track).pk).update(
+        created_at=now - 20 * days
+    )
+    License.objects.filter(pk=grant(member, second_track).license.pk).update(issued_at=now - 20 * days)
+    # In use this week: two visitors' plays today (one replays), plays six days ago, a favourite, a licence.
+    for visitor in ("203.0.113.5", "203.0.113.6", "203.0.113.5"):
+        record_play(full_version(track).pk, visitor=f"trending-{visitor}")
+    DailyPlays.objects.create(track=track, day=today - 6 * days, plays=4)
+    Favourite.objects.create(user=other_member, track=track)
+    grant(other_member, track, title="Podcast intro")
+
+    assert refresh_popularity() == 2
+    track.refresh_from_db()
+    second_track.refresh_from_db()
+    w = POPULARITY_WEIGHTS
+    assert track.trending == (2 + 4) * w["play"] + w["favourite"] + w["licence"] == 41
+    assert second_track.trending == 0 and second_track.popularity > track.popularity
+    assert not DailyPlays.objects.filter(track=second_track).exists()  # older than the window: gone
+
+    def order(sort):
+        return [t.pk for t in search_tracks(SearchParams(kind="music", sort=sort)).tracks]
+
+    assert order("trending") == [track.pk, second_track.pk]
+    assert order("popular") == [second_track.pk, track.pk]
+
+    # Eight days on with no use: nothing trends, the order is popularity's again.
+    assert refresh_popularity(now=now + 8 * days) == 1
+    track.refresh_from_db()
+    assert track.trending == 0 and not DailyPlays.objects.exists()
+    assert order("trending") == [second_track.pk, track.pk]
+
+
+def test_a_counted_play_adds_to_the_days_count_of_its_track(track):
+    from django.utils import timezone
+
+    from catalog.models import DailyPlays
+
+    record_play(full_version(track).pk)
+    record_play(track.versions.get(kind="instrumental").pk)  # another version of the same track
+    assert record_play(full_version(track).pk, visitor="daily-203.0.113.9")
+    assert not record_play(full_version(track).pk, visitor="daily-203.0.113.9")  # the same visitor again
+    (row,) = DailyPlays.objects.all()
+    assert (row.track_id, row.day, row.plays) == (track.pk, timezone.localdate(), 3)
+    track.refresh_from_db()
+    assert track.play_count == 3
