@@ -56,12 +56,14 @@ News Podcast Advertising Real-Estate Medical Finance Beauty Architecture Adventu
 QUERY_CLASSES = [
     "common word",
     "rare word",
+    "rare word + genre",
     "text + 3 filters",
     "filters only",
     "misspelled",
     "prefix",
     "deep page",
     "sort by BPM",
+    "trending",
 ]
 
 
@@ -170,7 +172,7 @@ def load(cur, rows):
         INSERT INTO catalog_track (id, kind, title, slug, artist_id, album, description, sound_category_id, bpm,
             key, mode, duration_seconds, vocals, explicit, energy, release_date, is_published, created_at,
             updated_at, play_count, popularity, isrc, artwork, artwork_medium, artwork_small, artwork_color,
-            waveform, ingest_status, ingest_error, genre_ids, mood_ids, instrument_ids, theme_ids)
+            waveform, ingest_status, ingest_error, genre_ids, mood_ids, instrument_ids, theme_ids, trending)
         SELECT i, s.kind, s.title, 'track-' || i, 1 + (i * 31) %% %(artists)s, '', s.description,
                CASE WHEN s.kind = 'sfx' THEN 5 + i %% 6 END,
                CASE WHEN s.kind = 'music' THEN 60 + floor(random() * 121)::int END,
@@ -186,7 +188,9 @@ def load(cur, rows):
                (SELECT array_agg(DISTINCT x ORDER BY x) FROM (
                    SELECT 1 + floor(random() * %(moods)s)::bigint FROM generate_series(1, 2) WHERE i > 0) m(x)),
                ARRAY[1 + floor(random() * %(instruments)s)::bigint],
-               CASE WHEN random() < 0.5 THEN ARRAY[1 + floor(random() * %(themes)s)::bigint] ELSE '{}' END
+               CASE WHEN random() < 0.5 THEN ARRAY[1 + floor(random() * %(themes)s)::bigint] ELSE '{}' END,
+               -- 1 track in 30 in use this week (the "Trending" sort), a few of them a lot
+               CASE WHEN random() < 1 / 30.0 THEN 1 + floor(500 * power(random(), 4))::int ELSE 0 END
           FROM generate_series(1, %(rows)s) i,
           LATERAL (
             SELECT CASE WHEN i %% 7 = 0 THEN 'sfx' ELSE 'music' END AS kind,
@@ -355,6 +359,7 @@ def build_queries(cur):
         "prefix": f"/tracks/?q={common[:4]}",
         "deep page": f"/tracks/?q={common}&page=40",
         "sort by BPM": f"/tracks/?q={common}&sort=bpm&energy=4",
+        "trending": "/tracks/?sort=trending",
     }
     print(
         f"published tracks: {published:,}; common word “{common}” in {common_n:,} tracks, "
