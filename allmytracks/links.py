@@ -30,3 +30,15 @@ def _forget(*, setting, **kwargs):
 
 
 setting_changed.connect(_forget, dispatch_uid="allmytracks-links-forget")
+
+
+def safe_next(request, fallback):
+    """The ``next`` address a form or link carried, when it stays on this site; ``fallback`` (a URL)
+    otherwise. Django's check refuses other hosts, other schemes and the browser-normalised forms of
+    them (``//host``, ``/\\host``)."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from allmytracks.audit import client_ip
+from allmytracks.links import safe_next
 from allmytracks.ratelimit import ratelimit
 
 from . import previews, services
@@ -146,10 +147,7 @@ def favourite_toggle(request, slug):
             "next_url": request.htmx.current_url_abs_path or "",
         }
         return render(request, "catalog/_favourite_button.html", context)
-    next_url = request.POST.get("next", "")
-    if next_url.startswith("/") and not next_url.startswith("//"):
-        return redirect(next_url)
-    return redirect(track)
+    return redirect(safe_next(request, track.get_absolute_url()))
 
 
 @require_GET

@@ -10,10 +10,10 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
+from allmytracks.links import safe_next
 from allmytracks.ratelimit import ratelimit
 
 from . import services
@@ -101,10 +101,7 @@ def changes(request, slug, number):
 
 
 def _safe_next(request, fallback="home"):
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return reverse(fallback)
+    return safe_next(request, reverse(fallback))
 
 
 def _cancellation_url():
