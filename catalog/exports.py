@@ -1,14 +1,29 @@
-"""The catalogue's part of an account's data export (``accounts.data_export``): favourites."""
+"""The catalogue's part of an account's data export (``accounts.data_export``): favourites and playlists."""
+
+from django.db.models import Prefetch
 
 from accounts.data_export import when
 
-from .models import Favourite
+from .models import Favourite, Playlist, PlaylistItem
 
 
 def account_data(user):
+    items = PlaylistItem.objects.select_related("track__artist").order_by("added_at", "id")
+    playlists = Playlist.objects.filter(user=user).order_by("created_at", "id")
     return {
         "favourites": [
             {"track": f.track.title, "artist": f.track.artist.name, "added": when(f.created_at)}
             for f in Favourite.objects.for_user(user).select_related("track__artist").order_by("created_at")
-        ]
+        ],
+        "playlists": [
+            {
+                "title": p.title,
+                "created": when(p.created_at),
+                "tracks": [
+                    {"track": i.track.title, "artist": i.track.artist.name, "added": when(i.added_at)}
+                    for i in p.items.all()
+                ],
+            }
+            for p in playlists.prefetch_related(Prefetch("items", queryset=items))
+        ],
     }

@@ -6,9 +6,11 @@ unknown filter values are dropped, reversed ranges are swapped, negative numbers
 non-numeric values are ignored, and a page past the end becomes the last page (in the search).
 """
 
+from django import forms
+
 from allmytracks.numbers import whole_number
 
-from .models import Track
+from .models import Playlist, Track
 from .search import (
     DEFAULT_PAGE_SIZE,
     ENERGY_LABELS,
@@ -103,3 +105,32 @@ class SearchForm:
             page=max(1, _int_or_none(data.get("page"), maximum=MAX_PAGE) or 1),
             per_page=per_page if per_page in PAGE_SIZES else DEFAULT_PAGE_SIZE,
         )
+
+
+# --- playlists --------------------------------------------------------------------------------
+
+
+class PlaylistForm(forms.Form):
+    title = forms.CharField(label="Playlist name", max_length=80, strip=True)
+
+
+class TrackPlaylistsForm(forms.Form):
+    """Which of the member's playlists hold a track, and optionally a new one for it. Only the
+    member's own playlists are choices: another account's id is refused as an invalid choice."""
+
+    playlists = forms.ModelMultipleChoiceField(
+        label="Your playlists",
+        queryset=Playlist.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    new_title = forms.CharField(label="New playlist", max_length=80, required=False, strip=True)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["playlists"].queryset = Playlist.objects.filter(user=user).order_by("title")
+        self.has_playlists = self.fields["playlists"].queryset.exists()
+        if not self.has_playlists:
+            self.fields["new_title"].label = "Name your first playlist"
+            self.fields["new_title"].required = True
+            self.fields["new_title"].error_messages["required"] = "Name a playlist to put this track in."

@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 from .querysets import CollectionQuerySet, FavouriteQuerySet, TrackQuerySet, TrackVersionQuerySet
@@ -489,3 +490,40 @@ class DailyPlays(models.Model):
 
     def __str__(self):
         return f"{self.track} on {self.day}: {self.plays}"
+
+
+class Playlist(models.Model):
+    """A member's own list of tracks (for a project, a client, a mood board). Private to the account."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="playlists")
+    title = models.CharField(max_length=80)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField("last changed", auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            # One playlist of a name per account, whatever its case: a form sent twice makes one.
+            models.UniqueConstraint(Lower("title"), "user", name="playlist_unique_title"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("catalog:playlist-detail", args=[self.pk])
+
+
+class PlaylistItem(models.Model):
+    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="playlist_items")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["playlist", "track"], name="playlist_item_unique_track"),
+        ]
+
+    def __str__(self):
+        return f"{self.playlist} · {self.track}"

@@ -3,6 +3,7 @@
 from datetime import datetime, time, timedelta
 from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum, Value
@@ -13,7 +14,7 @@ from django.utils.text import slugify
 from allmytracks import audit
 
 from .cards import CARD_FIELDS, load_cards
-from .models import Artist, Collection, DailyPlays, Favourite, Track, TrackVersion
+from .models import Artist, Collection, DailyPlays, Favourite, Playlist, PlaylistItem, Track, TrackVersion
 from .querysets import attach_tags
 from .search import forget_search_results
 
@@ -61,6 +62,98 @@ def favourite_ids(user, tracks):
     if not ids:
         return set()
     return set(Favourite.objects.filter(user=user, track_id__in=ids).values_list("track_id", flat=True))
+
+
+# --- playlists ----------------------------------------------------------------------------
+
+PLAYLISTS_PER_ACCOUNT = 100
+TRACKS_PER_PLAYLIST = 500
+
+
+def playlist_title(title):
+    """A playlist's name as kept: spaces run together, ends trimmed."""
+    return " ".join(title.split())
+
+
+def create_playlist(*, user, title):
+    """A new playlist of ``user``'s, or the one they already have of that name (any case): a form
+    sent twice makes one. Refused past ``PLAYLISTS_PER_ACCOUNT``."""
+    title = playlist_title(title)
+    if not title:
+        raise CatalogError("Give the playlist a name.")
+    with transaction.atomic():
+        # The account row is the lock: two requests at once cannot both pass the count.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        existing = Playlist.objects.filter(user=user, title__iexact=title).first()
+        if existing is not None:
+            return existing
+        if Playlist.objects.filter(user=user).count() >= PLAYLISTS_PER_ACCOUNT:
+            raise CatalogError(
+                f"You have {PLAYLISTS_PER_ACCOUNT} playlists, the most an account can keep. "
+                "Delete one you no longer use to make another."
+            )
+        return Playlist.objects.create(user=user, title=title)
+
+
+def rename_playlist(*, playlist, title):
+    title = playlist_title(title)
+    if not title:
+        raise CatalogError("Give the playlist a name.")
+    others = Playlist.objects.filter(user_id=playlist.user_id, title__iexact=title).exclude(pk=playlist.pk)
+    if others.exists():
+        raise CatalogError(f"You already have a playlist called “{title}”.")
+    playlist.title = title
+    try:
+        with transaction.atomic():
+            playlist.save(update_fields=["title", "updated_at"])
+    except IntegrityError:  # the same name given to another playlist at this moment
+        raise CatalogError(f"You already have a playlist called “{title}”.") from None
+    return playlist
+
+
+def set_track_playlists(*, user, track, playlists, new_title=""):
+    """Put ``track`` in exactly ``playlists`` (``user``'s own, as the form checked them) and, with
+    ``new_title``, in a new playlist of that name too. Returns (added to, removed from) as lists of
+    playlists. Refused, changing nothing, when a playlist would hold more than
+    ``TRACKS_PER_PLAYLIST`` tracks."""
+    with transaction.atomic():
+        wanted = {p.pk: p for p in playlists if p.user_id == user.pk}
+        if new_title:
+            made = create_playlist(user=user, title=new_title)
+            wanted[made.pk] = made
+        mine = Playlist.objects.filter(user=user)
+        items = PlaylistItem.objects.filter(playlist__in=mine, track=track)
+        current = set(items.values_list("playlist", flat=True))
+        removed = list(mine.filter(pk__in=current - set(wanted)))
+        added = [p for pk, p in wanted.items() if pk not in current]
+        full = (
+            Playlist.objects.filter(pk__in=[p.pk for p in added])
+            .annotate(n=Count("items"))
+            .filter(n__gte=TRACKS_PER_PLAYLIST)
+            .first()
+        )
+        if full is not None:
+            raise CatalogError(
+                f"“{full.title}” holds {TRACKS_PER_PLAYLIST} tracks, the most a playlist can. "
+                "Remove some, or start another playlist."
+            )
+        PlaylistItem.objects.filter(playlist__in=removed, track=track).delete()
+        # A form sent twice at once: the second finds the items there and adds nothing.
+        PlaylistItem.objects.bulk_create(
+            [PlaylistItem(playlist=p, track=track) for p in added], ignore_conflicts=True
+        )
+        changed = [p.pk for p in added + removed]
+        if changed:
+            Playlist.objects.filter(pk__in=changed).update(updated_at=timezone.now())
+    return added, removed
+
+
+def remove_from_playlist(*, playlist, track_id):
+    """Take a track off ``playlist``; returns whether it was there."""
+    deleted, _ = PlaylistItem.objects.filter(playlist=playlist, track_id=track_id).delete()
+    if deleted:
+        Playlist.objects.filter(pk=playlist.pk).update(updated_at=timezone.now())
+    return bool(deleted)
 
 
 # --- the track page -----------------------------------------------------------------------

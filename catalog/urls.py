@@ -14,6 +14,12 @@ urlpatterns = [
     path("collections/", views.collection_list, name="collection-list"),
     path("collections/<slug:slug>/", views.collection_detail, name="collection-detail"),
     path("account/favourites/", views.favourites, name="favourites"),
+    path("tracks/<slug:slug>/playlists/", views.track_playlists, name="track-playlists"),
+    path("account/playlists/", views.playlists, name="playlists"),
+    path("account/playlists/<int:pk>/", views.playlist_detail, name="playlist-detail"),
+    path("account/playlists/<int:pk>/rename/", views.playlist_rename, name="playlist-rename"),
+    path("account/playlists/<int:pk>/delete/", views.playlist_delete, name="playlist-delete"),
+    path("account/playlists/<int:pk>/remove/<int:track_id>/", views.playlist_remove, name="playlist-remove"),
     path(
         "previews/<int:version_id>/<int:expires>/<str:signature>.mp3",
         views.preview,

@@ -1,17 +1,18 @@
-"""Catalogue pages (track, artist, collections, favourites) and the protected preview stream.
+"""Catalogue pages (track, artist, collections, favourites, playlists) and the protected preview stream.
 
 The search pages (/tracks/, /sounds/, autocomplete) live in ``catalog.search`` views.
 """
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from allmytracks.audit import client_ip
 from allmytracks.links import safe_next
@@ -19,7 +20,8 @@ from allmytracks.ratelimit import ratelimit
 
 from . import previews, services
 from .cards import load_cards
-from .models import Artist, Collection, CollectionItem, Favourite, Track, TrackVersion
+from .forms import PlaylistForm, TrackPlaylistsForm
+from .models import Artist, Collection, CollectionItem, Favourite, Playlist, Track, TrackVersion
 
 PAGE_SIZE = 24
 
@@ -184,3 +186,128 @@ def preview(request, version_id, expires, signature):
     response["Content-Disposition"] = "inline"
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+# --- playlists ---------------------------------------------------------------------------------
+
+
+def _own_playlist(request, pk):
+    """The signed-in member's playlist ``pk``; another account's is not found (404), like a missing one."""
+    return get_object_or_404(Playlist, pk=pk, user=request.user)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit("playlist", "60/m", methods=("POST",))
+def playlists(request):
+    """The member's playlists, and a form to start one."""
+    form = PlaylistForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            playlist = services.create_playlist(user=request.user, title=form.cleaned_data["title"])
+        except services.CatalogError as exc:
+            form.add_error("title", str(exc))
+        else:
+            return redirect(playlist)
+    mine = Playlist.objects.filter(user=request.user).annotate(
+        n=Count("items", filter=Q(items__track__in=Track.objects.published()))
+    )
+    return render(request, "catalog/playlists.html", {"playlists": mine, "form": form})
+
+
+@login_required
+@require_safe
+def playlist_detail(request, pk):
+    playlist = _own_playlist(request, pk)
+    items = playlist.items.filter(track__in=Track.objects.published()).values_list("track_id", flat=True)
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    tracks = load_cards(page.object_list)
+    return render(
+        request,
+        "catalog/playlist_detail.html",
+        {
+            "playlist": playlist,
+            "page": page,
+            "tracks": tracks,
+            "favourite_ids": services.favourite_ids(request.user, tracks),
+            "rename_form": PlaylistForm(initial={"title": playlist.title}),
+        },
+    )
+
+
+@login_required
+@require_POST
+@ratelimit("playlist", "60/m")
+def playlist_rename(request, pk):
+    playlist = _own_playlist(request, pk)
+    form = PlaylistForm(request.POST)
+    if form.is_valid():
+        try:
+            services.rename_playlist(playlist=playlist, title=form.cleaned_data["title"])
+        except services.CatalogError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Renamed to “{playlist.title}”.")
+    else:
+        messages.error(request, form.errors["title"][0])
+    return redirect(playlist)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def playlist_delete(request, pk):
+    """Ask, then delete the playlist (its tracks stay in the catalogue and in other playlists)."""
+    playlist = _own_playlist(request, pk)
+    if request.method == "POST":
+        title = playlist.title
+        playlist.delete()
+        messages.success(request, f"Deleted the playlist “{title}”.")
+        return redirect("catalog:playlists")
+    context = {"playlist": playlist, "n": playlist.items.count()}
+    return render(request, "catalog/playlist_delete.html", context)
+
+
+@login_required
+@require_POST
+@ratelimit("playlist", "60/m")
+def playlist_remove(request, pk, track_id):
+    playlist = _own_playlist(request, pk)
+    if services.remove_from_playlist(playlist=playlist, track_id=track_id):
+        title = Track.objects.filter(pk=track_id).values_list("title", flat=True).first()
+        messages.success(request, f"Took “{title}” off this playlist.")
+    return redirect(safe_next(request, playlist.get_absolute_url()))
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit("playlist", "60/m", methods=("POST",))
+def track_playlists(request, slug):
+    """Choose which of the member's playlists hold a track (and start one for it)."""
+    track = get_object_or_404(Track.objects.published().select_related("artist"), slug=slug)
+    current = Playlist.objects.filter(user=request.user, items__track=track)
+    form = TrackPlaylistsForm(request.POST or None, user=request.user, initial={"playlists": current})
+    back = safe_next(request, track.get_absolute_url())
+    if request.method == "POST" and form.is_valid():
+        try:
+            added, removed = services.set_track_playlists(
+                user=request.user,
+                track=track,
+                playlists=form.cleaned_data["playlists"],
+                new_title=form.cleaned_data["new_title"],
+            )
+        except services.CatalogError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if added:
+                messages.success(request, f"Added “{track.title}” to {_titles(added)}.")
+            if removed:
+                messages.success(request, f"Took “{track.title}” off {_titles(removed)}.")
+            if not added and not removed:
+                messages.info(request, "Your playlists are as they were.")
+            return redirect(back)
+    return render(request, "catalog/track_playlists.html", {"track": track, "form": form, "back": back})
+
+
+def _titles(playlists):
+    names = [f"“{p.title}”" for p in playlists]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -217,7 +217,9 @@ def test_favourite_toggle_without_htmx_redirects_back(owner_client):
     assert response.status_code == 302 and response["Location"] == "/collections/"
     # Addresses a browser would take to another site: refused, back to the track.
     for elsewhere in ("//evil.example/", "/\\evil.example/", "https://evil.example/", "/\t/evil.example"):
-        response = owner_client.post(reverse("catalog:favourite-toggle", args=[track.slug]), {"next": elsewhere})
+        response = owner_client.post(
+            reverse("catalog:favourite-toggle", args=[track.slug]), {"next": elsewhere}
+        )
         assert response["Location"] == track.get_absolute_url(), elsewhere
 
 

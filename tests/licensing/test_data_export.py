@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from allmytracks.models import AuditLog
 from catalog.models import Favourite
+from catalog.services import create_playlist, set_track_playlists
 from tests.licensing.conftest import grant
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +42,9 @@ def test_the_owner_gets_their_own_records_and_nobody_elses(
     theirs = grant(other_member, second_track, title="Their film").license
     Favourite.objects.create(user=member, track=second_track)
     Favourite.objects.create(user=other_member, track=track)
+    create_playlist(user=member, title="Launch cut")
+    set_track_playlists(user=member, track=track, playlists=[], new_title="Launch cut")
+    set_track_playlists(user=other_member, track=second_track, playlists=[], new_title="Their mood board")
 
     data = download(owner_client)
 
@@ -50,10 +54,13 @@ def test_the_owner_gets_their_own_records_and_nobody_elses(
     assert [p["title"] for p in data["licensing"]["projects"]] == ["Launch video"]
     assert [e["name"] for e in data["licensing"]["end_users"]] == ["Olivia Owner"]
     assert [f["track"] for f in data["catalogue"]["favourites"]] == [second_track.title]
+    (playlist,) = data["catalogue"]["playlists"]
+    assert playlist["title"] == "Launch cut" and [t["track"] for t in playlist["tracks"]] == [track.title]
     assert {a["agreement"] for a in data["agreements_and_messages"]["acceptances"]} >= {"User Agreement"}
     assert [m["plan"] for m in data["billing"]["memberships"]] == [member.subscriptions.get().plan.name]
     text = json.dumps(data)
     assert theirs.code not in text and other_member.email not in text and "Their film" not in text
+    assert "Their mood board" not in text
 
 
 def test_each_copy_is_audited_and_the_copies_are_limited(owner_client, member):

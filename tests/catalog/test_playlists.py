@@ -1,0 +1,192 @@
+"""Playlists: a member's own lists of tracks — made, filled from a track's page, renamed, emptied and
+deleted by their owner only; another member's playlist is not found; a stranger is sent to sign in."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from catalog import services
+from catalog.models import Playlist, PlaylistItem
+from tests.factories import TrackFactory, TrackVersionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def playable(**kwargs):
+    return TrackVersionFactory(track=TrackFactory(**kwargs)).track
+
+
+def pick_url(track):
+    return reverse("catalog:track-playlists", args=[track.slug])
+
+
+def titles_in(playlist):
+    return sorted(PlaylistItem.objects.filter(playlist=playlist).values_list("track__title", flat=True))
+
+
+# --- the owner ---------------------------------------------------------------------------------
+
+
+def test_a_member_starts_a_playlist_from_a_track_and_finds_it_in_their_playlists(owner_client, owner):
+    track = playable(title="Golden Hour")
+    page = owner_client.get(track.get_absolute_url()).content.decode()
+    assert f'href="{pick_url(track)}"' in page and "Add to playlist" in page
+
+    form = owner_client.get(pick_url(track)).content.decode()
+    assert "Name your first playlist" in form
+    response = owner_client.post(pick_url(track), {"new_title": "  Launch   video ", "next": "/tracks/"})
+    assert response.status_code == 302 and response["Location"] == "/tracks/"
+    playlist = Playlist.objects.get(user=owner)
+    assert playlist.title == "Launch video" and titles_in(playlist) == ["Golden Hour"]
+
+    listing = owner_client.get(reverse("catalog:playlists")).content.decode()
+    assert "Launch video" in listing and "1 track" in listing
+    detail = owner_client.get(playlist.get_absolute_url())
+    assert detail.status_code == 200 and "Golden Hour" in detail.content.decode()
+
+
+def test_the_track_form_ticks_the_playlists_that_hold_it_and_unticking_takes_it_off(owner_client, owner):
+    track = playable(title="Golden Hour")
+    a = services.create_playlist(user=owner, title="Client A")
+    b = services.create_playlist(user=owner, title="Client B")
+    owner_client.post(pick_url(track), {"playlists": [a.pk, b.pk]})
+    assert titles_in(a) == titles_in(b) == ["Golden Hour"]
+    form = owner_client.get(pick_url(track)).content.decode()
+    assert form.count("checked") == 2
+
+    response = owner_client.post(pick_url(track), {"playlists": [b.pk]}, follow=True)
+    assert titles_in(a) == [] and titles_in(b) == ["Golden Hour"]
+    assert "Took “Golden Hour” off “Client A”." in response.content.decode()
+
+
+def test_the_form_sent_twice_makes_one_playlist_and_one_entry(owner_client, owner):
+    track = playable()
+    for _ in range(2):
+        owner_client.post(pick_url(track), {"new_title": "Podcast intro"})
+    owner_client.post(pick_url(track), {"new_title": "PODCAST INTRO", "playlists": []})  # any case
+    (playlist,) = Playlist.objects.filter(user=owner)
+    assert PlaylistItem.objects.filter(playlist=playlist).count() == 1
+
+
+def test_rename_remove_and_delete(owner_client, owner):
+    one, two = playable(title="One"), playable(title="Two")
+    playlist = services.create_playlist(user=owner, title="Draft")
+    services.create_playlist(user=owner, title="Final")
+    services.set_track_playlists(user=owner, track=one, playlists=[playlist])
+    services.set_track_playlists(user=owner, track=two, playlists=[playlist])
+
+    owner_client.post(reverse("catalog:playlist-rename", args=[playlist.pk]), {"title": "Final cut"})
+    playlist.refresh_from_db()
+    assert playlist.title == "Final cut"
+    taken = owner_client.post(
+        reverse("catalog:playlist-rename", args=[playlist.pk]), {"title": "final"}, follow=True
+    )
+    assert "You already have a playlist called “final”." in taken.content.decode()
+    playlist.refresh_from_db()
+    assert playlist.title == "Final cut"
+
+    owner_client.post(reverse("catalog:playlist-remove", args=[playlist.pk, one.pk]))
+    assert titles_in(playlist) == ["Two"]
+
+    confirm = owner_client.get(reverse("catalog:playlist-delete", args=[playlist.pk])).content.decode()
+    assert "Delete “Final cut”?" in confirm and "1 track" in confirm
+    assert Playlist.objects.filter(pk=playlist.pk).exists()  # asking deletes nothing
+    response = owner_client.post(reverse("catalog:playlist-delete", args=[playlist.pk]))
+    assert response["Location"] == reverse("catalog:playlists")
+    assert not Playlist.objects.filter(pk=playlist.pk).exists() and two.pk  # the track stays
+    assert list(Playlist.objects.filter(user=owner).values_list("title", flat=True)) == ["Final"]
+
+
+def test_a_playlist_lists_published_tracks_only_and_an_unpublished_track_cannot_be_added(owner_client, owner):
+    shown, hidden = playable(title="Shown"), playable(title="Hidden")
+    playlist = services.create_playlist(user=owner, title="Board")
+    services.set_track_playlists(user=owner, track=shown, playlists=[playlist])
+    services.set_track_playlists(user=owner, track=hidden, playlists=[playlist])
+    hidden.is_published = False
+    hidden.save()
+    page = owner_client.get(playlist.get_absolute_url()).content.decode()
+    assert "Shown" in page and "Hidden" not in page and "1 track" in page
+    assert owner_client.get(pick_url(hidden)).status_code == 404
+    assert owner_client.post(pick_url(hidden), {"playlists": [playlist.pk]}).status_code == 404
+
+
+def test_limits_are_said_plainly_and_change_nothing(owner_client, owner, monkeypatch):
+    monkeypatch.setattr(services, "TRACKS_PER_PLAYLIST", 1)
+    monkeypatch.setattr(services, "PLAYLISTS_PER_ACCOUNT", 1)
+    first, second = playable(title="First"), playable(title="Second")
+    playlist = services.create_playlist(user=owner, title="Short list")
+    services.set_track_playlists(user=owner, track=first, playlists=[playlist])
+
+    full = owner_client.post(pick_url(second), {"playlists": [playlist.pk]}).content.decode()
+    assert "“Short list” holds 1 tracks, the most a playlist can." in full
+    more = owner_client.post(reverse("catalog:playlists"), {"title": "Another"}).content.decode()
+    assert "You have 1 playlists, the most an account can keep." in more
+    assert titles_in(playlist) == ["First"] and Playlist.objects.filter(user=owner).count() == 1
+
+
+def test_a_playlist_page_runs_the_same_queries_for_one_track_or_many(owner_client, owner):
+    playlist = services.create_playlist(user=owner, title="Board")
+    services.set_track_playlists(user=owner, track=playable(), playlists=[playlist])
+    owner_client.get(playlist.get_absolute_url())  # the session's first request records the session
+    with CaptureQueriesContext(connection) as one:
+        owner_client.get(playlist.get_absolute_url())
+    for _ in range(5):
+        services.set_track_playlists(user=owner, track=playable(), playlists=[playlist])
+    with CaptureQueriesContext(connection) as many:
+        assert owner_client.get(playlist.get_absolute_url()).content.decode().count('class="tr-title"') == 6
+    assert len(many.captured_queries) == len(one.captured_queries)
+
+
+def test_a_return_address_elsewhere_goes_back_to_the_track(owner_client):
+    track = playable()
+    response = owner_client.post(pick_url(track), {"new_title": "X", "next": "/\\evil.example/"})
+    assert response["Location"] == track.get_absolute_url()
+
+
+# --- another member -------------------------------------------------------------------------------
+
+
+def test_another_member_cannot_see_or_change_the_owners_playlist(owner, other_client):
+    track = playable(title="Golden Hour")
+    playlist = services.create_playlist(user=owner, title="Private board")
+    services.set_track_playlists(user=owner, track=track, playlists=[playlist])
+    for name, args, method in [
+        ("catalog:playlist-detail", [playlist.pk], "get"),
+        ("catalog:playlist-delete", [playlist.pk], "get"),
+        ("catalog:playlist-delete", [playlist.pk], "post"),
+        ("catalog:playlist-rename", [playlist.pk], "post"),
+        ("catalog:playlist-remove", [playlist.pk, track.pk], "post"),
+    ]:
+        response = getattr(other_client, method)(reverse(name, args=args), {"title": "Mine now"})
+        assert response.status_code == 404, name
+    assert "Private board" not in other_client.get(reverse("catalog:playlists")).content.decode()
+
+    # The owner's playlist id forged into the track form: refused, nothing changes.
+    forged = other_client.post(pick_url(track), {"playlists": [playlist.pk]})
+    assert forged.status_code == 200 and "Select a valid choice" in forged.content.decode()
+    playlist.refresh_from_db()
+    assert playlist.title == "Private board" and titles_in(playlist) == ["Golden Hour"]
+    other_client.post(
+        pick_url(track), {"playlists": []}
+    )  # their own (empty) choice touches nothing of the owner's
+    assert titles_in(playlist) == ["Golden Hour"]
+
+
+# --- a stranger ------------------------------------------------------------------------------------
+
+
+def test_a_stranger_is_sent_to_sign_in_for_every_playlist_page(anon_client, owner):
+    track = playable()
+    playlist = services.create_playlist(user=owner, title="Board")
+    for url in (
+        reverse("catalog:playlists"),
+        playlist.get_absolute_url(),
+        reverse("catalog:playlist-delete", args=[playlist.pk]),
+        pick_url(track),
+    ):
+        response = anon_client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+    response = anon_client.post(reverse("catalog:playlist-rename", args=[playlist.pk]), {"title": "X"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert Playlist.objects.get(pk=playlist.pk).title == "Board"

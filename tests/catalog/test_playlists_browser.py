@@ -1,0 +1,53 @@
+"""In Chromium: a member adds a track to a new playlist from its page, finds it in the playlist and
+plays it there; the pages pass an accessibility scan."""
+
+import pytest
+from playwright.sync_api import expect
+
+from catalog.ingest import ingest_path
+from tests.browser.fixtures import assert_accessible, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def track(make_audio):
+    path = make_audio("wav", name="golden.wav", seconds=12, freq=392)
+    options = {"title": "Golden Hour", "artist": "Mira Vale", "genres": "Ambient", "publish": True}
+    return ingest_path(path, options=options).version.track
+
+
+def test_a_track_goes_into_a_new_playlist_and_plays_from_it(page, live_server, owner, track):
+    from catalog.models import Playlist
+
+    sign_in(page, owner, live_server)
+    page.goto(track.get_absolute_url())
+    page.get_by_role("link", name="Add to playlist").click()
+    expect(page.get_by_role("heading", name="Add to playlist")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Name your first playlist").fill("Launch video")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.locator(".messages")).to_contain_text("Added “Golden Hour” to “Launch video”.")
+    assert page.url.endswith(track.get_absolute_url())
+    playlist = Playlist.objects.get(user=owner)
+
+    page.goto("/account/playlists/")
+    page.get_by_role("link", name="Launch video").click()
+    expect(page.get_by_role("heading", name="Launch video", level=1)).to_be_visible()
+    row = page.locator(".playlist-track").first
+    expect(row).to_contain_text("Golden Hour")
+    assert_accessible(page)
+    row.get_by_role("button", name="Play Golden Hour by Mira Vale").click()
+    bar = page.get_by_role("region", name="Player")
+    expect(bar.locator(".pb-title")).to_have_text("Golden Hour")
+    expect(bar.locator(".pb-now")).not_to_have_text("0:00", timeout=5000)
+
+    # The form shows the playlist ticked; unticking takes the track off.
+    page.goto(f"{track.get_absolute_url()}playlists/")
+    box = page.get_by_label("Launch video")
+    expect(box).to_be_checked()
+    box.uncheck()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".messages")).to_contain_text("Took “Golden Hour” off “Launch video”.")
+    assert not playlist.items.exists()
