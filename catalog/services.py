@@ -126,6 +126,8 @@ def set_track_playlists(*, user, track, playlists, new_title=""):
         current = set(items.values_list("playlist", flat=True))
         removed = list(mine.filter(pk__in=current - set(wanted)))
         added = [p for pk, p in wanted.items() if pk not in current]
+        # Locked first, so two requests filling the same playlist at once count one after the other.
+        list(Playlist.objects.select_for_update().filter(pk__in=[p.pk for p in added]).values_list("pk"))
         full = (
             Playlist.objects.filter(pk__in=[p.pk for p in added])
             .annotate(n=Count("items"))

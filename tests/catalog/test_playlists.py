@@ -190,3 +190,29 @@ def test_a_stranger_is_sent_to_sign_in_for_every_playlist_page(anon_client, owne
     response = anon_client.post(reverse("catalog:playlist-rename", args=[playlist.pk]), {"title": "X"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert Playlist.objects.get(pk=playlist.pk).title == "Board"
+
+
+# --- at the same moment (PostgreSQL: row locks and constraints do the work) ---------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_requests_at_the_same_moment_keep_the_limits_and_make_one_playlist(owner, monkeypatch):
+    from tests.licensing.test_concurrency import run_in_threads
+
+    monkeypatch.setattr(services, "TRACKS_PER_PLAYLIST", 3)
+    playlist = services.create_playlist(user=owner, title="Nearly full")
+    for _ in range(2):
+        services.set_track_playlists(user=owner, track=playable(), playlists=[playlist])
+    tracks = [playable() for _ in range(8)]
+
+    added, errors = run_in_threads(
+        8, lambda i: services.set_track_playlists(user=owner, track=tracks[i], playlists=[playlist])
+    )
+    assert len(added) == 1 and len(errors) == 7
+    assert all(isinstance(e, services.CatalogError) for e in errors)
+    assert PlaylistItem.objects.filter(playlist=playlist).count() == 3
+
+    made, errors = run_in_threads(8, lambda i: services.create_playlist(user=owner, title="Same name"))
+    assert not errors and len({p.pk for p in made}) == 1
+    assert Playlist.objects.filter(user=owner, title="Same name").count() == 1
