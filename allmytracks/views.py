@@ -38,6 +38,7 @@ def robots_txt(request):
         "Disallow: /files/",
         "Disallow: /licenses/",
         "Disallow: /billing/",
+        "Disallow: /playlists/",  # shared by link: for the people given it, not for search engines
         f"Sitemap: {settings.SITE_URL}/sitemap.xml",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")

@@ -19,6 +19,7 @@ def account_data(user):
             {
                 "title": p.title,
                 "created": when(p.created_at),
+                "shared_by_link": bool(p.share_token),
                 "tracks": [
                     {"track": i.track.title, "artist": i.track.artist.name, "added": when(i.added_at)}
                     for i in p.items.all()

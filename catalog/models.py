@@ -497,6 +497,8 @@ class Playlist(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="playlists")
     title = models.CharField(max_length=80)
+    # Set while the owner shares the playlist: anyone with its link may listen (read only).
+    share_token = models.CharField(max_length=32, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField("last changed", auto_now=True)
 
@@ -512,6 +514,9 @@ class Playlist(models.Model):
 
     def get_absolute_url(self):
         return reverse("catalog:playlist-detail", args=[self.pk])
+
+    def get_shared_url(self):
+        return reverse("catalog:shared-playlist", args=[self.share_token]) if self.share_token else ""
 
 
 class PlaylistItem(models.Model):

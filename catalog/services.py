@@ -1,5 +1,6 @@
 """Catalogue services: favourites, similar tracks, home-page shelves, publishing, slugs."""
 
+import secrets
 from datetime import datetime, time, timedelta
 from typing import NamedTuple
 
@@ -148,6 +149,17 @@ def set_track_playlists(*, user, track, playlists, new_title=""):
         if changed:
             Playlist.objects.filter(pk__in=changed).update(updated_at=timezone.now())
     return added, removed
+
+
+def share_playlist(*, playlist, shared):
+    """Start or stop sharing ``playlist`` by link. A new share gets a new link, so stopping and
+    sharing again shuts out everyone the old link reached."""
+    token = secrets.token_urlsafe(18) if shared else None
+    if bool(playlist.share_token) == shared:
+        return playlist
+    Playlist.objects.filter(pk=playlist.pk).update(share_token=token)
+    playlist.share_token = token
+    return playlist
 
 
 def remove_from_playlist(*, playlist, track_id):

@@ -19,6 +19,8 @@ urlpatterns = [
     path("account/playlists/<int:pk>/", views.playlist_detail, name="playlist-detail"),
     path("account/playlists/<int:pk>/rename/", views.playlist_rename, name="playlist-rename"),
     path("account/playlists/<int:pk>/delete/", views.playlist_delete, name="playlist-delete"),
+    path("account/playlists/<int:pk>/share/", views.playlist_share, name="playlist-share"),
+    path("playlists/<str:token>/", views.shared_playlist, name="shared-playlist"),
     path("account/playlists/<int:pk>/remove/<int:track_id>/", views.playlist_remove, name="playlist-remove"),
     path(
         "previews/<int:version_id>/<int:expires>/<str:signature>.mp3",

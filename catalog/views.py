@@ -215,24 +215,49 @@ def playlists(request):
     return render(request, "catalog/playlists.html", {"playlists": mine, "form": form})
 
 
+def _playlist_tracks(request, playlist):
+    """A page of the playlist's published tracks, newest addition first, as result rows."""
+    items = playlist.items.filter(track__in=Track.objects.published()).values_list("track_id", flat=True)
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    tracks = load_cards(page.object_list)
+    return {"page": page, "tracks": tracks, "favourite_ids": services.favourite_ids(request.user, tracks)}
+
+
 @login_required
 @require_safe
 def playlist_detail(request, pk):
     playlist = _own_playlist(request, pk)
-    items = playlist.items.filter(track__in=Track.objects.published()).values_list("track_id", flat=True)
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-    tracks = load_cards(page.object_list)
-    return render(
-        request,
-        "catalog/playlist_detail.html",
-        {
-            "playlist": playlist,
-            "page": page,
-            "tracks": tracks,
-            "favourite_ids": services.favourite_ids(request.user, tracks),
-            "rename_form": PlaylistForm(initial={"title": playlist.title}),
-        },
+    context = _playlist_tracks(request, playlist)
+    context.update(playlist=playlist, rename_form=PlaylistForm(initial={"title": playlist.title}))
+    return render(request, "catalog/playlist_detail.html", context)
+
+
+@login_required
+@require_POST
+@ratelimit("playlist", "60/m")
+def playlist_share(request, pk):
+    """Start or stop sharing the playlist by link (``shared`` = "1" or "0")."""
+    playlist = _own_playlist(request, pk)
+    shared = request.POST.get("shared") == "1"
+    services.share_playlist(playlist=playlist, shared=shared)
+    if shared:
+        messages.success(request, "Anyone with the link can now listen to this playlist.")
+    else:
+        messages.success(request, "Sharing stopped: the link no longer opens this playlist.")
+    return redirect(playlist)
+
+
+@require_safe
+def shared_playlist(request, token):
+    """A playlist its owner shares by link: listen and license, nothing to change. Not indexed."""
+    playlist = get_object_or_404(Playlist, share_token=token)
+    context = _playlist_tracks(request, playlist)
+    context.update(
+        playlist=playlist, is_owner=request.user.is_authenticated and request.user.pk == playlist.user_id
     )
+    response = render(request, "catalog/shared_playlist.html", context)
+    response["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @login_required

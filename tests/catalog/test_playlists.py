@@ -216,3 +216,51 @@ def test_requests_at_the_same_moment_keep_the_limits_and_make_one_playlist(owner
     made, errors = run_in_threads(8, lambda i: services.create_playlist(user=owner, title="Same name"))
     assert not errors and len({p.pk for p in made}) == 1
     assert Playlist.objects.filter(user=owner, title="Same name").count() == 1
+
+
+# --- sharing by link ---------------------------------------------------------------------------------
+
+
+def test_a_shared_playlist_is_heard_by_anyone_with_its_link_until_sharing_stops(
+    owner_client, owner, anon_client
+):
+    shown, hidden = playable(title="Golden Hour"), playable(title="Draft Mix")
+    playlist = services.create_playlist(user=owner, title="For the client")
+    for track in (shown, hidden):
+        services.set_track_playlists(user=owner, track=track, playlists=[playlist])
+    hidden.is_published = False
+    hidden.save()
+    share = reverse("catalog:playlist-share", args=[playlist.pk])
+    assert "Share by link" in owner_client.get(playlist.get_absolute_url()).content.decode()
+
+    owner_client.post(share, {"shared": "1"})
+    playlist.refresh_from_db()
+    link = playlist.get_shared_url()
+    assert playlist.share_token and len(playlist.share_token) >= 24
+    assert link in owner_client.get(playlist.get_absolute_url()).content.decode()
+
+    response = anon_client.get(link)
+    page = response.content.decode()
+    assert response.status_code == 200 and response["X-Robots-Tag"] == "noindex"
+    assert '<meta name="robots" content="noindex">' in page
+    assert "For the client" in page and "Golden Hour" in page and "Draft Mix" not in page
+    assert owner.email not in page and owner.display_name not in page
+    assert "Remove" not in page and "Rename" not in page  # listening only
+
+    owner_client.post(share, {"shared": "0"})
+    assert anon_client.get(link).status_code == 404
+    owner_client.post(share, {"shared": "1"})
+    playlist.refresh_from_db()
+    assert playlist.get_shared_url() != link and anon_client.get(link).status_code == 404
+    assert anon_client.get(playlist.get_shared_url()).status_code == 200
+    assert anon_client.get(reverse("catalog:shared-playlist", args=["not-a-real-token"])).status_code == 404
+
+
+def test_only_the_owner_shares_a_playlist(owner, other_client, anon_client):
+    playlist = services.create_playlist(user=owner, title="Private board")
+    share = reverse("catalog:playlist-share", args=[playlist.pk])
+    assert other_client.post(share, {"shared": "1"}).status_code == 404
+    response = anon_client.post(share, {"shared": "1"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    playlist.refresh_from_db()
+    assert playlist.share_token is None

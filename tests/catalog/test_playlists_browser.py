@@ -1,7 +1,10 @@
 """In Chromium: a member adds a track to a new playlist from its page, finds it in the playlist and
 plays it there; the pages pass an accessibility scan."""
 
+from urllib.parse import urlparse
+
 import pytest
+from django.conf import settings
 from playwright.sync_api import expect
 
 from catalog.ingest import ingest_path
@@ -33,6 +36,7 @@ def test_a_track_goes_into_a_new_playlist_and_plays_from_it(page, live_server, o
     playlist = Playlist.objects.get(user=owner)
 
     page.goto("/account/playlists/")
+    assert_accessible(page)
     page.get_by_role("link", name="Launch video").click()
     expect(page.get_by_role("heading", name="Launch video", level=1)).to_be_visible()
     row = page.locator(".playlist-track").first
@@ -42,6 +46,17 @@ def test_a_track_goes_into_a_new_playlist_and_plays_from_it(page, live_server, o
     bar = page.get_by_role("region", name="Player")
     expect(bar.locator(".pb-title")).to_have_text("Golden Hour")
     expect(bar.locator(".pb-now")).not_to_have_text("0:00", timeout=5000)
+
+    # Shared by link: a visitor with no account listens to it.
+    page.get_by_role("button", name="Share by link").click()
+    link = page.get_by_label("Shared by link.").input_value()
+    assert link.startswith(settings.SITE_URL)  # the address to pass on; here the test server's
+    visitor = page.context.browser.new_page()
+    visitor.goto(live_server.url + urlparse(link).path)
+    expect(visitor.get_by_role("heading", name="Launch video", level=1)).to_be_visible()
+    expect(visitor.locator(".track-row")).to_contain_text("Golden Hour")
+    assert_accessible(visitor)
+    visitor.close()
 
     # The form shows the playlist ticked; unticking takes the track off.
     page.goto(f"{track.get_absolute_url()}playlists/")

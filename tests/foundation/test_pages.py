@@ -71,6 +71,7 @@ def test_robots_txt_keeps_crawlers_out_of_private_areas(anon_client):
     assert response["Content-Type"].startswith("text/plain")
     assert "Disallow: /account/" in response.content.decode()
     assert "Disallow: /admin/" in response.content.decode()
+    assert "Disallow: /playlists/" in response.content.decode()
 
 
 def test_favicon_is_served(anon_client):
