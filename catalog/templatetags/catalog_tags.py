@@ -99,6 +99,12 @@ _HEART = (
     '3.4 1.1 4.3 2.4h2C13.9 6.1 15.3 5 17.3 5c3.5 0 5.6 3.6 4.2 6.9C19.5 16.4 12 21 12 21z"/></svg>'
 )
 
+# A list with a plus (the track page's "Add to playlist" icon).
+_PLAYLIST_ICON = (
+    '<svg viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2"'
+    ' stroke-linecap="round"><path d="M4 6h12M4 12h12M4 18h7M18 15v6M15 18h6"/></svg>'
+)
+
 
 def cached_mini_wave_path(track):
     """``mini_wave_path`` of a track's waveform, kept per (track, updated_at) in the process: the
@@ -119,7 +125,7 @@ _SLUG = "__slug__"
 class _RowKit:
     """What every row of one render shares, worked out once per render (see ``_row_kit``)."""
 
-    __slots__ = ("track_url", "artist_url", "preview_url", "signed_in", "fav", "login_button")
+    __slots__ = ("track_url", "artist_url", "preview_url", "signed_in", "fav", "login_button", "playlists")
 
 
 def _row_kit(context):
@@ -139,13 +145,15 @@ def _row_kit(context):
     kit.signed_in = bool(user is not None and user.is_authenticated)
     request = context.get("request")
     here = request.get_full_path() if request is not None else ""
-    kit.fav = kit.login_button = None
+    kit.fav = kit.login_button = kit.playlists = None
     if kit.signed_in:
         csrf = context.get("csrf_token")
         csrf_input = ""
         if csrf:
             csrf_input = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(str(csrf))}">'
         kit.fav = (escape(cached_reverse("catalog:favourite-toggle", _SLUG)), csrf_input, escape(here))
+        pattern = cached_reverse("catalog:track-playlists", _SLUG) + "?next=" + quote(here, safe="/")
+        kit.playlists = escape(pattern)
     else:
         login = cached_reverse("account_login")
         if request is not None:
@@ -262,6 +270,12 @@ def _row_html(context, kit, track, favourited, compact):
     out.append("  </div>\n")
     if not compact:
         button = _fav_button(kit, track, title, favourited)
+        if kit.playlists:  # signed in: the track's playlists form, back here after saving
+            href = kit.playlists.replace(_SLUG, escape(track.slug))
+            button += (
+                f'\n    <a class="tr-playlist" href="{href}" title="Add to playlist">{_PLAYLIST_ICON}'
+                f'<span class="visually-hidden">Add {title} to a playlist</span></a>'
+            )
         out.append(
             f'  <div class="tr-actions">\n    {button}\n'
             f'    <a class="btn btn-sm btn-secondary" href="{url}">Licence</a>\n  </div>\n'

@@ -57,7 +57,7 @@ def test_play_seek_open_the_track_page_while_playing_and_favourite_it(page, live
     # Open the track page: only <main> changes, the player keeps playing.
     page.get_by_role("button", name="Pause").click()
     wave.click(position={"x": 2, "y": box["height"] / 2})  # back to the start, playing again
-    row.get_by_role("link", name="Journey Tone").click()
+    row.get_by_role("link", name="Journey Tone", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/tracks/{real_track.slug}/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Journey Tone")
     expect(bar).to_be_visible()

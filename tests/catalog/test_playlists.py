@@ -264,3 +264,13 @@ def test_only_the_owner_shares_a_playlist(owner, other_client, anon_client):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     playlist.refresh_from_db()
     assert playlist.share_token is None
+
+
+def test_a_signed_in_members_result_rows_link_to_the_playlists_form_and_back(owner_client, anon_client):
+    track = playable(title="Golden Hour")
+    html = owner_client.get("/tracks/?q=golden&sort=newest").content.decode()
+    link = f"{pick_url(track)}?next=/tracks/%3Fq%3Dgolden%26sort%3Dnewest"
+    assert f'href="{link.replace("&", "&amp;")}"' in html and "Add Golden Hour to a playlist" in html
+    response = owner_client.post(link, {"new_title": "Warm"})
+    assert response["Location"] == "/tracks/?q=golden&sort=newest"
+    assert "to a playlist" not in anon_client.get("/tracks/?q=golden").content.decode()
