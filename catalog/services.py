@@ -170,6 +170,13 @@ def remove_from_playlist(*, playlist, track_id):
     return bool(deleted)
 
 
+def forget_cancelled_account(sender, user, **kwargs):
+    """A cancelled account keeps no favourites or playlists (shared links stop with them): they are
+    the member's own choices, not records anyone must keep (``accounts.signals.account_cancelled``)."""
+    Favourite.objects.filter(user=user).delete()
+    Playlist.objects.filter(user=user).delete()
+
+
 # --- the track page -----------------------------------------------------------------------
 
 

@@ -250,7 +250,11 @@ def playlist_share(request, pk):
 @require_safe
 def shared_playlist(request, token):
     """A playlist its owner shares by link: listen and license, nothing to change. Not indexed."""
-    playlist = get_object_or_404(Playlist, share_token=token)
+    playlist = get_object_or_404(Playlist.objects.select_related("user"), share_token=token)
+    owner = playlist.user
+    # A closed, banned, suspended or locked account shares nothing while it stays so.
+    if not owner.is_active or owner.is_cancelled or owner.is_banned or owner.is_suspended or owner.is_locked:
+        raise Http404("This playlist is not shared.")
     context = _playlist_tracks(request, playlist)
     context.update(
         playlist=playlist, is_owner=request.user.is_authenticated and request.user.pk == playlist.user_id

@@ -184,3 +184,34 @@ def test_a_decided_request_cannot_be_decided_again(members, staff, django_captur
         services.decide_cancellation(cancellation=cancellation, approve=True, actor=staff)
     with pytest.raises(services.AccountRestricted):
         services.decide_cancellation(cancellation=cancellation, approve=False, actor=staff, reason="late")
+
+
+def test_a_cancelled_account_keeps_no_favourites_or_playlists_and_its_shared_link_stops(
+    members, staff, anon_client, django_capture_on_commit_callbacks
+):
+    from catalog import services as catalog
+    from catalog.models import Favourite, Playlist
+    from tests.factories import TrackFactory
+
+    member, other = members[0], members[1]
+    track = TrackFactory()
+    Favourite.objects.create(user=member, track=track)
+    Favourite.objects.create(user=other, track=track)
+    catalog.set_track_playlists(user=member, track=track, playlists=[], new_title="Client board")
+    catalog.set_track_playlists(user=other, track=track, playlists=[], new_title="Theirs")
+    shared = catalog.share_playlist(playlist=Playlist.objects.get(user=member), shared=True)
+    link = shared.get_shared_url()
+    assert anon_client.get(link).status_code == 200
+
+    cancellation = services.request_cancellation(user=member)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.decide_cancellation(cancellation=cancellation, approve=True, actor=staff)
+
+    assert (
+        not Favourite.objects.filter(user=member).exists()
+        and not Playlist.objects.filter(user=member).exists()
+    )
+    assert anon_client.get(link).status_code == 404
+    assert (
+        Favourite.objects.filter(user=other).count() == 1 and Playlist.objects.filter(user=other).count() == 1
+    )

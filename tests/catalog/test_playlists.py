@@ -274,3 +274,30 @@ def test_a_signed_in_members_result_rows_link_to_the_playlists_form_and_back(own
     response = owner_client.post(link, {"new_title": "Warm"})
     assert response["Location"] == "/tracks/?q=golden&sort=newest"
     assert "to a playlist" not in anon_client.get("/tracks/?q=golden").content.decode()
+
+
+def test_a_shared_link_stops_while_its_owner_is_suspended_banned_or_gone(owner, anon_client):
+    import datetime
+
+    from django.utils import timezone
+
+    from accounts.models import User
+
+    playlist = services.share_playlist(
+        playlist=services.create_playlist(user=owner, title="For the client"), shared=True
+    )
+    link = playlist.get_shared_url()
+    assert anon_client.get(link).status_code == 200
+    later = timezone.now() + datetime.timedelta(days=3)
+    for standing in (
+        {"moderation": "suspended", "suspended_until": later},
+        {"moderation": "banned"},
+        {"locked_at": timezone.now()},
+        {"is_active": False, "cancelled_at": timezone.now()},
+    ):
+        User.objects.filter(pk=owner.pk).update(**standing)
+        assert anon_client.get(link).status_code == 404, standing
+        User.objects.filter(pk=owner.pk).update(
+            moderation="active", suspended_until=None, locked_at=None, is_active=True, cancelled_at=None
+        )
+        assert anon_client.get(link).status_code == 200
