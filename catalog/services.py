@@ -1,4 +1,5 @@
-"""Catalogue services: favourites, similar tracks, home-page shelves, publishing, slugs."""
+"""Catalogue services: favourites, playlists, similar tracks, home-page shelves, popularity and trending,
+publishing, slugs."""
 
 import secrets
 from datetime import datetime, time, timedelta
