@@ -1,15 +1,17 @@
-"""The catalogue's part of an account's data export (``accounts.data_export``): favourites and playlists."""
+"""The catalogue's part of an account's data export (``accounts.data_export``): favourites, playlists
+and followed artists."""
 
 from django.db.models import Prefetch
 
 from accounts.data_export import when
 
-from .models import Favourite, Playlist, PlaylistItem
+from .models import ArtistFollow, Favourite, Playlist, PlaylistItem
 
 
 def account_data(user):
     items = PlaylistItem.objects.select_related("track__artist").order_by("added_at", "id")
     playlists = Playlist.objects.filter(user=user).order_by("created_at", "id")
+    follows = ArtistFollow.objects.filter(user=user).select_related("artist").order_by("created_at", "id")
     return {
         "favourites": [
             {"track": f.track.title, "artist": f.track.artist.name, "added": when(f.created_at)}
@@ -27,4 +29,5 @@ def account_data(user):
             }
             for p in playlists.prefetch_related(Prefetch("items", queryset=items))
         ],
+        "artists_followed": [{"artist": f.artist.name, "since": when(f.created_at)} for f in follows],
     }

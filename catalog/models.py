@@ -532,3 +532,22 @@ class PlaylistItem(models.Model):
 
     def __str__(self):
         return f"{self.playlist} · {self.track}"
+
+
+class ArtistFollow(models.Model):
+    """A member follows an artist: their new tracks show on the member's home page and following page."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="artist_follows"
+    )
+    artist = models.ForeignKey(Artist, on_delete=models.CASCADE, related_name="follows")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "artist"], name="artist_follow_unique_user_artist"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} follows {self.artist}"

@@ -16,7 +16,17 @@ from django.utils.text import slugify
 from allmytracks import audit
 
 from .cards import CARD_FIELDS, load_cards
-from .models import Artist, Collection, DailyPlays, Favourite, Playlist, PlaylistItem, Track, TrackVersion
+from .models import (
+    Artist,
+    ArtistFollow,
+    Collection,
+    DailyPlays,
+    Favourite,
+    Playlist,
+    PlaylistItem,
+    Track,
+    TrackVersion,
+)
 from .querysets import attach_tags
 from .search import forget_search_results
 
@@ -172,10 +182,44 @@ def remove_from_playlist(*, playlist, track_id):
 
 
 def forget_cancelled_account(sender, user, **kwargs):
-    """A cancelled account keeps no favourites or playlists (shared links stop with them): they are
-    the member's own choices, not records anyone must keep (``accounts.signals.account_cancelled``)."""
+    """A cancelled account keeps no favourites, playlists or followed artists (shared links stop with
+    them): they are the member's own choices, not records anyone must keep
+    (``accounts.signals.account_cancelled``)."""
     Favourite.objects.filter(user=user).delete()
     Playlist.objects.filter(user=user).delete()
+    ArtistFollow.objects.filter(user=user).delete()
+
+
+# --- followed artists ------------------------------------------------------------------------
+
+FOLLOWED_NEW_DAYS = 30  # "new from artists you follow": tracks added within this many days
+
+
+def toggle_follow(*, user, artist):
+    """Follow ``artist``, or stop following; returns True when ``user`` now follows it."""
+    deleted, _ = ArtistFollow.objects.filter(user=user, artist=artist).delete()
+    if deleted:
+        return False
+    try:
+        with transaction.atomic():
+            ArtistFollow.objects.create(user=user, artist=artist)
+    except IntegrityError:  # a double click raced us: followed either way
+        pass
+    return True
+
+
+def new_from_followed(user, *, limit=8, now=None):
+    """Published tracks added in the last ``FOLLOWED_NEW_DAYS`` days by artists ``user`` follows,
+    newest first, as result-row cards (none for a visitor signed out or following nobody)."""
+    if not user.is_authenticated:
+        return []
+    since = (now or timezone.now()) - timedelta(days=FOLLOWED_NEW_DAYS)
+    followed = ArtistFollow.objects.filter(user=user).values("artist")
+    return list(
+        card_queryset()
+        .filter(artist__in=followed, created_at__gte=since)
+        .order_by("-created_at", "-pk")[:limit]
+    )
 
 
 # --- the track page -----------------------------------------------------------------------
@@ -326,8 +370,9 @@ def browse_shortcuts(*, limit=10):
 
 
 def home_context(user, *, limit=8, trending_limit=5):
-    """Context for the home page: trending and new this week, featured collections, ways in by mood
-    and genre. The trending shelf lists music in use this week (none: no shelf)."""
+    """Context for the home page: new from the artists a member follows, trending and new this week,
+    featured collections, ways in by mood and genre. The trending shelf lists music in use this week,
+    the followed one what followed artists added lately (either empty: no shelf)."""
     trending = list(
         card_queryset()
         .music()
@@ -342,12 +387,14 @@ def home_context(user, *, limit=8, trending_limit=5):
     collections = list(
         Collection.objects.published().annotate(n=Count("items")).order_by("position", "-created_at")[:4]
     )
+    followed = new_from_followed(user, limit=trending_limit)
     return {
+        "followed_tracks": followed,
         "trending_tracks": trending,
         "new_tracks": new,
         "new_sounds": sounds,
         "featured_collections": collections,
-        "favourite_ids": favourite_ids(user, trending + new + sounds),
+        "favourite_ids": favourite_ids(user, followed + trending + new + sounds),
         "browse": browse_shortcuts(),
     }
 

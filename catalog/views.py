@@ -21,7 +21,7 @@ from allmytracks.ratelimit import ratelimit
 from . import previews, services
 from .cards import load_cards
 from .forms import PlaylistForm, TrackPlaylistsForm
-from .models import Artist, Collection, CollectionItem, Favourite, Playlist, Track, TrackVersion
+from .models import Artist, ArtistFollow, Collection, CollectionItem, Favourite, Playlist, Track, TrackVersion
 
 PAGE_SIZE = 24
 
@@ -74,6 +74,8 @@ def artist_detail(request, slug):
     )
     page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
     tracks = load_cards(page.object_list)
+    follows = ArtistFollow.objects.filter(artist=artist)
+    following = request.user.is_authenticated and follows.filter(user=request.user).exists()
     return render(
         request,
         "catalog/artist_detail.html",
@@ -82,6 +84,43 @@ def artist_detail(request, slug):
             "page": page,
             "tracks": tracks,
             "favourite_ids": services.favourite_ids(request.user, tracks),
+            "following": following,
+        },
+    )
+
+
+@require_POST
+@ratelimit("follow", "60/m")
+def artist_follow(request, slug):
+    """Follow an artist or stop; htmx gets the button back, others a redirect to the artist."""
+    artist = get_object_or_404(Artist, slug=slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(artist.get_absolute_url())
+    following = services.toggle_follow(user=request.user, artist=artist)
+    if request.htmx:
+        return render(request, "catalog/_follow_button.html", {"artist": artist, "following": following})
+    return redirect(safe_next(request, artist.get_absolute_url()))
+
+
+@login_required
+@require_safe
+def followed_artists(request):
+    """The artists the member follows, and what they added lately."""
+    follows = (
+        ArtistFollow.objects.filter(user=request.user)
+        .select_related("artist")
+        .annotate(n=Count("artist__tracks", filter=Q(artist__tracks__in=Track.objects.published())))
+        .order_by("artist__name")
+    )
+    new = services.new_from_followed(request.user, limit=24)
+    return render(
+        request,
+        "catalog/following.html",
+        {
+            "follows": follows,
+            "new_tracks": new,
+            "new_days": services.FOLLOWED_NEW_DAYS,
+            "favourite_ids": services.favourite_ids(request.user, new),
         },
     )
 

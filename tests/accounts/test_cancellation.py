@@ -190,13 +190,14 @@ def test_a_cancelled_account_keeps_no_favourites_or_playlists_and_its_shared_lin
     members, staff, anon_client, django_capture_on_commit_callbacks
 ):
     from catalog import services as catalog
-    from catalog.models import Favourite, Playlist
+    from catalog.models import ArtistFollow, Favourite, Playlist
     from tests.factories import TrackFactory
 
     member, other = members[0], members[1]
     track = TrackFactory()
     Favourite.objects.create(user=member, track=track)
     Favourite.objects.create(user=other, track=track)
+    ArtistFollow.objects.create(user=member, artist=track.artist)
     catalog.set_track_playlists(user=member, track=track, playlists=[], new_title="Client board")
     catalog.set_track_playlists(user=other, track=track, playlists=[], new_title="Theirs")
     shared = catalog.share_playlist(playlist=Playlist.objects.get(user=member), shared=True)

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from allmytracks.models import AuditLog
-from catalog.models import Favourite
+from catalog.models import ArtistFollow, Favourite
 from catalog.services import create_playlist, set_track_playlists
 from tests.licensing.conftest import grant
 
@@ -45,6 +45,8 @@ def test_the_owner_gets_their_own_records_and_nobody_elses(
     create_playlist(user=member, title="Launch cut")
     set_track_playlists(user=member, track=track, playlists=[], new_title="Launch cut")
     set_track_playlists(user=other_member, track=second_track, playlists=[], new_title="Their mood board")
+    ArtistFollow.objects.create(user=member, artist=track.artist)
+    ArtistFollow.objects.create(user=other_member, artist=second_track.artist)
 
     data = download(owner_client)
 
@@ -56,6 +58,7 @@ def test_the_owner_gets_their_own_records_and_nobody_elses(
     assert [f["track"] for f in data["catalogue"]["favourites"]] == [second_track.title]
     (playlist,) = data["catalogue"]["playlists"]
     assert playlist["title"] == "Launch cut" and [t["track"] for t in playlist["tracks"]] == [track.title]
+    assert [f["artist"] for f in data["catalogue"]["artists_followed"]] == [track.artist.name]
     assert {a["agreement"] for a in data["agreements_and_messages"]["acceptances"]} >= {"User Agreement"}
     assert [m["plan"] for m in data["billing"]["memberships"]] == [member.subscriptions.get().plan.name]
     text = json.dumps(data)
