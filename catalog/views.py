@@ -287,6 +287,7 @@ def playlist_share(request, pk):
 
 
 @require_safe
+@ratelimit("shared-playlist", "120/m", by=("ip",))
 def shared_playlist(request, token):
     """A playlist its owner shares by link: listen and license, nothing to change. Not indexed."""
     playlist = get_object_or_404(Playlist.objects.select_related("user"), share_token=token)
