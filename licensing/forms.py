@@ -78,11 +78,14 @@ class DownloadForm(ProjectFieldsMixin):
             needs_acceptance,
         )
         self.fields["submission"].initial = uuid.uuid4()
-        versions = track.versions.ready().order_by("position", "id")
-        self.fields["version"].queryset = versions
-        self.fields["version"].label_from_instance = lambda v: v.label
-        main = next((v for v in versions if v.kind == "full"), None) or versions.first()
-        self.fields["version"].initial = main.pk if main else None
+        if track is None:  # several tracks at once (PlaylistDownloadForm): each its main file
+            del self.fields["version"]
+        else:
+            versions = track.versions.ready().order_by("position", "id")
+            self.fields["version"].queryset = versions
+            self.fields["version"].label_from_instance = lambda v: v.label
+            main = next((v for v in versions if v.kind == "full"), None) or versions.first()
+            self.fields["version"].initial = main.pk if main else None
 
         self.end_users = list(EndUser.objects.for_account(user))
         self.sole = next((e for e in self.end_users if e.kind == EndUser.Kind.SOLE), None)
@@ -160,6 +163,31 @@ class DownloadForm(ProjectFieldsMixin):
                 f"Tick to accept the Music Licence Agreement (version {self.agreement.number}).",
             )
         return data
+
+
+class PlaylistDownloadForm(DownloadForm):
+    """Licences for the ticked tracks of a playlist, all for the same end user and project. Only the
+    playlist's own tracks are choices: any other id is refused as an invalid choice."""
+
+    tracks = forms.ModelMultipleChoiceField(
+        label="Tracks",
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Tick at least one track."},
+    )
+
+    def __init__(self, *args, tracks, max_tracks, **kwargs):
+        super().__init__(*args, track=None, **kwargs)
+        self.max_tracks = max_tracks
+        self.fields["tracks"].queryset = tracks
+        self.fields["tracks"].label_from_instance = lambda t: f"{t.title} · {t.artist.name}"
+        self.fields["tracks"].initial = [t.pk for t in tracks[:max_tracks]]
+
+    def clean_tracks(self):
+        tracks = self.cleaned_data["tracks"]
+        if len(tracks) > self.max_tracks:
+            raise ValidationError(f"Tick at most {self.max_tracks} tracks at a time.")
+        return tracks
 
 
 class EndUserForm(forms.Form):

@@ -413,6 +413,57 @@ def _grant(user, track, version, submission, agreement, code, *, end_user, new_e
     return Grant(license, True, "")
 
 
+# Tracks one form may license together (a playlist's tracks for one project).
+BULK_MAX_TRACKS = 25
+
+
+def grant_licenses(
+    *,
+    user,
+    tracks,
+    submission,
+    end_user=None,
+    new_end_user=None,
+    project=None,
+    new_project=None,
+    request=None,
+):
+    """A licence for each of ``tracks`` (their main file), all for the same end user and project —
+    a playlist licensed for one video. Each is granted as the download form grants one, in its own
+    transaction: a track already licensed for that project is a free re-download, and the form sent
+    again (the same ``submission``) answers with the licences it issued the first time. The first
+    grant names (or creates) the end user and project; the others name the same. Stops at the first
+    track that cannot be licensed (no licence left, say), keeping those already issued.
+
+    Returns ``(grants, refusal)``: the ``Grant`` of each track licensed, in order, and ``None`` or
+    ``(track, LicensingError)`` for the track it stopped at."""
+    if not isinstance(submission, uuid.UUID):
+        submission = uuid.UUID(str(submission))
+    grants = []
+    for track in tracks:
+        version = track.main_version()
+        if version is None:
+            return grants, (track, LicensingError(f"“{track.title}” has no file to download yet."))
+        try:
+            grant = grant_license(
+                user=user,
+                track=track,
+                version=version,
+                submission=uuid.uuid5(submission, str(track.pk)),  # one per track, the same when sent again
+                end_user=end_user,
+                new_end_user=new_end_user,
+                project=project,
+                new_project=new_project,
+                request=request,
+            )
+        except LicensingError as exc:
+            return grants, (track, exc)
+        grants.append(grant)
+        end_user, new_end_user = grant.license.end_user, None
+        project, new_project = grant.license.project, None
+    return grants, None
+
+
 def redownload(*, user, license, version, request=None):
     """Another file (any version or stem) of a licensed track: free, never consumes."""
     if license.account_id != user.pk:

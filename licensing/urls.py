@@ -17,4 +17,5 @@ urlpatterns = [
     path("licenses/<str:code>/letters/<int:pk>/pdf/", views.letter_download, name="letter-download"),
     path("account/end-users/", views.end_users, name="end-users"),
     path("account/projects/", views.projects, name="projects"),
+    path("account/playlists/<int:pk>/licence/", views.playlist_download, name="playlist-download"),
 ]

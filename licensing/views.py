@@ -11,10 +11,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from allmytracks.numbers import whole_number
+from allmytracks.ratelimit import check as check_rate
 from allmytracks.ratelimit import ratelimit
+from allmytracks.views import too_many_requests
 
 from . import services
-from .forms import DownloadForm, EndUserForm, LicenseFilterForm
+from .forms import DownloadForm, EndUserForm, LicenseFilterForm, PlaylistDownloadForm
 from .models import EndUser, Letter, License, Project, normalise_code
 from .services import LicensingError
 
@@ -129,6 +131,79 @@ def download(request, slug):
             "error": error,
         },
         status=400 if error else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def playlist_download(request, pk):
+    """Licence several tracks of one of the member's playlists for the same end user and project."""
+    from billing import entitlements
+    from catalog.models import Playlist, Track
+
+    playlist = get_object_or_404(Playlist, pk=pk, user=request.user)
+    tracks = (
+        Track.objects.published()
+        .filter(playlist_items__playlist=playlist)
+        .select_related("artist")
+        .prefetch_related("versions")
+        .order_by("-playlist_items__added_at", "-playlist_items__id")
+    )
+    try:
+        services.check_account(request.user, request)
+        agreement = services.music_licence_version()
+    except LicensingError as exc:
+        return _refuse(request, exc, playlist.get_absolute_url())
+    needs_acceptance = not services.has_accepted(request.user, agreement)
+    form = PlaylistDownloadForm(
+        request.POST or None,
+        user=request.user,
+        tracks=tracks,
+        max_tracks=services.BULK_MAX_TRACKS,
+        agreement=agreement,
+        needs_acceptance=needs_acceptance,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        # Each licence counts against the download limits, as one from the single-track form does.
+        for _track in data["tracks"]:
+            for scope, rate in (
+                ("licensing-download", DOWNLOAD_RATE),
+                ("licensing-download-daily", DOWNLOAD_RATE_DAILY),
+            ):
+                wait = check_rate(request, scope, rate)
+                if wait:
+                    return too_many_requests(request, retry_after=wait)
+        if needs_acceptance:
+            services.accept_music_licence(request.user, agreement, request)
+        grants, refusal = services.grant_licenses(
+            user=request.user,
+            tracks=list(data["tracks"]),
+            submission=data["submission"],
+            end_user=data["end_user_obj"],
+            new_end_user=data["new_end_user"],
+            project=data["project_obj"],
+            new_project=data["new_project"],
+            request=request,
+        )
+        return render(
+            request,
+            "licensing/playlist_licensed.html",
+            {"playlist": playlist, "grants": grants, "refusal": refusal},
+        )
+    first = tracks.first()
+    decision = entitlements.check(request.user, track=first) if first is not None else None
+    return render(
+        request,
+        "licensing/playlist_download.html",
+        {
+            "playlist": playlist,
+            "form": form,
+            "decision": decision,
+            "agreement": agreement,
+            "needs_acceptance": needs_acceptance,
+            "bulk": True,
+        },
     )
 
 

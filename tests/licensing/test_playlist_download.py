@@ -1,0 +1,120 @@
+"""Licensing a playlist's tracks for one project at once: one licence per track, the same end user
+and project for all; the form sent twice issues nothing more; running out part way keeps what was
+issued and says where it stopped; only the owner's playlist and its own tracks."""
+
+import pytest
+from django.urls import reverse
+
+from billing.models import Subscription
+from catalog import services as catalog
+from licensing.models import License, Project
+from tests.licensing.conftest import give_membership, grant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def playlist(member, track, second_track):
+    made = catalog.create_playlist(user=member, title="Launch video")
+    for t in (track, second_track):
+        catalog.set_track_playlists(user=member, track=t, playlists=[made])
+    return made
+
+
+def url(playlist):
+    return reverse("licensing:playlist-download", args=[playlist.pk])
+
+
+def form_data(client, playlist, **extra):
+    form = client.get(url(playlist)).context["form"]
+    data = {
+        "submission": str(form["submission"].initial),
+        "tracks": [t.pk for t in form.fields["tracks"].queryset],
+        "end_user_name": "Olivia Owner",
+        "project": "new",
+        "project_title": "Spring launch",
+        "platform": "youtube",
+        "accept_terms": "on",
+    }
+    data.update(extra)
+    return data
+
+
+def test_the_ticked_tracks_are_licensed_for_one_project_and_end_user(
+    owner_client, member, playlist, track, second_track
+):
+    page = owner_client.get(playlist.get_absolute_url()).content.decode()
+    assert f'href="{url(playlist)}"' in page
+
+    response = owner_client.post(url(playlist), form_data(owner_client, playlist))
+    html = response.content.decode()
+    licences = License.objects.filter(account=member)
+    assert response.status_code == 200 and licences.count() == 2
+    assert {lic.track_id for lic in licences} == {track.pk, second_track.pk}
+    assert len({lic.project_id for lic in licences}) == 1 and len({lic.end_user_id for lic in licences}) == 1
+    assert Project.objects.get(account=member).title == "Spring launch"
+    assert "2 tracks licensed" in html and all(lic.code in html for lic in licences)
+
+
+def test_the_form_sent_twice_issues_nothing_more(owner_client, member, playlist):
+    data = form_data(owner_client, playlist)
+    owner_client.post(url(playlist), data)
+    again = owner_client.post(url(playlist), data).content.decode()
+    assert License.objects.filter(account=member).count() == 2
+    assert Project.objects.filter(account=member).count() == 1
+    assert "Issued when this form was first sent" in again
+
+
+def test_running_out_part_way_keeps_what_was_issued_and_says_where_it_stopped(
+    owner_client, member, playlist, track, second_track
+):
+    Subscription.objects.filter(user=member).delete()
+    give_membership(member, quota=1)
+    html = owner_client.post(url(playlist), form_data(owner_client, playlist)).content.decode()
+    (issued,) = License.objects.filter(account=member)
+    stopped_at = track if issued.track_id == second_track.pk else second_track
+    assert "1 track licensed" in html and f"Stopped at “{stopped_at.title}”" in html
+
+
+def test_a_track_already_licensed_for_the_project_downloads_free(owner_client, member, playlist, track):
+    first = grant(member, track, title="Spring launch").license
+    data = form_data(owner_client, playlist, project=str(first.project_id))
+    html = owner_client.post(url(playlist), data).content.decode()
+    assert License.objects.filter(account=member).count() == 2  # one new, for the other track
+    assert "Already licensed for this project: no licence used" in html and first.code in html
+
+
+def test_only_the_playlists_own_tracks_and_at_most_one_pick_of_them(owner_client, member, playlist):
+    from tests.factories import TrackFactory, TrackVersionFactory
+
+    outsider = TrackVersionFactory(track=TrackFactory(title="Not In It")).track
+    data = form_data(owner_client, playlist, tracks=[outsider.pk])
+    response = owner_client.post(url(playlist), data)
+    assert "Select a valid choice" in response.content.decode() and not License.objects.exists()
+    none = owner_client.post(url(playlist), form_data(owner_client, playlist, tracks=[]))
+    assert "Tick at least one track." in none.content.decode() and not License.objects.exists()
+
+
+def test_another_members_playlist_is_not_found_and_a_stranger_signs_in(
+    other_client, other_member, anon_client, playlist
+):
+    assert other_client.get(url(playlist)).status_code == 404
+    assert other_client.post(url(playlist), {"tracks": []}).status_code == 404
+    response = anon_client.get(url(playlist))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert not License.objects.exists()
+
+
+def test_the_agreement_must_be_accepted_and_each_licence_counts_against_the_download_limit(
+    owner_client, member, playlist, monkeypatch
+):
+    from licensing import views
+
+    data = form_data(owner_client, playlist)
+    del data["accept_terms"]
+    html = owner_client.post(url(playlist), data).content.decode()
+    assert "Tick to accept the Music Licence Agreement" in html and not License.objects.exists()
+
+    monkeypatch.setattr(views, "DOWNLOAD_RATE", "1/m")  # two tracks: over the limit before any grant
+    response = owner_client.post(url(playlist), form_data(owner_client, playlist))
+    assert response.status_code == 429 and not License.objects.exists()
