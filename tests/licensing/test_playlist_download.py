@@ -118,3 +118,21 @@ def test_the_agreement_must_be_accepted_and_each_licence_counts_against_the_down
     monkeypatch.setattr(views, "DOWNLOAD_RATE", "1/m")  # two tracks: over the limit before any grant
     response = owner_client.post(url(playlist), form_data(owner_client, playlist))
     assert response.status_code == 429 and not License.objects.exists()
+
+
+def test_an_enterprise_names_one_designated_end_user_for_every_track(client, enterprise, track, second_track):
+    from licensing.models import EndUser
+
+    client.force_login(enterprise)
+    made = catalog.create_playlist(user=enterprise, title="Client reel")
+    for t in (track, second_track):
+        catalog.set_track_playlists(user=enterprise, track=t, playlists=[made])
+    data = form_data(client, made, end_user="new", end_user_name="Contoso Films", client_name="Contoso")
+    client.post(url(made), data)
+    licences = License.objects.filter(account=enterprise)
+    (designated,) = EndUser.objects.filter(account=enterprise)
+    assert licences.count() == 2 and {lic.end_user_id for lic in licences} == {designated.pk}
+    assert (
+        designated.name == "Contoso Films"
+        and Project.objects.get(account=enterprise).client_name == "Contoso"
+    )
