@@ -65,3 +65,32 @@ def test_member_downloads_for_a_new_project_gets_the_letter_and_verifies_it(page
     assert "Golden Hour" in body and "Desert road trip vlog" in body and "Olivia Owner Studio" in body
     assert "owner@example.com" not in page.content()
     assert_accessible(page)
+
+
+def test_member_licenses_a_playlist_for_one_project_and_downloads_from_a_licence(
+    page, agreements, owner, track, second_track
+):
+    from catalog import services as catalog
+
+    make_ready(owner)
+    give_membership(owner)
+    playlist = catalog.create_playlist(user=owner, title="Road trip")
+    for t in (track, second_track):
+        catalog.set_track_playlists(user=owner, track=t, playlists=[playlist])
+    login(page, owner, DEFAULT_PASSWORD)
+
+    page.goto(playlist.get_absolute_url())
+    page.get_by_role("link", name="Licence tracks for a project").click()
+    assert_accessible(page)
+    page.get_by_label(re.compile("End user: the person or company")).fill("Olivia Owner Studio")
+    page.get_by_label("Project title").fill("Desert road trip vlog")
+    page.get_by_label("Platform").select_option("youtube")
+    page.get_by_label(re.compile("I accept the Music Licence Agreement")).check()
+    page.get_by_role("button", name="Issue the licences").click()
+
+    page.get_by_role("heading", name="2 tracks licensed").wait_for()
+    assert_accessible(page)
+    licences = License.objects.filter(account=owner)
+    assert {lic.project.title for lic in licences} == {"Desert road trip vlog"} and licences.count() == 2
+    page.get_by_role("link", name=licences[0].code).click()
+    page.wait_for_url(f"**/licenses/{licences[0].code}/")
