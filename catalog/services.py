@@ -53,17 +53,23 @@ def unique_slug(model, text, *, max_length=200, exclude_pk=None):
 # --- favourites ---------------------------------------------------------------------------
 
 
-def toggle_favourite(*, user, track):
-    """Add or remove ``track`` from ``user``'s favourites; returns True when it is now a favourite."""
-    deleted, _ = Favourite.objects.filter(user=user, track=track).delete()
+def _toggle(model, **fields):
+    """Delete the row of ``model`` with ``fields``, or create it; returns True when it now exists.
+    A double click that races the create finds it made: it exists either way."""
+    deleted, _ = model.objects.filter(**fields).delete()
     if deleted:
         return False
     try:
         with transaction.atomic():
-            Favourite.objects.create(user=user, track=track)
-    except IntegrityError:  # a double click raced us: it is a favourite either way
+            model.objects.create(**fields)
+    except IntegrityError:
         pass
     return True
+
+
+def toggle_favourite(*, user, track):
+    """Add or remove ``track`` from ``user``'s favourites; returns True when it is now a favourite."""
+    return _toggle(Favourite, user=user, track=track)
 
 
 def favourite_ids(user, tracks):
@@ -197,15 +203,7 @@ FOLLOWED_NEW_DAYS = 30  # "new from artists you follow": tracks added within thi
 
 def toggle_follow(*, user, artist):
     """Follow ``artist``, or stop following; returns True when ``user`` now follows it."""
-    deleted, _ = ArtistFollow.objects.filter(user=user, artist=artist).delete()
-    if deleted:
-        return False
-    try:
-        with transaction.atomic():
-            ArtistFollow.objects.create(user=user, artist=artist)
-    except IntegrityError:  # a double click raced us: followed either way
-        pass
-    return True
+    return _toggle(ArtistFollow, user=user, artist=artist)
 
 
 def new_from_followed(user, *, limit=8, now=None):

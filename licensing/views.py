@@ -49,6 +49,15 @@ def _published_track(slug):
 
 # --- download = licence ---------------------------------------------------------------------
 
+
+def _licence_gate(request):
+    """What every download form checks first: the account may take licences (or LicensingError),
+    the Music Licence Agreement in force, and whether the member has still to accept it."""
+    services.check_account(request.user, request)
+    agreement = services.music_licence_version()
+    return agreement, not services.has_accepted(request.user, agreement)
+
+
 PENDING_DOWNLOAD = "licensing_download"  # session: {"code", "url"} of the file the licence page starts
 
 
@@ -59,11 +68,9 @@ PENDING_DOWNLOAD = "licensing_download"  # session: {"code", "url"} of the file 
 def download(request, slug):
     track = _published_track(slug)
     try:
-        services.check_account(request.user, request)
-        agreement = services.music_licence_version()
+        agreement, needs_acceptance = _licence_gate(request)
     except LicensingError as exc:
         return _refuse(request, exc, track.get_absolute_url())
-    needs_acceptance = not services.has_accepted(request.user, agreement)
     form = DownloadForm(
         request.POST or None,
         user=request.user,
@@ -150,11 +157,9 @@ def playlist_download(request, pk):
         .order_by("-playlist_items__added_at", "-playlist_items__id")
     )
     try:
-        services.check_account(request.user, request)
-        agreement = services.music_licence_version()
+        agreement, needs_acceptance = _licence_gate(request)
     except LicensingError as exc:
         return _refuse(request, exc, playlist.get_absolute_url())
-    needs_acceptance = not services.has_accepted(request.user, agreement)
     form = PlaylistDownloadForm(
         request.POST or None,
         user=request.user,
