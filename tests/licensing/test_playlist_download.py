@@ -136,3 +136,14 @@ def test_an_enterprise_names_one_designated_end_user_for_every_track(client, ent
         designated.name == "Contoso Films"
         and Project.objects.get(account=enterprise).client_name == "Contoso"
     )
+
+
+def test_the_playlist_page_marks_the_tracks_the_member_holds_a_licence_for(
+    owner_client, member, other_member, playlist, track, second_track
+):
+    grant(member, track, title="Spring launch")
+    grant(member, track, title="Autumn teaser")
+    grant(other_member, second_track, title="Their film")  # another account's licence: not the member's
+    html = owner_client.get(playlist.get_absolute_url()).content.decode()
+    assert html.count("Licensed") == 1 and "Licensed ×2" in html
+    assert f"?q={track.title.replace(' ', '%20')}" in html
