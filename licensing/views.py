@@ -14,6 +14,7 @@ from allmytracks.numbers import whole_number
 from allmytracks.ratelimit import check as check_rate
 from allmytracks.ratelimit import ratelimit
 from allmytracks.views import too_many_requests
+from catalog.templatetags.catalog_tags import seconds
 
 from . import services
 from .forms import DownloadForm, EndUserForm, LicenseFilterForm, PlaylistDownloadForm
@@ -272,7 +273,7 @@ def export_csv(request):
     header = [
         "code", "status", "issued_at", "track", "artist", "version", "end_user", "end_user_role",
         "project", "platform", "project_url", "client", "agreement_version", "source", "revoked_at",
-        "revoked_reason", "verify_url",
+        "revoked_reason", "verify_url", "isrc", "duration",
     ]  # fmt: skip
 
     def rows():
@@ -299,6 +300,8 @@ def export_csv(request):
                     else "",
                     lic.revoked_reason,
                     lic.absolute_verify_url,
+                    lic.track.isrc,  # with the duration, what a broadcaster's cue sheet asks for
+                    seconds(lic.version.duration_seconds if lic.version else lic.track.duration_seconds),
                 ]
             )
 

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from catalog.templatetags.catalog_tags import seconds
 from licensing import services
 from licensing.models import EndUser, License
 from tests.licensing.conftest import full_version, grant
@@ -414,6 +415,18 @@ def test_csv_export_lists_the_owners_licences(lic, other_member, owner_client, t
     assert [r["code"] for r in rows] == [lic.code]
     assert rows[0]["project"] == "Launch video" and rows[0]["end_user"] == "Olivia Owner"
     assert rows[0]["verify_url"].endswith(f"/licenses/verify/{lic.code}/")
+    assert rows[0]["duration"] == seconds(lic.version.duration_seconds) and "isrc" in rows[0]
+
+
+def test_a_projects_cue_sheet_lists_that_projects_licences_only(
+    lic, member, owner_client, track, second_track
+):
+    other = grant(member, second_track, title="Another film").license
+    page = owner_client.get(reverse("licensing:projects")).content.decode()
+    cue = f"{reverse('licensing:export-csv')}?project={lic.project_id}"
+    assert f'href="{cue}"' in page
+    rows = list(csv.DictReader(io.StringIO(b"".join(owner_client.get(cue).streaming_content).decode())))
+    assert [r["code"] for r in rows] == [lic.code] and other.code not in str(rows)
 
 
 # --- public verification ------------------------------------------------------------------
