@@ -85,7 +85,7 @@ def _search_page(request, kind):
     result = search_tracks(params)
     if result.page != params.page:  # a page past the end shows (and links) the last page
         params = replace(params, page=result.page)
-    favourite_ids = services.favourite_ids(request.user, result.tracks)
+    marks = services.row_marks(request.user, result.tracks)
     page = PAGES[kind]
 
     canonical = canonical_query(params)
@@ -134,7 +134,7 @@ def _search_page(request, kind):
         "params": params,
         "result": result,
         "tracks": result.tracks,
-        "favourite_ids": favourite_ids,
+        **marks,
         "facet_groups": facet_groups,
         "categories": result.facets.get("category", []) if kind == "sfx" else [],
         "explicit_facets": result.facets.get("explicit", []) if kind == "music" else [],

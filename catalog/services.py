@@ -72,6 +72,23 @@ def toggle_favourite(*, user, track):
     return _toggle(Favourite, user=user, track=track)
 
 
+def licensed_ids(user, tracks):
+    """The ids among ``tracks`` that ``user`` holds an active licence for (one query; none for
+    anonymous): their rows say “Licensed”."""
+    ids = [t.pk for t in tracks]
+    if not user.is_authenticated or not ids:
+        return set()
+    license_model = Track._meta.get_field("licenses").related_model
+    held = license_model.objects.filter(account=user, track_id__in=ids, status=license_model.Status.ACTIVE)
+    return set(held.values_list("track_id", flat=True))
+
+
+def row_marks(user, tracks):
+    """What result rows mark for the visitor: their favourites and the tracks they hold a licence for
+    (context for ``track_row`` / ``track_rows``; two queries, none signed out)."""
+    return {"favourite_ids": favourite_ids(user, tracks), "licensed_ids": licensed_ids(user, tracks)}
+
+
 def favourite_ids(user, tracks):
     """The ids among ``tracks`` that ``user`` has favourited (one query; none for anonymous)."""
     if not user.is_authenticated:
@@ -392,7 +409,7 @@ def home_context(user, *, limit=8, trending_limit=5):
         "new_tracks": new,
         "new_sounds": sounds,
         "featured_collections": collections,
-        "favourite_ids": favourite_ids(user, followed + trending + new + sounds),
+        **row_marks(user, followed + trending + new + sounds),
         "browse": browse_shortcuts(),
     }
 

@@ -43,7 +43,7 @@ def track_detail(request, slug):
         slug=slug,
     )
     data = services.track_page_data(track)
-    fav_ids = services.favourite_ids(request.user, [track, *data["similar"]])
+    marks = services.row_marks(request.user, [track, *data["similar"]])
     tag_groups = [
         ("Genres", track.tags["genre"], "genre"),
         ("Moods", track.tags["mood"], "mood"),
@@ -57,8 +57,8 @@ def track_detail(request, slug):
             "track": track,
             **data,
             "tag_groups": tag_groups,
-            "favourited": track.pk in fav_ids,
-            "favourite_ids": fav_ids,
+            "favourited": track.pk in marks["favourite_ids"],
+            **marks,
         },
     )
 
@@ -83,7 +83,7 @@ def artist_detail(request, slug):
             "artist": artist,
             "page": page,
             "tracks": tracks,
-            "favourite_ids": services.favourite_ids(request.user, tracks),
+            **services.row_marks(request.user, tracks),
             "following": following,
         },
     )
@@ -120,7 +120,7 @@ def followed_artists(request):
             "follows": follows,
             "new_tracks": new,
             "new_days": services.FOLLOWED_NEW_DAYS,
-            "favourite_ids": services.favourite_ids(request.user, new),
+            **services.row_marks(request.user, new),
         },
     )
 
@@ -152,7 +152,7 @@ def collection_detail(request, slug):
             "collection": collection,
             "page": page,
             "tracks": tracks,
-            "favourite_ids": services.favourite_ids(request.user, tracks),
+            **services.row_marks(request.user, tracks),
         },
     )
 
@@ -166,7 +166,7 @@ def favourites(request):
     return render(
         request,
         "catalog/favourites.html",
-        {"page": page, "tracks": tracks, "favourite_ids": {t.pk for t in tracks}},
+        {"page": page, "tracks": tracks, **services.row_marks(request.user, tracks)},
     )
 
 
@@ -259,7 +259,7 @@ def _playlist_tracks(request, playlist):
     items = playlist.items.filter(track__in=Track.objects.published()).values_list("track_id", flat=True)
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     tracks = load_cards(page.object_list)
-    return {"page": page, "tracks": tracks, "favourite_ids": services.favourite_ids(request.user, tracks)}
+    return {"page": page, "tracks": tracks, **services.row_marks(request.user, tracks)}
 
 
 @login_required

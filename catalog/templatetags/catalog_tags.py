@@ -125,7 +125,16 @@ _SLUG = "__slug__"
 class _RowKit:
     """What every row of one render shares, worked out once per render (see ``_row_kit``)."""
 
-    __slots__ = ("track_url", "artist_url", "preview_url", "signed_in", "fav", "login_button", "playlists")
+    __slots__ = (
+        "track_url",
+        "artist_url",
+        "preview_url",
+        "signed_in",
+        "fav",
+        "login_button",
+        "playlists",
+        "licensed",
+    )
 
 
 def _row_kit(context):
@@ -146,6 +155,7 @@ def _row_kit(context):
     request = context.get("request")
     here = request.get_full_path() if request is not None else ""
     kit.fav = kit.login_button = kit.playlists = None
+    kit.licensed = context.get("licensed_ids") or ()  # catalog.services.row_marks
     if kit.signed_in:
         csrf = context.get("csrf_token")
         csrf_input = ""
@@ -276,10 +286,15 @@ def _row_html(context, kit, track, favourited, compact):
                 f'\n    <a class="tr-playlist" href="{href}" title="Add to playlist">{_PLAYLIST_ICON}'
                 f'<span class="visually-hidden">Add {title} to a playlist</span></a>'
             )
-        out.append(
-            f'  <div class="tr-actions">\n    {button}\n'
-            f'    <a class="btn btn-sm btn-secondary" href="{url}">Licence</a>\n  </div>\n'
-        )
+        if track.pk in kit.licensed:  # the visitor holds a licence: another project is a new one
+            licence = (
+                f'<a class="btn btn-sm btn-secondary is-licensed" href="{url}"'
+                f' title="You hold a licence for this track">Licensed<span class="visually-hidden">:'
+                f" {title}</span></a>"
+            )
+        else:
+            licence = f'<a class="btn btn-sm btn-secondary" href="{url}">Licence</a>'
+        out.append(f'  <div class="tr-actions">\n    {button}\n    {licence}\n  </div>\n')
     out.append("</article>")
     return "".join(out)  # every value above is escaped
 

@@ -145,5 +145,17 @@ def test_the_playlist_page_marks_the_tracks_the_member_holds_a_licence_for(
     grant(member, track, title="Autumn teaser")
     grant(other_member, second_track, title="Their film")  # another account's licence: not the member's
     html = owner_client.get(playlist.get_absolute_url()).content.decode()
-    assert html.count("Licensed") == 1 and "Licensed ×2" in html
+    assert html.count('class="tag tag-ok"') == 1 and "Licensed ×2" in html
+    assert html.count("is-licensed") == 1  # the row's own mark, for that track only
     assert f"?q={track.title.replace(' ', '%20')}" in html
+
+
+def test_result_rows_say_which_tracks_the_member_already_holds_a_licence_for(
+    owner_client, other_client, member, other_member, track, second_track
+):
+    grant(member, track, title="Spring launch")
+    for page in ("/tracks/", track.artist.get_absolute_url(), "/"):
+        html = owner_client.get(page).content.decode()
+        marked = f'Licensed<span class="visually-hidden">: {track.title}</span>'
+        assert html.count("is-licensed") == 1 and marked in html, page
+    assert "is-licensed" not in other_client.get("/tracks/").content.decode()  # not theirs
