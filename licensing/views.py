@@ -59,7 +59,10 @@ def _licence_gate(request):
     return agreement, not services.has_accepted(request.user, agreement)
 
 
-PENDING_DOWNLOAD = "licensing_download"  # session: {"code", "url"} of the file the licence page starts
+# Session: {"code", "version", "new"} of the file the licence page starts. The page signs the file's
+# address when it renders, so a page opened late still starts a fresh link, and no signed address
+# is kept in the session store.
+PENDING_DOWNLOAD = "licensing_download"
 
 
 @login_required
@@ -112,7 +115,8 @@ def download(request, slug):
             # lands on their licence code, not on the filled-in form the file left them on.
             # A form sent twice (a double click) answers with the licence its first sending issued.
             issued = grant.created or grant.reason == "already-issued"
-            request.session[PENDING_DOWNLOAD] = {"code": lic.code, "url": grant.url, "new": issued}
+            version = data["version"] if data["version"].track_id == lic.track_id else lic.version
+            request.session[PENDING_DOWNLOAD] = {"code": lic.code, "version": version.pk, "new": issued}
             return redirect(lic)
     from billing import entitlements
 
@@ -323,7 +327,9 @@ def license_detail(request, code):
     start_download, just_issued = "", False
     if pending.get("code") == lic.code:
         del request.session[PENDING_DOWNLOAD]
-        start_download = pending.get("url") if lic.is_active else ""
+        version = lic.track.versions.ready().filter(pk=whole_number(pending.get("version"))).first()
+        if lic.is_active and version is not None:
+            start_download = services.signed_download_url(lic, version)
         just_issued = bool(pending.get("new"))
     letters = list(lic.letters.order_by("-requested_at"))
     single = next((letter for letter in letters if letter.key == services.letter_key([lic])), None)

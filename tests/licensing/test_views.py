@@ -109,6 +109,24 @@ def test_posting_the_form_issues_a_licence_and_its_page_starts_the_signed_file_o
     close_response(file)
 
 
+def test_a_licence_page_opened_after_the_links_lifetime_still_starts_a_working_download(
+    member, owner_client, track, agreements, settings
+):
+    """The page signs the file's address when it renders, not when the form was sent (a tab
+    restored later, a slow connection): the link it starts is fresh, and the session holds none."""
+    response = owner_client.post(download_url(track), form_data(owner_client, track))
+    assert "url" not in owner_client.session["licensing_download"]
+    later = datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(
+        seconds=settings.PRIVATE_URL_MAX_AGE + 60
+    )
+    with time_machine.travel(later):
+        page = owner_client.get(response["Location"]).content.decode()
+        start = re.search(r'<meta http-equiv="refresh" content="0;url=(/files/[^"]+)">', page).group(1)
+        file = owner_client.get(start.replace("&amp;", "&"))
+        assert file.status_code == 200 and file["Content-Disposition"].startswith("attachment")
+        close_response(file)
+
+
 def test_acceptance_is_recorded_once(member, owner_client, track, second_track, agreements):
     from legal.models import Acceptance
 
