@@ -340,6 +340,7 @@ def playlist_rename(request, pk):
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit("playlist", "60/m", methods=("POST",))
 def playlist_delete(request, pk):
     """Ask, then delete the playlist (its tracks stay in the catalogue and in other playlists)."""
     playlist = _own_playlist(request, pk)
