@@ -301,3 +301,10 @@ def test_a_shared_link_stops_while_its_owner_is_suspended_banned_or_gone(owner, 
             moderation="active", suspended_until=None, locked_at=None, is_active=True, cancelled_at=None
         )
         assert anon_client.get(link).status_code == 200
+
+
+def test_playlist_changes_are_rate_limited(owner_client, owner):
+    url = reverse("catalog:playlists")
+    statuses = [owner_client.post(url, {"title": f"List {n % 3}"}).status_code for n in range(61)]
+    assert statuses[:60] == [302] * 60 and statuses[60] == 429
+    assert Playlist.objects.filter(user=owner).count() == 3  # sent again, the same three names
