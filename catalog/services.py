@@ -185,6 +185,30 @@ def set_track_playlists(*, user, track, playlists, new_title=""):
     return added, removed
 
 
+def save_as_playlist(*, user, title, tracks):
+    """A playlist of ``user``'s named ``title`` holding ``tracks`` (a collection kept to change): the
+    one they have of that name when there is one, with the tracks it lacks added. Refused, adding
+    nothing, past ``TRACKS_PER_PLAYLIST``. Returns (playlist, number of tracks added)."""
+    with transaction.atomic():
+        playlist = create_playlist(user=user, title=title)
+        Playlist.objects.select_for_update().filter(pk=playlist.pk).first()
+        held = set(PlaylistItem.objects.filter(playlist=playlist).values_list("track_id", flat=True))
+        new = [t for t in dict.fromkeys(tracks) if t.pk not in held]
+        if len(held) + len(new) > TRACKS_PER_PLAYLIST:
+            raise CatalogError(
+                f"“{playlist.title}” would hold more than {TRACKS_PER_PLAYLIST} tracks, "
+                "the most a playlist can."
+            )
+        PlaylistItem.objects.bulk_create(
+            # Last first: a playlist lists its newest additions first, so it reads in the given order.
+            [PlaylistItem(playlist=playlist, track=t) for t in reversed(new)],
+            ignore_conflicts=True,
+        )
+        if new:
+            Playlist.objects.filter(pk=playlist.pk).update(updated_at=timezone.now())
+    return playlist, len(new)
+
+
 def share_playlist(*, playlist, shared):
     """Start or stop sharing ``playlist`` by link. A new share gets a new link, so stopping and
     sharing again shuts out everyone the old link reached."""

@@ -15,6 +15,7 @@ urlpatterns = [
     path("account/following/", views.followed_artists, name="following"),
     path("collections/", views.collection_list, name="collection-list"),
     path("collections/<slug:slug>/", views.collection_detail, name="collection-detail"),
+    path("collections/<slug:slug>/save/", views.collection_save, name="collection-save"),
     path("account/favourites/", views.favourites, name="favourites"),
     path("tracks/<slug:slug>/playlists/", views.track_playlists, name="track-playlists"),
     path("account/playlists/", views.playlists, name="playlists"),

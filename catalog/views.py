@@ -157,6 +157,34 @@ def collection_detail(request, slug):
     )
 
 
+@require_POST
+@ratelimit("playlist", "60/m")
+def collection_save(request, slug):
+    """Keep a published collection's tracks as a playlist of the member's own, to change as they like."""
+    collection = get_object_or_404(Collection.objects.published(), slug=slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(collection.get_absolute_url())
+    tracks = Track.objects.published().filter(collection_items__collection=collection)
+    try:
+        playlist, added = services.save_as_playlist(
+            user=request.user,
+            title=collection.title[: Playlist._meta.get_field("title").max_length],
+            tracks=list(tracks.order_by("collection_items__position", "collection_items__id")),
+        )
+    except services.CatalogError as exc:
+        messages.error(request, str(exc))
+        return redirect(collection)
+    if added:
+        messages.success(
+            request, f"Saved {added} track{'s' if added != 1 else ''} to your playlist “{playlist.title}”."
+        )
+    else:
+        messages.info(
+            request, f"Your playlist “{playlist.title}” already holds every track of this collection."
+        )
+    return redirect(playlist)
+
+
 @login_required
 @require_safe
 def favourites(request):

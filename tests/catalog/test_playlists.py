@@ -308,3 +308,35 @@ def test_playlist_changes_are_rate_limited(owner_client, owner):
     statuses = [owner_client.post(url, {"title": f"List {n % 3}"}).status_code for n in range(61)]
     assert statuses[:60] == [302] * 60 and statuses[60] == 429
     assert Playlist.objects.filter(user=owner).count() == 3  # sent again, the same three names
+
+
+# --- a collection kept as a playlist -------------------------------------------------------------------
+
+
+def test_a_member_keeps_a_collection_as_a_playlist_in_its_order(owner_client, owner, anon_client):
+    from catalog.models import CollectionItem
+    from tests.factories import CollectionFactory
+
+    collection = CollectionFactory(title="Calm and ambient", slug="calm-and-ambient")
+    first, second, draft = playable(title="First"), playable(title="Second"), playable(title="Draft")
+    draft.is_published = False
+    draft.save()
+    for position, track in enumerate([first, second, draft]):
+        CollectionItem.objects.create(collection=collection, track=track, position=position)
+    save = reverse("catalog:collection-save", args=[collection.slug])
+    assert f'action="{save}"' in owner_client.get(collection.get_absolute_url()).content.decode()
+
+    response = owner_client.post(save, follow=True)
+    playlist = Playlist.objects.get(user=owner)
+    assert playlist.title == "Calm and ambient" and titles_in(playlist) == ["First", "Second"]
+    page = response.content.decode()
+    assert "Saved 2 tracks to your playlist “Calm and ambient”." in page
+    assert page.index(">First<") < page.index(">Second<")  # the collection's order
+
+    again = owner_client.post(save, follow=True).content.decode()
+    assert "already holds every track" in again and titles_in(playlist) == ["First", "Second"]
+    response = anon_client.post(save)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    collection.is_published = False
+    collection.save()
+    assert owner_client.post(save).status_code == 404

@@ -66,3 +66,17 @@ def test_a_track_goes_into_a_new_playlist_and_plays_from_it(page, live_server, o
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".messages")).to_contain_text("Took “Golden Hour” off “Launch video”.")
     assert not playlist.items.exists()
+
+
+def test_a_collection_is_kept_as_a_playlist_and_the_page_says_so(page, live_server, owner, track):
+    from catalog.models import CollectionItem
+    from tests.factories import CollectionFactory
+
+    collection = CollectionFactory(title="Warm mornings", slug="warm-mornings")
+    CollectionItem.objects.create(collection=collection, track=track, position=0)
+    sign_in(page, owner, live_server)
+    page.goto(collection.get_absolute_url())
+    page.get_by_role("button", name="Save as a playlist").click()
+    expect(page.locator(".messages")).to_contain_text("Saved 1 track to your playlist “Warm mornings”.")
+    expect(page.get_by_role("heading", name="Warm mornings", level=1)).to_be_visible()
+    expect(page.locator(".playlist-track")).to_contain_text("Golden Hour")
