@@ -21,8 +21,9 @@ def parse_rate(rate):
     return int(count), multiple * _UNITS[period[-1]]
 
 
-def hit(scope, key, rate):
-    """Count one request; return the seconds to wait if over the limit, else 0."""
+def hit(scope, key, rate, cost=1):
+    """Count one request (``cost`` uses of the limit: a form that does several things at once);
+    return the seconds to wait if over the limit, else 0."""
     limit, window = parse_rate(rate)
     now = int(time.time())
     bucket = now // window
@@ -30,9 +31,9 @@ def hit(scope, key, rate):
     # Every request but a window's first is one cache call: count on. The first finds no counter
     # (or an evicted one) and starts it, unless another request started it in between.
     try:
-        count = cache.incr(cache_key)
+        count = cache.incr(cache_key, cost)
     except ValueError:
-        count = 1 if cache.add(cache_key, 1, timeout=window + 1) else cache.incr(cache_key)
+        count = cost if cache.add(cache_key, cost, timeout=window + 1) else cache.incr(cache_key, cost)
     if count > limit:
         return (bucket + 1) * window - now or 1
     return 0
@@ -47,11 +48,11 @@ def request_keys(request, by):
     return keys
 
 
-def check(request, scope, rate, by=("ip", "user")):
-    """Count this request against each key; the longest wait over all of them, or 0."""
+def check(request, scope, rate, by=("ip", "user"), cost=1):
+    """Count this request (as ``cost`` uses) against each key; the longest wait over all of them, or 0."""
     wait = 0
     for kind, value in request_keys(request, by):
-        wait = max(wait, hit(f"{scope}:{kind}", value, rate))
+        wait = max(wait, hit(f"{scope}:{kind}", value, rate, cost))
     return wait
 
 

@@ -72,21 +72,27 @@ def toggle_favourite(*, user, track):
     return _toggle(Favourite, user=user, track=track)
 
 
-def licensed_ids(user, tracks):
-    """The ids among ``tracks`` that ``user`` holds an active licence for (one query; none for
-    anonymous): their rows say “Licensed”."""
+def licence_counts(user, tracks):
+    """{track id: active licences ``user`` holds of it} among ``tracks`` (one query; none for
+    anonymous)."""
     ids = [t.pk for t in tracks]
     if not user.is_authenticated or not ids:
-        return set()
+        return {}
     license_model = Track._meta.get_field("licenses").related_model
     held = license_model.objects.filter(account=user, track_id__in=ids, status=license_model.Status.ACTIVE)
-    return set(held.values_list("track_id", flat=True))
+    return dict(held.values_list("track_id").annotate(n=Count("pk")).order_by())
 
 
 def row_marks(user, tracks):
     """What result rows mark for the visitor: their favourites and the tracks they hold a licence for
-    (context for ``track_row`` / ``track_rows``; two queries, none signed out)."""
-    return {"favourite_ids": favourite_ids(user, tracks), "licensed_ids": licensed_ids(user, tracks)}
+    (“Licensed”), with how many (context for ``track_row`` / ``track_rows``; two queries, none
+    signed out)."""
+    counts = licence_counts(user, tracks)
+    return {
+        "favourite_ids": favourite_ids(user, tracks),
+        "licensed_ids": set(counts),
+        "licence_counts": counts,
+    }
 
 
 def favourite_ids(user, tracks):
@@ -106,8 +112,9 @@ TRACKS_PER_PLAYLIST = 500
 
 
 def playlist_title(title):
-    """A playlist's name as kept: spaces run together, ends trimmed."""
-    return " ".join(title.split())
+    """A playlist's name as kept: spaces run together, ends trimmed, cut to the field's length (a
+    collection's title may be longer)."""
+    return " ".join(title.split())[: Playlist._meta.get_field("title").max_length].strip()
 
 
 def create_playlist(*, user, title):

@@ -168,7 +168,7 @@ def collection_save(request, slug):
     try:
         playlist, added = services.save_as_playlist(
             user=request.user,
-            title=collection.title[: Playlist._meta.get_field("title").max_length],
+            title=collection.title,
             tracks=list(tracks.order_by("collection_items__position", "collection_items__id")),
         )
     except services.CatalogError as exc:
@@ -295,18 +295,7 @@ def _playlist_tracks(request, playlist):
 def playlist_detail(request, pk):
     playlist = _own_playlist(request, pk)
     context = _playlist_tracks(request, playlist)
-    # How many active licences the member holds of each track (one query): the page says so.
-    license_model = Track._meta.get_field("licenses").related_model
-    held = dict(
-        license_model.objects.filter(
-            account=request.user,
-            track__in=[t.pk for t in context["tracks"]],
-            status=license_model.Status.ACTIVE,
-        )
-        .values_list("track")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    held = context["licence_counts"]  # the page says how many licences the member holds of each
     context.update(
         playlist=playlist,
         rows=[(t, held.get(t.pk, 0)) for t in context["tracks"]],
@@ -335,9 +324,8 @@ def playlist_share(request, pk):
 def shared_playlist(request, token):
     """A playlist its owner shares by link: listen and license, nothing to change. Not indexed."""
     playlist = get_object_or_404(Playlist.objects.select_related("user"), share_token=token)
-    owner = playlist.user
-    # A closed, banned, suspended or locked account shares nothing while it stays so.
-    if not owner.is_active or owner.is_cancelled or owner.is_banned or owner.is_suspended or owner.is_locked:
+    # An account that may not sign in (cancelled, banned, suspended, locked) shares nothing meanwhile.
+    if not playlist.user.is_active or playlist.user.sign_in_refusal():
         raise Http404("This playlist is not shared.")
     context = _playlist_tracks(request, playlist)
     context.update(

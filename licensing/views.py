@@ -176,14 +176,13 @@ def playlist_download(request, pk):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         # Each licence counts against the download limits, as one from the single-track form does.
-        for _track in data["tracks"]:
-            for scope, rate in (
-                ("licensing-download", DOWNLOAD_RATE),
-                ("licensing-download-daily", DOWNLOAD_RATE_DAILY),
-            ):
-                wait = check_rate(request, scope, rate)
-                if wait:
-                    return too_many_requests(request, retry_after=wait)
+        for scope, rate in (
+            ("licensing-download", DOWNLOAD_RATE),
+            ("licensing-download-daily", DOWNLOAD_RATE_DAILY),
+        ):
+            wait = check_rate(request, scope, rate, cost=len(data["tracks"]))
+            if wait:
+                return too_many_requests(request, retry_after=wait)
         if needs_acceptance:
             services.accept_music_licence(request.user, agreement, request)
         grants, refusal = services.grant_licenses(

@@ -86,6 +86,11 @@ def test_rename_remove_and_delete(owner_client, owner):
     playlist.refresh_from_db()
     assert playlist.title == "Final cut"
 
+    blank = owner_client.post(
+        reverse("catalog:playlist-rename", args=[playlist.pk]), {"title": "   "}, follow=True
+    )
+    assert "This field is required." in blank.content.decode()
+
     owner_client.post(reverse("catalog:playlist-remove", args=[playlist.pk, one.pk]))
     assert titles_in(playlist) == ["Two"]
 
@@ -340,3 +345,24 @@ def test_a_member_keeps_a_collection_as_a_playlist_in_its_order(owner_client, ow
     collection.is_published = False
     collection.save()
     assert owner_client.post(save).status_code == 404
+
+
+def test_a_collection_too_big_for_a_playlist_adds_nothing_and_a_long_title_is_cut(
+    owner_client, owner, monkeypatch
+):
+    from catalog.models import CollectionItem
+    from tests.factories import CollectionFactory
+
+    monkeypatch.setattr(services, "TRACKS_PER_PLAYLIST", 1)
+    collection = CollectionFactory(title="Evening " * 15, slug="long-evening")  # 120 characters
+    for position in range(2):
+        CollectionItem.objects.create(collection=collection, track=playable(), position=position)
+    save = reverse("catalog:collection-save", args=[collection.slug])
+    page = owner_client.post(save, follow=True).content.decode()
+    assert "would hold more than 1 tracks" in page and not PlaylistItem.objects.exists()
+
+    monkeypatch.setattr(services, "TRACKS_PER_PLAYLIST", 500)
+    owner_client.post(save)
+    playlist = Playlist.objects.get(user=owner)
+    assert len(playlist.title) <= 80 and playlist.title.startswith("Evening Evening")
+    assert PlaylistItem.objects.filter(playlist=playlist).count() == 2

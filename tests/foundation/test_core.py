@@ -144,6 +144,14 @@ def test_rate_limit_starts_again_when_the_counter_is_gone():
     assert ratelimit.hit("gone", "198.51.100.10", "2/m") == 0
 
 
+def test_a_request_that_does_several_things_counts_each_against_the_limit():
+    """``cost``: a form licensing five tracks uses five of the download limit, whether it opens the
+    window or counts on in it."""
+    assert ratelimit.hit("cost", "198.51.100.11", "6/m", cost=5) == 0  # opens the window at 5
+    assert ratelimit.hit("cost", "198.51.100.11", "6/m") == 0  # 6
+    assert ratelimit.hit("cost", "198.51.100.11", "6/m", cost=2) > 0  # 8: over
+
+
 def test_cached_links_are_the_urls_reverse_gives(settings):
     from django.template import Context, Template
     from django.urls import reverse, set_script_prefix

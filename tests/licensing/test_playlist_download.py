@@ -145,7 +145,7 @@ def test_the_playlist_page_marks_the_tracks_the_member_holds_a_licence_for(
     grant(member, track, title="Autumn teaser")
     grant(other_member, second_track, title="Their film")  # another account's licence: not the member's
     html = owner_client.get(playlist.get_absolute_url()).content.decode()
-    assert html.count('class="tag tag-ok"') == 1 and "Licensed ×2" in html
+    assert html.count('class="small playlist-licences"') == 1 and "2 licences" in html
     assert html.count("is-licensed") == 1  # the row's own mark, for that track only
     assert f"?q={track.title.replace(' ', '%20')}" in html
 
