@@ -9,7 +9,7 @@ from .models import ArtistFollow, Favourite, Playlist, PlaylistItem
 
 
 def account_data(user):
-    items = PlaylistItem.objects.select_related("track__artist").order_by("added_at", "id")
+    items = PlaylistItem.objects.select_related("track__artist").order_by("position", "-id")
     playlists = Playlist.objects.filter(user=user).order_by("created_at", "id")
     follows = ArtistFollow.objects.filter(user=user).select_related("artist").order_by("created_at", "id")
     return {

@@ -520,15 +520,20 @@ class Playlist(models.Model):
 
 
 class PlaylistItem(models.Model):
+    """A track in a playlist, at ``position`` (lowest first). New tracks go on top (one below the
+    lowest position, so positions may be negative); the owner moves them up and down from there."""
+
     playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items")
     track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="playlist_items")
+    position = models.IntegerField(default=0)
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-added_at", "-id"]
+        ordering = ["position", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["playlist", "track"], name="playlist_item_unique_track"),
         ]
+        indexes = [models.Index(fields=["playlist", "position"], name="playlist_item_order")]
 
     def __str__(self):
         return f"{self.playlist} · {self.track}"

@@ -182,9 +182,11 @@ def set_track_playlists(*, user, track, playlists, new_title=""):
                 "Remove some, or start another playlist."
             )
         PlaylistItem.objects.filter(playlist__in=removed, track=track).delete()
+        tops = _top_positions([p.pk for p in added])
         # A form sent twice at once: the second finds the items there and adds nothing.
         PlaylistItem.objects.bulk_create(
-            [PlaylistItem(playlist=p, track=track) for p in added], ignore_conflicts=True
+            [PlaylistItem(playlist=p, track=track, position=tops.get(p.pk, 0) - 1) for p in added],
+            ignore_conflicts=True,
         )
         changed = [p.pk for p in added + removed]
         if changed:
@@ -206,14 +208,79 @@ def save_as_playlist(*, user, title, tracks):
                 f"“{playlist.title}” would hold more than {TRACKS_PER_PLAYLIST} tracks, "
                 "the most a playlist can."
             )
-        PlaylistItem.objects.bulk_create(
-            # Last first: a playlist lists its newest additions first, so it reads in the given order.
-            [PlaylistItem(playlist=playlist, track=t) for t in reversed(new)],
+        top = _top_positions([playlist.pk]).get(playlist.pk, 0)
+        PlaylistItem.objects.bulk_create(  # on top, in the given order
+            [
+                PlaylistItem(playlist=playlist, track=t, position=top - len(new) + n)
+                for n, t in enumerate(new)
+            ],
             ignore_conflicts=True,
         )
         if new:
             Playlist.objects.filter(pk=playlist.pk).update(updated_at=timezone.now())
     return playlist, len(new)
+
+
+def _top_positions(playlist_ids):
+    """{playlist id: its lowest position} of the non-empty ones among ``playlist_ids``: a new track
+    goes one above (newest on top until the owner moves it)."""
+    if not playlist_ids:
+        return {}
+    rows = (
+        PlaylistItem.objects.filter(playlist_id__in=playlist_ids)
+        .order_by()
+        .values_list("playlist_id")
+        .annotate(top=Min("position"))
+    )
+    return dict(rows)
+
+
+PLAYLIST_MOVES = ("up", "down", "top", "bottom")
+
+
+def move_in_playlist(*, playlist, track_id, move, at):
+    """Move a track of ``playlist`` one place ``up`` or ``down`` among the tracks its page lists
+    (the published ones), or to the ``top`` or ``bottom``. ``at`` is the position the owner's form
+    showed: when the track is no longer there (the form sent twice, the list changed in another
+    tab) nothing moves. Returns whether it moved; raises ``PlaylistItem.DoesNotExist`` when the
+    track is not in the playlist."""
+    if move not in PLAYLIST_MOVES:
+        raise CatalogError("Choose up, down, top or bottom.")
+    with transaction.atomic():
+        Playlist.objects.select_for_update().filter(pk=playlist.pk).first()
+        item = PlaylistItem.objects.get(playlist=playlist, track_id=track_id)
+        if item.position != at:
+            return False
+        every = PlaylistItem.objects.filter(playlist=playlist)
+        positions = list(every.values_list("position", flat=True))
+        if len(set(positions)) != len(positions):  # never by these services; renumbered if ever
+            _renumber(playlist)
+            return False
+        if move in ("top", "bottom"):
+            end = min(positions) - 1 if move == "top" else max(positions) + 1
+            if item.position == (end + 1 if move == "top" else end - 1):  # there already
+                return False
+            item.position = end
+            item.save(update_fields=["position"])
+        else:
+            listed = every.filter(track__in=Track.objects.published())
+            if move == "up":
+                other = listed.filter(position__lt=item.position).order_by("-position").first()
+            else:
+                other = listed.filter(position__gt=item.position).order_by("position").first()
+            if other is None:  # already first (or last) of the list
+                return False
+            item.position, other.position = other.position, item.position
+            PlaylistItem.objects.bulk_update([item, other], ["position"])
+        Playlist.objects.filter(pk=playlist.pk).update(updated_at=timezone.now())
+    return True
+
+
+def _renumber(playlist):
+    items = list(PlaylistItem.objects.filter(playlist=playlist).order_by("position", "-id"))
+    for position, item in enumerate(items):
+        item.position = position
+    PlaylistItem.objects.bulk_update(items, ["position"], batch_size=500)
 
 
 def share_playlist(*, playlist, shared):

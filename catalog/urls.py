@@ -25,6 +25,7 @@ urlpatterns = [
     path("account/playlists/<int:pk>/share/", views.playlist_share, name="playlist-share"),
     path("playlists/<str:token>/", views.shared_playlist, name="shared-playlist"),
     path("account/playlists/<int:pk>/remove/<int:track_id>/", views.playlist_remove, name="playlist-remove"),
+    path("account/playlists/<int:pk>/move/<int:track_id>/", views.playlist_move, name="playlist-move"),
     path(
         "previews/<int:version_id>/<int:expires>/<str:signature>.mp3",
         views.preview,

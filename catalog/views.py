@@ -21,7 +21,17 @@ from allmytracks.ratelimit import ratelimit
 from . import previews, services
 from .cards import load_cards
 from .forms import PlaylistForm, TrackPlaylistsForm
-from .models import Artist, ArtistFollow, Collection, CollectionItem, Favourite, Playlist, Track, TrackVersion
+from .models import (
+    Artist,
+    ArtistFollow,
+    Collection,
+    CollectionItem,
+    Favourite,
+    Playlist,
+    PlaylistItem,
+    Track,
+    TrackVersion,
+)
 
 PAGE_SIZE = 24
 
@@ -282,12 +292,18 @@ def playlists(request):
     return render(request, "catalog/playlists.html", {"playlists": mine, "form": form})
 
 
+def _listed_items(playlist):
+    """The playlist's published tracks in its order: (track id, position) pairs."""
+    return playlist.items.filter(track__in=Track.objects.published()).values_list("track_id", "position")
+
+
 def _playlist_tracks(request, playlist):
-    """A page of the playlist's published tracks, newest addition first, as result rows."""
-    items = playlist.items.filter(track__in=Track.objects.published()).values_list("track_id", flat=True)
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-    tracks = load_cards(page.object_list)
-    return {"page": page, "tracks": tracks, **services.row_marks(request.user, tracks)}
+    """A page of the playlist's published tracks, in its order, as result rows (and their positions)."""
+    page = Paginator(_listed_items(playlist), PAGE_SIZE).get_page(request.GET.get("page"))
+    positions = dict(page.object_list)
+    tracks = load_cards(list(positions))
+    marks = services.row_marks(request.user, tracks)
+    return {"page": page, "tracks": tracks, "positions": positions, **marks}
 
 
 @login_required
@@ -296,12 +312,42 @@ def playlist_detail(request, pk):
     playlist = _own_playlist(request, pk)
     context = _playlist_tracks(request, playlist)
     held = context["licence_counts"]  # the page says how many licences the member holds of each
+    page, positions, tracks = context["page"], context["positions"], context["tracks"]
+    first, last = page.start_index() - 1, page.paginator.count - 1  # indexes in the whole list
     context.update(
         playlist=playlist,
-        rows=[(t, held.get(t.pk, 0)) for t in context["tracks"]],
+        rows=[
+            # track, licences held, position (the move form's check), first of all, last of all
+            (t, held.get(t.pk, 0), positions[t.pk], first + i == 0, first + i == last)
+            for i, t in enumerate(tracks)
+        ],
         rename_form=PlaylistForm(initial={"title": playlist.title}),
     )
     return render(request, "catalog/playlist_detail.html", context)
+
+
+@login_required
+@require_POST
+@ratelimit("playlist-move", "120/m")
+def playlist_move(request, pk, track_id):
+    """Move a track up, down, to the top or to the bottom of the playlist; back to the page the
+    track is on now, scrolled to it. Works as a plain form."""
+    playlist = _own_playlist(request, pk)
+    try:
+        at = int(request.POST.get("at", ""))
+        services.move_in_playlist(
+            playlist=playlist, track_id=track_id, move=request.POST.get("move", ""), at=at
+        )
+    except PlaylistItem.DoesNotExist:
+        raise Http404("That track is not in this playlist.") from None
+    except ValueError:
+        messages.error(request, "That move did not come from the playlist's page; nothing moved.")
+    except services.CatalogError as exc:
+        messages.error(request, str(exc))
+    listed = list(_listed_items(playlist).values_list("track_id", flat=True))
+    page = listed.index(track_id) // PAGE_SIZE + 1 if track_id in listed else 1
+    query = f"?page={page}" if page > 1 else ""
+    return redirect(f"{playlist.get_absolute_url()}{query}#track-{track_id}")
 
 
 @login_required

@@ -159,7 +159,7 @@ def playlist_download(request, pk):
         .filter(playlist_items__playlist=playlist)
         .select_related("artist")
         .prefetch_related("versions")
-        .order_by("-playlist_items__added_at", "-playlist_items__id")
+        .order_by("playlist_items__position", "-playlist_items__id")
     )
     try:
         agreement, needs_acceptance = _licence_gate(request)

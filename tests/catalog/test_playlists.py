@@ -162,8 +162,10 @@ def test_another_member_cannot_see_or_change_the_owners_playlist(owner, other_cl
         ("catalog:playlist-delete", [playlist.pk], "post"),
         ("catalog:playlist-rename", [playlist.pk], "post"),
         ("catalog:playlist-remove", [playlist.pk, track.pk], "post"),
+        ("catalog:playlist-move", [playlist.pk, track.pk], "post"),
     ]:
-        response = getattr(other_client, method)(reverse(name, args=args), {"title": "Mine now"})
+        data = {"title": "Mine now", "move": "top", "at": "-1"}
+        response = getattr(other_client, method)(reverse(name, args=args), data)
         assert response.status_code == 404, name
     assert "Private board" not in other_client.get(reverse("catalog:playlists")).content.decode()
 
@@ -195,6 +197,10 @@ def test_a_stranger_is_sent_to_sign_in_for_every_playlist_page(anon_client, owne
     response = anon_client.post(reverse("catalog:playlist-rename", args=[playlist.pk]), {"title": "X"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert Playlist.objects.get(pk=playlist.pk).title == "Board"
+    services.set_track_playlists(user=owner, track=track, playlists=[playlist])
+    move = reverse("catalog:playlist-move", args=[playlist.pk, track.pk])
+    response = anon_client.post(move, {"move": "down", "at": "-1"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
 # --- at the same moment (PostgreSQL: row locks and constraints do the work) ---------------------------
@@ -366,3 +372,123 @@ def test_a_collection_too_big_for_a_playlist_adds_nothing_and_a_long_title_is_cu
     playlist = Playlist.objects.get(user=owner)
     assert len(playlist.title) <= 80 and playlist.title.startswith("Evening Evening")
     assert PlaylistItem.objects.filter(playlist=playlist).count() == 2
+
+
+# --- the order of a playlist -------------------------------------------------------------------------
+
+
+def listed(playlist):
+    """The titles in the playlist's order (as its page lists them)."""
+    return [i.track.title for i in playlist.items.select_related("track")]
+
+
+def move(client, playlist, track, where, **extra):
+    at = PlaylistItem.objects.get(playlist=playlist, track=track).position
+    data = {"move": where, "at": str(at), **extra}
+    return client.post(reverse("catalog:playlist-move", args=[playlist.pk, track.pk]), data)
+
+
+def test_new_tracks_go_on_top_and_the_owner_moves_them_up_down_to_the_top_and_bottom(owner_client, owner):
+    playlist = services.create_playlist(user=owner, title="Trailer")
+    a, b, c = playable(title="Alpha"), playable(title="Bravo"), playable(title="Charlie")
+    for track in (a, b, c):
+        services.set_track_playlists(user=owner, track=track, playlists=[playlist])
+    assert listed(playlist) == ["Charlie", "Bravo", "Alpha"]
+
+    response = move(owner_client, playlist, a, "up")
+    assert response.status_code == 302
+    assert response["Location"] == f"{playlist.get_absolute_url()}#track-{a.pk}"
+    assert listed(playlist) == ["Charlie", "Alpha", "Bravo"]
+    move(owner_client, playlist, c, "down")
+    assert listed(playlist) == ["Alpha", "Charlie", "Bravo"]
+    move(owner_client, playlist, b, "top")
+    assert listed(playlist) == ["Bravo", "Alpha", "Charlie"]
+    move(owner_client, playlist, b, "bottom")
+    assert listed(playlist) == ["Alpha", "Charlie", "Bravo"]
+    move(owner_client, playlist, a, "up")  # already first: nothing moves
+    move(owner_client, playlist, b, "down")  # already last
+    assert listed(playlist) == ["Alpha", "Charlie", "Bravo"]
+
+    page = owner_client.get(playlist.get_absolute_url()).content.decode()
+    assert page.index(">Alpha<") < page.index(">Charlie<") < page.index(">Bravo<")
+    assert f'id="track-{a.pk}"' in page
+    first_form = page[page.index('aria-label="Move “Alpha”"') :]
+    first_form = first_form[: first_form.index("</form>")]
+    assert first_form.count(" disabled") == 2  # top and up, for the first track
+    last_form = page[page.index('aria-label="Move “Bravo”"') :]
+    last_form = last_form[: last_form.index("</form>")]
+    assert last_form.count(" disabled") == 2  # down and bottom, for the last
+
+    # A track added now goes on top of the owner's order.
+    services.set_track_playlists(user=owner, track=playable(title="Delta"), playlists=[playlist])
+    assert listed(playlist) == ["Delta", "Alpha", "Charlie", "Bravo"]
+
+
+def test_a_move_sent_twice_moves_once_and_bad_moves_change_nothing(owner_client, owner):
+    playlist = services.create_playlist(user=owner, title="Trailer")
+    a, b, c = playable(title="Alpha"), playable(title="Bravo"), playable(title="Charlie")
+    for track in (a, b, c):
+        services.set_track_playlists(user=owner, track=track, playlists=[playlist])
+    at = PlaylistItem.objects.get(playlist=playlist, track=a).position
+    url = reverse("catalog:playlist-move", args=[playlist.pk, a.pk])
+    for _ in range(2):  # a double click: the second form names a place the track has left
+        owner_client.post(url, {"move": "up", "at": str(at)})
+    assert listed(playlist) == ["Charlie", "Alpha", "Bravo"]
+
+    for data in ({"move": "sideways", "at": str(at)}, {"move": "up", "at": "first"}, {"move": "up"}):
+        response = owner_client.post(url, data, follow=True)
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "Choose up, down, top or bottom." in page or "nothing moved" in page, data
+    assert listed(playlist) == ["Charlie", "Alpha", "Bravo"]
+
+    elsewhere = playable(title="Elsewhere")  # a track this playlist does not hold
+    response = owner_client.post(
+        reverse("catalog:playlist-move", args=[playlist.pk, elsewhere.pk]), {"move": "up", "at": "0"}
+    )
+    assert response.status_code == 404
+    assert owner_client.get(url).status_code == 405
+
+
+def test_moves_step_over_tracks_the_page_does_not_list(owner_client, owner):
+    playlist = services.create_playlist(user=owner, title="Trailer")
+    a, hidden, b = playable(title="Alpha"), playable(title="Hidden"), playable(title="Bravo")
+    for track in (a, hidden, b):
+        services.set_track_playlists(user=owner, track=track, playlists=[playlist])
+    hidden.is_published = False
+    hidden.save()
+    move(owner_client, playlist, a, "up")  # Bravo, Hidden, Alpha → Alpha above Bravo in one step
+    assert listed(playlist)[0] == "Alpha"
+    assert listed(playlist).index("Hidden") == 1  # kept its place
+
+
+def test_a_move_across_pages_lands_on_the_page_the_track_is_on_now(owner_client, owner):
+    from catalog.views import PAGE_SIZE
+
+    playlist = services.create_playlist(user=owner, title="Long")
+    tracks = [playable(title=f"Track {i:02d}") for i in range(PAGE_SIZE + 1)]
+    for track in tracks:
+        services.set_track_playlists(user=owner, track=track, playlists=[playlist])
+    first_of_page_two = tracks[0]  # the oldest addition: last overall, alone on page 2
+    response = move(owner_client, playlist, first_of_page_two, "up")
+    assert response["Location"] == f"{playlist.get_absolute_url()}#track-{first_of_page_two.pk}"
+    response = move(owner_client, playlist, tracks[2], "bottom")
+    assert response["Location"] == f"{playlist.get_absolute_url()}?page=2#track-{tracks[2].pk}"
+    page_two = owner_client.get(playlist.get_absolute_url() + "?page=2").content.decode()
+    assert "Track 02" in page_two and page_two.count('class="tr-title"') == 1
+
+
+def test_the_upgrade_numbers_every_playlist_in_the_order_it_was_shown(owner):
+    """The migration that brought the order (0013) numbers existing items newest first."""
+    import importlib
+
+    from django.apps import apps
+
+    playlist = services.create_playlist(user=owner, title="Before")
+    a, b = playable(title="Alpha"), playable(title="Bravo")
+    for track in (a, b):
+        services.set_track_playlists(user=owner, track=track, playlists=[playlist])
+    PlaylistItem.objects.update(position=0)  # as every item was before the order existed
+    PlaylistItem.objects.filter(track=b).update(added_at=PlaylistItem.objects.get(track=a).added_at)
+    importlib.import_module("catalog.migrations.0013_playlist_order").number_items(apps, None)
+    assert list(playlist.items.values_list("track__title", "position")) == [("Bravo", 0), ("Alpha", 1)]

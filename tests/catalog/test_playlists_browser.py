@@ -80,3 +80,24 @@ def test_a_collection_is_kept_as_a_playlist_and_the_page_says_so(page, live_serv
     expect(page.locator(".messages")).to_contain_text("Saved 1 track to your playlist “Warm mornings”.")
     expect(page.get_by_role("heading", name="Warm mornings", level=1)).to_be_visible()
     expect(page.locator(".playlist-track")).to_contain_text("Golden Hour")
+
+
+def test_the_owner_moves_a_track_down_and_the_page_comes_back_to_it(page, live_server, owner, track):
+    from catalog import services
+    from tests.factories import TrackFactory, TrackVersionFactory
+
+    playlist = services.create_playlist(user=owner, title="Trailer")
+    services.set_track_playlists(user=owner, track=track, playlists=[playlist])
+    later = TrackVersionFactory(track=TrackFactory(title="Night Drive")).track
+    services.set_track_playlists(user=owner, track=later, playlists=[playlist])  # on top
+    sign_in(page, owner, live_server)
+    page.goto(playlist.get_absolute_url())
+    titles = page.locator(".playlist-track .tr-title")
+    expect(titles).to_have_text(["Night Drive", "Golden Hour"])
+    expect(page.get_by_role("button", name="Move “Night Drive” up")).to_be_disabled()
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Move “Night Drive” down").click()
+    expect(titles).to_have_text(["Golden Hour", "Night Drive"])
+    assert page.url.endswith(f"#track-{later.pk}")
+    expect(page.get_by_role("button", name="Move “Night Drive” down")).to_be_disabled()

@@ -56,6 +56,17 @@ def test_the_ticked_tracks_are_licensed_for_one_project_and_end_user(
     assert "2 tracks licensed" in html and all(lic.code in html for lic in licences)
 
 
+def test_the_form_lists_the_tracks_in_the_playlists_order(owner_client, playlist, track, second_track):
+    def listed():
+        return [t.pk for t in owner_client.get(url(playlist)).context["form"].fields["tracks"].queryset]
+
+    assert listed() == [second_track.pk, track.pk]  # the newest addition on top
+    at = playlist.items.get(track=track).position
+    move = reverse("catalog:playlist-move", args=[playlist.pk, track.pk])
+    owner_client.post(move, {"move": "up", "at": at})
+    assert listed() == [track.pk, second_track.pk]
+
+
 def test_the_form_sent_twice_issues_nothing_more(owner_client, member, playlist):
     data = form_data(owner_client, playlist)
     owner_client.post(url(playlist), data)
