@@ -508,6 +508,12 @@ CELERY_BEAT_SCHEDULE["catalog-tidy-search"] = {
     "task": "catalog.tasks.tidy_search",
     "schedule": crontab(minute=30, hour=4, day_of_week="sun"),
 }
+# Monday 08:00 (TIME_ZONE): the week's new tracks from followed artists, to members who allow
+# promotional email (catalog.services.send_follow_digests).
+CELERY_BEAT_SCHEDULE["catalog-follow-digests"] = {
+    "task": "catalog.tasks.send_follow_digests",
+    "schedule": crontab(minute=0, hour=8, day_of_week="mon"),
+}
 
 # ---------------------------------------------------------------------------
 # Catalogue: previews and ingest

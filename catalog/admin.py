@@ -416,6 +416,7 @@ class TrackAdmin(KeepOldAddressMixin, admin.ModelAdmin):
         "content_hash",
         "files_links",
         "created_at",
+        "published_at",
         "updated_at",
         "artwork_preview",
     ]
@@ -435,7 +436,7 @@ class TrackAdmin(KeepOldAddressMixin, admin.ModelAdmin):
             "Audio",
             {"fields": ["ingest_status", "ingest_error", "duration", "content_hash", "files_links"]},
         ),
-        ("Dates", {"fields": ["created_at", "updated_at"]}),
+        ("Dates", {"fields": ["created_at", "published_at", "updated_at"]}),
     ]
 
     def has_add_permission(self, request):

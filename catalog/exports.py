@@ -5,7 +5,7 @@ from django.db.models import Prefetch
 
 from accounts.data_export import when
 
-from .models import ArtistFollow, Favourite, Playlist, PlaylistItem
+from .models import ArtistFollow, Favourite, FollowDigest, Playlist, PlaylistItem
 
 
 def account_data(user):
@@ -30,4 +30,14 @@ def account_data(user):
             for p in playlists.prefetch_related(Prefetch("items", queryset=items))
         ],
         "artists_followed": [{"artist": f.artist.name, "since": when(f.created_at)} for f in follows],
+        "followed_artists_email": _digest(user),
+    }
+
+
+def _digest(user):
+    digest = FollowDigest.objects.filter(user=user).first()
+    return {
+        "wanted": digest.wanted if digest else True,
+        "note": "sent only while promotional email is allowed",
+        "last_sent": when(digest.sent_at) if digest else None,
     }

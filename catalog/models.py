@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 
 from .querysets import CollectionQuerySet, FavouriteQuerySet, TrackQuerySet, TrackVersionQuerySet
 from .storage import private_storage
@@ -203,6 +204,9 @@ class Track(TrackLabels, models.Model):
     )
     release_date = models.DateField(null=True, blank=True)
     is_published = models.BooleanField("published", default=False)
+    # When customers could first find it (set on the first save or bulk publish that publishes it;
+    # unpublishing and publishing again keeps it): the followed-artists email reports by it.
+    published_at = models.DateTimeField("first published", null=True, blank=True, editable=False)
     created_at = models.DateTimeField("added", auto_now_add=True)
     updated_at = models.DateTimeField("last changed", auto_now=True)
     play_count = models.PositiveIntegerField(default=0)
@@ -279,6 +283,13 @@ class Track(TrackLabels, models.Model):
 
     def __str__(self):
         return self.title
+
+    def save(self, *args, **kwargs):
+        if self.is_published and self.published_at is None:
+            self.published_at = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "published_at"}
+        super().save(*args, **kwargs)
 
     def main_version(self):
         """The full version (or the first ready one), using prefetched versions when present."""
@@ -537,6 +548,24 @@ class PlaylistItem(models.Model):
 
     def __str__(self):
         return f"{self.playlist} · {self.track}"
+
+
+class FollowDigest(models.Model):
+    """A member's weekly email of new tracks from the artists they follow: whether they want it (it
+    goes only to accounts that allow promotional email) and how far the last one reported, so a
+    run repeated or resumed sends nothing twice."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follow_digest"
+    )
+    wanted = models.BooleanField(default=True)
+    covered_until = models.DateTimeField(
+        null=True, blank=True, help_text="Tracks first published up to this time have been reported."
+    )
+    sent_at = models.DateTimeField("last sent", null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.user}: {'wanted' if self.wanted else 'not wanted'}"
 
 
 class ArtistFollow(models.Model):

@@ -1,6 +1,7 @@
 """Catalogue services: favourites, playlists, similar tracks, home-page shelves, popularity and trending,
 publishing, slugs."""
 
+import logging
 import secrets
 from datetime import datetime, time, timedelta
 from typing import NamedTuple
@@ -10,6 +11,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -22,6 +24,7 @@ from .models import (
     Collection,
     DailyPlays,
     Favourite,
+    FollowDigest,
     Playlist,
     PlaylistItem,
     Track,
@@ -29,6 +32,8 @@ from .models import (
 )
 from .querysets import attach_tags
 from .search import forget_search_results
+
+log = logging.getLogger(__name__)
 
 
 class CatalogError(Exception):
@@ -303,12 +308,13 @@ def remove_from_playlist(*, playlist, track_id):
 
 
 def forget_cancelled_account(sender, user, **kwargs):
-    """A cancelled account keeps no favourites, playlists or followed artists (shared links stop with
-    them): they are the member's own choices, not records anyone must keep
+    """A cancelled account keeps no favourites, playlists, followed artists or their email choice
+    (shared links stop with them): they are the member's own choices, not records anyone must keep
     (``accounts.signals.account_cancelled``)."""
     Favourite.objects.filter(user=user).delete()
     Playlist.objects.filter(user=user).delete()
     ArtistFollow.objects.filter(user=user).delete()
+    FollowDigest.objects.filter(user=user).delete()
 
 
 # --- followed artists ------------------------------------------------------------------------
@@ -333,6 +339,109 @@ def new_from_followed(user, *, limit=8, now=None):
         .filter(artist__in=followed, created_at__gte=since)
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+# --- the followed-artists email ---------------------------------------------------------------
+
+DIGEST_DAYS = 7  # the email reports at most this far back (a new follower, a member back from a pause)
+DIGEST_TRACKS = 10  # tracks listed in one email; the rest are counted and linked
+
+
+def digest_recipients():
+    """Members the followed-artists email may go to, in id order: they follow an artist, allow
+    promotional email and have not turned this email off (``legal.services.send_promotional_email``
+    checks the account's state again as it sends)."""
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            cancelled_at__isnull=True,
+            marketing_consent__opted_in=True,
+            pk__in=ArtistFollow.objects.values("user"),
+        )
+        .exclude(follow_digest__wanted=False)
+        .order_by("pk")
+    )
+
+
+def digest_tracks(user, *, since, until):
+    """Tracks first published in (``since``, ``until``] by artists ``user`` follows, newest first."""
+    return (
+        Track.objects.published()
+        .filter(
+            artist__in=ArtistFollow.objects.filter(user=user).values("artist"),
+            published_at__gt=since,
+            published_at__lte=until,
+        )
+        .select_related("artist")
+        .order_by("-published_at", "-pk")
+    )
+
+
+def send_follow_digest(user, *, until):
+    """Email ``user`` the tracks their artists published since the last email (at most
+    ``DIGEST_DAYS`` back) up to ``until``. Nothing is sent when there is nothing new, when the member
+    turned the email off or may not get promotional email; the span is marked reported either way
+    (only a failed send leaves it for the next run), so running again sends nothing twice.
+    Returns whether an email went out."""
+    from legal.services import send_promotional_email
+
+    with transaction.atomic():
+        digest, _ = FollowDigest.objects.select_for_update().get_or_create(user=user)
+        if not digest.wanted or (digest.covered_until and digest.covered_until >= until):
+            return False
+        since = until - timedelta(days=DIGEST_DAYS)
+        if digest.covered_until and digest.covered_until > since:
+            since = digest.covered_until
+        found = digest_tracks(user, since=since, until=until)
+        artists = list(found.values_list("artist__name", flat=True))  # one per track, newest first
+        sent = False
+        if artists:
+            sent = send_promotional_email(
+                user=user,
+                kind="follow_digest",
+                template="catalog_follow_digest",
+                context=_digest_context(list(found[:DIGEST_TRACKS]), artists),
+            )
+        digest.covered_until = until
+        if sent:
+            digest.sent_at = timezone.now()
+        digest.save(update_fields=["covered_until", "sent_at"])
+    return sent
+
+
+def _digest_context(tracks, artists):
+    names = list(dict.fromkeys(artists))
+    return {
+        "tracks": tracks,
+        "total": len(artists),
+        "more": len(artists) - len(tracks),
+        "lead_artist": names[0],
+        "other_artists": len(names) - 1,
+        "following_path": reverse("catalog:following"),
+    }
+
+
+def send_follow_digests(*, now=None):
+    """The weekly followed-artists email to every member it may go to; one member's failure is
+    logged and the rest go on. Returns how many emails went out."""
+    until = now or timezone.now()
+    sent = 0
+    for user in digest_recipients().iterator(chunk_size=500):
+        try:
+            sent += send_follow_digest(user, until=until)
+        except Exception:  # a refusing mail server for one address: the next run tries them again
+            log.exception("followed-artists email to user %s failed", user.pk)
+    return sent
+
+
+def set_follow_digest(*, user, wanted):
+    """Turn the followed-artists email on or off for ``user``."""
+    FollowDigest.objects.update_or_create(user=user, defaults={"wanted": bool(wanted)})
+
+
+def follow_digest_wanted(user):
+    return not FollowDigest.objects.filter(user=user, wanted=False).exists()
 
 
 # --- the track page -----------------------------------------------------------------------
@@ -566,7 +675,10 @@ def set_published(queryset, published, *, actor, request=None):
                     f"{refused} selected track(s) have not finished ingest and cannot be published."
                 )
         ids = list(qs.values_list("pk", flat=True))
-        Track.objects.filter(pk__in=ids).update(is_published=published)
+        changed = {"is_published": published}
+        if published:  # the first publication's time stays (``Track.published_at``)
+            changed["published_at"] = Coalesce("published_at", Value(timezone.now()))
+        Track.objects.filter(pk__in=ids).update(**changed)
         transaction.on_commit(forget_search_results, robust=True)  # a bulk update sends no signals
         audit.record(
             "catalog.publish" if published else "catalog.unpublish",

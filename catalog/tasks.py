@@ -44,3 +44,12 @@ def tidy_search():
         reorder_track_search()
     except SearchTableBusy as exc:  # next week's run will do it
         log.warning("search table not rewritten: %s", exc)
+
+
+@shared_task(name="catalog.tasks.send_follow_digests", ignore_result=True)
+def send_follow_digests():
+    """The weekly email of new tracks from followed artists (Celery beat, Monday morning), to the
+    members who follow artists and allow promotional email."""
+    from .services import send_follow_digests as send
+
+    log.info("followed-artists emails sent: %s", send())

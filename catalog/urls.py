@@ -13,6 +13,7 @@ urlpatterns = [
     path("artists/<slug:slug>/", views.artist_detail, name="artist-detail"),
     path("artists/<slug:slug>/follow/", views.artist_follow, name="artist-follow"),
     path("account/following/", views.followed_artists, name="following"),
+    path("account/following/email/", views.follow_digest, name="follow-digest"),
     path("collections/", views.collection_list, name="collection-list"),
     path("collections/<slug:slug>/", views.collection_detail, name="collection-detail"),
     path("collections/<slug:slug>/save/", views.collection_save, name="collection-save"),

@@ -122,6 +122,8 @@ def followed_artists(request):
         .annotate(n=Count("artist__tracks", filter=Q(artist__tracks__in=Track.objects.published())))
         .order_by("artist__name")
     )
+    from legal.services import marketing_opted_in
+
     new = services.new_from_followed(request.user, limit=24)
     return render(
         request,
@@ -130,9 +132,25 @@ def followed_artists(request):
             "follows": follows,
             "new_tracks": new,
             "new_days": services.FOLLOWED_NEW_DAYS,
+            "promotional_ok": marketing_opted_in(request.user),
+            "digest_wanted": services.follow_digest_wanted(request.user),
             **services.row_marks(request.user, new),
         },
     )
+
+
+@login_required
+@require_POST
+@ratelimit("follow", "60/m")
+def follow_digest(request):
+    """Turn the weekly email of followed artists' new tracks on (``wanted`` = "1") or off."""
+    wanted = request.POST.get("wanted") == "1"
+    services.set_follow_digest(user=request.user, wanted=wanted)
+    if wanted:
+        messages.success(request, "Each Monday we will email you the new tracks of the artists you follow.")
+    else:
+        messages.success(request, "You will get no more emails about the artists you follow.")
+    return redirect("catalog:following")
 
 
 @require_safe

@@ -48,8 +48,16 @@ def send_notice_email(*, notice, user):
     if notice.version_id:
         context["changes_url"] = settings.SITE_URL + notice.version.get_changes_url()
     if notice.kind == notice.Kind.PROMOTIONAL:
-        url = unsubscribe_url(user)
-        context["unsubscribe_url"] = url
-        headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-        return _send("legal_promotional", to=user.email, context=context, headers=headers)
+        return send_promotional("legal_promotional", user=user, context=context)
     return _send("legal_notice", to=user.email, context=context)
+
+
+def send_promotional(name, *, user, context):
+    """A promotional email (templates ``emails/<name>_*``, given ``unsubscribe_url`` for their
+    footer) with the one-click unsubscribe headers. Whether ``user`` may get one is the caller's
+    question (``services.audience``, ``services.send_promotional_email``)."""
+    url = unsubscribe_url(user)
+    headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    return _send(
+        name, to=user.email, context={"user": user, **context, "unsubscribe_url": url}, headers=headers
+    )

@@ -309,6 +309,28 @@ def marketing_opted_in(user):
     return MarketingConsent.objects.filter(user=user, opted_in=True).exists()
 
 
+def send_promotional_email(*, user, kind, template, context):
+    """A promotional email that is not a staff notice (the catalogue's followed-artists email): sent
+    only to an account that opted in and may use the site now (not cancelled, banned, suspended or
+    locked), with one-click unsubscribe, and logged in the notice log like every notice served.
+    Returns whether it was sent."""
+    from . import emails
+
+    if not user.email or not user.is_active or user.sign_in_refusal() or not marketing_opted_in(user):
+        return False
+    message = emails.send_promotional(template, user=user, context=context)
+    NoticeDelivery.objects.create(
+        user=user,
+        email_hash=email_hash(user.email),
+        channel=NoticeDelivery.Channel.EMAIL,
+        kind=kind,
+        subject=message.subject[:200],
+        status=NoticeDelivery.Status.SENT,
+        sent_at=timezone.now(),
+    )
+    return True
+
+
 def set_marketing_consent(*, user, opted_in, source, request=None):
     """Set whether promotional email may be sent to this user, and log the change."""
     ip, agent = _client(request)
