@@ -158,6 +158,8 @@ def test_the_following_page_turns_the_email_off_and_on(client, artists):
     set_marketing_consent(user=olivia, opted_in=False, source="test")
     page = client.get(url).content.decode()
     assert reverse("legal:email-preferences") in page and "Stop this email" not in page
+    prefs = client.get(reverse("legal:email-preferences")).content.decode()
+    assert "Monday email of the new tracks from artists you follow" in prefs and url in prefs
 
 
 def test_a_stranger_is_sent_to_sign_in(client):
