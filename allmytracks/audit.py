@@ -66,6 +66,7 @@ ACTION_LABELS = {
     "catalog.publish": "Tracks published",
     "catalog.unpublish": "Tracks unpublished",
     "catalog.artist_merged": "Artist merged into this one",
+    "catalog.follow_digest": "Followed-artists email turned on or off",
     # Billing
     "billing.plan_added": "Plan added",
     "billing.plan_changed": "Plan changed",

@@ -198,6 +198,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
+    "catalog.tasks.send_follow_digests": {"queue": "email"},  # named ones first
     "catalog.tasks.*": {"queue": "ingest"},
     "licensing.tasks.*": {"queue": "letters"},
     "*.tasks.send_*": {"queue": "email"},

@@ -484,6 +484,7 @@ def finish(items_by_track, *, now):
     """Spread release dates, set play counts (and the popularity they make), and make the collections."""
     from django.core.files.base import ContentFile
     from django.db import transaction
+    from django.db.models import F
 
     from .models import Collection, CollectionItem, Track
     from .search import forget_search_results
@@ -495,6 +496,8 @@ def finish(items_by_track, *, now):
             release_date=(now - timedelta(days=item.days_old)).date(),
             play_count=item.popularity * 7,  # as if previewed this often
         )
+    # Published as they were added: the demo's “new from artists you follow” spreads over weeks too.
+    Track.objects.filter(pk__in=list(items_by_track), is_published=True).update(published_at=F("created_at"))
     refresh_popularity()  # what the nightly job would make of those plays
     transaction.on_commit(forget_search_results, robust=True)  # the updates above send no signals
     for n, (title, description, rule) in enumerate(COLLECTIONS):

@@ -134,3 +134,25 @@ class TrackPlaylistsForm(forms.Form):
             self.fields["new_title"].label = "Name your first playlist"
             self.fields["new_title"].required = True
             self.fields["new_title"].error_messages["required"] = "Name a playlist to put this track in."
+
+
+class PlaylistMoveForm(forms.Form):
+    """One move of a playlist's track: where to, and the position the page showed (so a form sent
+    twice, or from a page that is out of date, moves nothing)."""
+
+    move = forms.ChoiceField(
+        choices=[("top", "To the top"), ("up", "Up"), ("down", "Down"), ("bottom", "To the bottom")],
+        error_messages={"invalid_choice": "Choose up, down, top or bottom."},
+    )
+    at = forms.IntegerField(
+        error_messages={
+            "required": "That move did not come from the playlist's page; nothing moved.",
+            "invalid": "That move did not come from the playlist's page; nothing moved.",
+        }
+    )
+
+
+class FollowDigestForm(forms.Form):
+    """The followed-artists email on ("1") or off ("0")."""
+
+    wanted = forms.TypedChoiceField(choices=[("1", "On"), ("0", "Off")], coerce=lambda value: value == "1")

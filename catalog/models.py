@@ -536,7 +536,7 @@ class PlaylistItem(models.Model):
 
     playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items")
     track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="playlist_items")
-    position = models.IntegerField(default=0)
+    position = models.IntegerField(default=0, db_default=0)  # rows written by older code during a deploy
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime, time, timedelta
 from typing import NamedTuple
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
@@ -319,7 +320,7 @@ def forget_cancelled_account(sender, user, **kwargs):
 
 # --- followed artists ------------------------------------------------------------------------
 
-FOLLOWED_NEW_DAYS = 30  # "new from artists you follow": tracks added within this many days
+FOLLOWED_NEW_DAYS = 30  # "new from artists you follow": tracks first published within this many days
 
 
 def toggle_follow(*, user, artist):
@@ -328,86 +329,76 @@ def toggle_follow(*, user, artist):
 
 
 def new_from_followed(user, *, limit=8, now=None):
-    """Published tracks added in the last ``FOLLOWED_NEW_DAYS`` days by artists ``user`` follows,
+    """Tracks first published in the last ``FOLLOWED_NEW_DAYS`` days by artists ``user`` follows,
     newest first, as result-row cards (none for a visitor signed out or following nobody)."""
     if not user.is_authenticated:
         return []
     since = (now or timezone.now()) - timedelta(days=FOLLOWED_NEW_DAYS)
-    followed = ArtistFollow.objects.filter(user=user).values("artist")
-    return list(
-        card_queryset()
-        .filter(artist__in=followed, created_at__gte=since)
-        .order_by("-created_at", "-pk")[:limit]
-    )
+    recent = followed_tracks(user).filter(published_at__gte=since)
+    return list(card_queryset(recent).order_by("-published_at", "-pk")[:limit])
 
 
 # --- the followed-artists email ---------------------------------------------------------------
 
 DIGEST_DAYS = 7  # the email reports at most this far back (a new follower, a member back from a pause)
 DIGEST_TRACKS = 10  # tracks listed in one email; the rest are counted and linked
+DIGEST_BATCH = 200  # members per task run (``catalog.tasks.send_follow_digests`` chains the runs)
+# A run reports tracks first published up to an hour before it starts: a publishing transaction (an
+# ingest stores its files inside one) may not have committed yet, and a span once reported is never
+# looked at again.
+DIGEST_SETTLE = timedelta(hours=1)
+DIGEST_GAP = timedelta(days=6)  # never two emails to one member closer together than this
+
+
+def followed_tracks(user):
+    """Published tracks by the artists ``user`` follows (the following page, the home shelf, the email)."""
+    return Track.objects.published().filter(
+        artist__in=ArtistFollow.objects.filter(user=user).values("artist")
+    )
 
 
 def digest_recipients():
-    """Members the followed-artists email may go to, in id order: they follow an artist, allow
-    promotional email and have not turned this email off (``legal.services.send_promotional_email``
-    checks the account's state again as it sends)."""
-    return (
-        get_user_model()
-        .objects.filter(
-            is_active=True,
-            cancelled_at__isnull=True,
-            marketing_consent__opted_in=True,
-            pk__in=ArtistFollow.objects.values("user"),
-        )
-        .exclude(follow_digest__wanted=False)
-        .order_by("pk")
-    )
+    """Members the followed-artists email may go to, in id order: they follow an artist, may get
+    promotional email (``legal.services.promotional_recipients``) and have not turned it off."""
+    from legal.services import promotional_recipients
+
+    members = get_user_model().objects.filter(pk__in=ArtistFollow.objects.values("user"))
+    return promotional_recipients(members).exclude(follow_digest__wanted=False).order_by("pk")
 
 
-def digest_tracks(user, *, since, until):
-    """Tracks first published in (``since``, ``until``] by artists ``user`` follows, newest first."""
-    return (
-        Track.objects.published()
-        .filter(
-            artist__in=ArtistFollow.objects.filter(user=user).values("artist"),
-            published_at__gt=since,
-            published_at__lte=until,
-        )
-        .select_related("artist")
-        .order_by("-published_at", "-pk")
-    )
+def digest_until(now=None):
+    """The end of the span a run starting ``now`` reports (see ``DIGEST_SETTLE``)."""
+    return (now or timezone.now()) - DIGEST_SETTLE
 
 
-def send_follow_digest(user, *, until):
-    """Email ``user`` the tracks their artists published since the last email (at most
-    ``DIGEST_DAYS`` back) up to ``until``. Nothing is sent when there is nothing new, when the member
-    turned the email off or may not get promotional email; the span is marked reported either way
-    (only a failed send leaves it for the next run), so running again sends nothing twice.
-    Returns whether an email went out."""
-    from legal.services import send_promotional_email
+def prepare_follow_digest(user, *, until):
+    """Claim ``user``'s email for the tracks first published since the last one (at most
+    ``DIGEST_DAYS`` back) up to ``until``, in one short transaction with the member's digest row
+    locked: the span is marked reported and, when there is something to say, a pending notice-log
+    row made. Returns (delivery, email context) to send after the commit, or None: turned off,
+    emailed within ``DIGEST_GAP``, span already reported, nothing new, or no promotional email."""
+    from legal.services import promotional_delivery
 
     with transaction.atomic():
         digest, _ = FollowDigest.objects.select_for_update().get_or_create(user=user)
         if not digest.wanted or (digest.covered_until and digest.covered_until >= until):
-            return False
+            return None
+        if digest.sent_at and digest.sent_at > until - DIGEST_GAP:  # already emailed this week
+            return None
         since = until - timedelta(days=DIGEST_DAYS)
         if digest.covered_until and digest.covered_until > since:
             since = digest.covered_until
-        found = digest_tracks(user, since=since, until=until)
+        found = followed_tracks(user).filter(published_at__gt=since, published_at__lte=until)
+        found = found.select_related("artist").order_by("-published_at", "-pk")
         artists = list(found.values_list("artist__name", flat=True))  # one per track, newest first
-        sent = False
-        if artists:
-            sent = send_promotional_email(
-                user=user,
-                kind="follow_digest",
-                template="catalog_follow_digest",
-                context=_digest_context(list(found[:DIGEST_TRACKS]), artists),
-            )
+        delivery = promotional_delivery(user=user, kind="follow_digest") if artists else None
         digest.covered_until = until
-        if sent:
+        if delivery is not None:
             digest.sent_at = timezone.now()
         digest.save(update_fields=["covered_until", "sent_at"])
-    return sent
+    if delivery is None:
+        return None
+    return delivery, _digest_context(list(found[:DIGEST_TRACKS]), artists)
 
 
 def _digest_context(tracks, artists):
@@ -422,22 +413,47 @@ def _digest_context(tracks, artists):
     }
 
 
-def send_follow_digests(*, now=None):
-    """The weekly followed-artists email to every member it may go to; one member's failure is
-    logged and the rest go on. Returns how many emails went out."""
-    until = now or timezone.now()
+def send_follow_digest(user, *, until):
+    """``prepare_follow_digest``, then the email (outside any transaction). Returns whether it went out."""
+    from legal.services import deliver_promotional
+
+    prepared = prepare_follow_digest(user, until=until)
+    if prepared is None:
+        return False
+    delivery, context = prepared
+    return deliver_promotional(delivery, template="catalog_follow_digest", context=context)
+
+
+def send_follow_digest_batch(*, until, after=0, size=None):
+    """The email to the next ``size`` (``DIGEST_BATCH``) recipients with ids above ``after``; one
+    member's failure is logged and the rest go on. Returns (emails sent, the last id handled, or None
+    when done)."""
+    size = size or DIGEST_BATCH
+    members = list(digest_recipients().filter(pk__gt=after)[:size])
     sent = 0
-    for user in digest_recipients().iterator(chunk_size=500):
+    for user in members:
         try:
             sent += send_follow_digest(user, until=until)
-        except Exception:  # a refusing mail server for one address: the next run tries them again
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception:  # a bug or a lost connection for one member: the others still get theirs
             log.exception("followed-artists email to user %s failed", user.pk)
+    return sent, (members[-1].pk if len(members) == size else None)
+
+
+def send_follow_digests(*, now=None):
+    """The whole run in this process (the Celery task runs it batch by batch). Returns emails sent."""
+    until, after, sent = digest_until(now), 0, 0
+    while after is not None:
+        batch_sent, after = send_follow_digest_batch(until=until, after=after)
+        sent += batch_sent
     return sent
 
 
-def set_follow_digest(*, user, wanted):
-    """Turn the followed-artists email on or off for ``user``."""
+def set_follow_digest(*, user, wanted, request=None):
+    """Turn the followed-artists email on or off for ``user`` (audited)."""
     FollowDigest.objects.update_or_create(user=user, defaults={"wanted": bool(wanted)})
+    audit.record("catalog.follow_digest", actor=user, target=user, request=request, wanted=bool(wanted))
 
 
 def follow_digest_wanted(user):

@@ -46,10 +46,19 @@ def tidy_search():
         log.warning("search table not rewritten: %s", exc)
 
 
-@shared_task(name="catalog.tasks.send_follow_digests", ignore_result=True)
-def send_follow_digests():
-    """The weekly email of new tracks from followed artists (Celery beat, Monday morning), to the
-    members who follow artists and allow promotional email."""
-    from .services import send_follow_digests as send
+@shared_task(name="catalog.tasks.send_follow_digests", acks_late=True, ignore_result=True)
+def send_follow_digests(until=None, after=0):
+    """The weekly email of new tracks from followed artists (Celery beat, Monday morning): one
+    batch of members per run, the next run queued with the same span (``until``, ISO 8601) until
+    every member is done. Safe to run twice: each member's span is claimed once."""
+    from datetime import datetime
 
-    log.info("followed-artists emails sent: %s", send())
+    from allmytracks.tasks import enqueue_on_commit
+
+    from . import services
+
+    until = datetime.fromisoformat(until) if until else services.digest_until()
+    sent, last = services.send_follow_digest_batch(until=until, after=after)
+    log.info("followed-artists emails: %s sent (members after id %s)", sent, after)
+    if last is not None:
+        enqueue_on_commit(send_follow_digests, until.isoformat(), last)

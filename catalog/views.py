@@ -17,10 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from allmytracks.audit import client_ip
 from allmytracks.links import safe_next
 from allmytracks.ratelimit import ratelimit
+from legal.services import marketing_opted_in
 
 from . import previews, services
 from .cards import load_cards
-from .forms import PlaylistForm, TrackPlaylistsForm
+from .forms import FollowDigestForm, PlaylistForm, PlaylistMoveForm, TrackPlaylistsForm
 from .models import (
     Artist,
     ArtistFollow,
@@ -122,8 +123,6 @@ def followed_artists(request):
         .annotate(n=Count("artist__tracks", filter=Q(artist__tracks__in=Track.objects.published())))
         .order_by("artist__name")
     )
-    from legal.services import marketing_opted_in
-
     new = services.new_from_followed(request.user, limit=24)
     return render(
         request,
@@ -144,8 +143,12 @@ def followed_artists(request):
 @ratelimit("follow", "60/m")
 def follow_digest(request):
     """Turn the weekly email of followed artists' new tracks on (``wanted`` = "1") or off."""
-    wanted = request.POST.get("wanted") == "1"
-    services.set_follow_digest(user=request.user, wanted=wanted)
+    form = FollowDigestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose whether you want the email.")
+        return redirect("catalog:following")
+    wanted = form.cleaned_data["wanted"]
+    services.set_follow_digest(user=request.user, wanted=wanted, request=request)
     if wanted:
         messages.success(request, "Each Monday we will email you the new tracks of the artists you follow.")
     else:
@@ -351,17 +354,18 @@ def playlist_move(request, pk, track_id):
     """Move a track up, down, to the top or to the bottom of the playlist; back to the page the
     track is on now, scrolled to it. Works as a plain form."""
     playlist = _own_playlist(request, pk)
+    form = PlaylistMoveForm(request.POST)
     try:
-        at = int(request.POST.get("at", ""))
-        services.move_in_playlist(
-            playlist=playlist, track_id=track_id, move=request.POST.get("move", ""), at=at
+        moved = form.is_valid() and services.move_in_playlist(
+            playlist=playlist, track_id=track_id, move=form.cleaned_data["move"], at=form.cleaned_data["at"]
         )
     except PlaylistItem.DoesNotExist:
         raise Http404("That track is not in this playlist.") from None
-    except ValueError:
-        messages.error(request, "That move did not come from the playlist's page; nothing moved.")
-    except services.CatalogError as exc:
-        messages.error(request, str(exc))
+    if not form.is_valid():
+        messages.error(request, next(iter(form.errors.values()))[0])
+    elif not moved:
+        title = Track.objects.filter(pk=track_id).values_list("title", flat=True).first()
+        messages.info(request, f"“{title}” stayed where it is (the playlist may have changed meanwhile).")
     listed = list(_listed_items(playlist).values_list("track_id", flat=True))
     page = listed.index(track_id) // PAGE_SIZE + 1 if track_id in listed else 1
     query = f"?page={page}" if page > 1 else ""

@@ -7,10 +7,11 @@ Other apps use: ``current_version``, ``record_acceptance``, ``outstanding_versio
 import dataclasses
 import logging
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -309,24 +310,69 @@ def marketing_opted_in(user):
     return MarketingConsent.objects.filter(user=user, opted_in=True).exists()
 
 
-def send_promotional_email(*, user, kind, template, context):
-    """A promotional email that is not a staff notice (the catalogue's followed-artists email): sent
-    only to an account that opted in and may use the site now (not cancelled, banned, suspended or
-    locked), with one-click unsubscribe, and logged in the notice log like every notice served.
-    Returns whether it was sent."""
-    from . import emails
+def promotional_recipients(users=None):
+    """The accounts promotional email may go to now (``users``, a queryset of accounts, narrowed;
+    every account by default): opted in, and allowed to use the site — not cancelled, banned,
+    suspended or locked. The one rule for promotional notices and the catalogue's followed-artists
+    email alike."""
+    from django.contrib.auth import get_user_model
 
-    if not user.email or not user.is_active or user.sign_in_refusal() or not marketing_opted_in(user):
-        return False
-    message = emails.send_promotional(template, user=user, context=context)
-    NoticeDelivery.objects.create(
+    users = get_user_model().objects.all() if users is None else users
+    suspended = Q(moderation="suspended") & (
+        Q(suspended_until__isnull=True) | Q(suspended_until__gt=timezone.now())
+    )
+    return (
+        users.filter(
+            is_active=True,
+            cancelled_at__isnull=True,
+            locked_at__isnull=True,
+            marketing_consent__opted_in=True,
+        )
+        .exclude(moderation="banned")
+        .exclude(suspended)
+    )
+
+
+def promotional_delivery(*, user, kind):
+    """A pending notice-log row for a promotional email that is not a staff notice (``kind`` says
+    what: the catalogue's followed-artists email), or None when ``user`` may not get promotional
+    email now. Made in the transaction that decides to send; ``deliver_promotional`` sends it after
+    the commit."""
+    if not user.email or not promotional_recipients().filter(pk=user.pk).exists():
+        return None
+    return NoticeDelivery.objects.create(
         user=user,
         email_hash=email_hash(user.email),
         channel=NoticeDelivery.Channel.EMAIL,
         kind=kind,
-        subject=message.subject[:200],
-        status=NoticeDelivery.Status.SENT,
-        sent_at=timezone.now(),
+        subject="",
+        status=NoticeDelivery.Status.PENDING,
+    )
+
+
+def deliver_promotional(delivery, *, template, context):
+    """Send a ``promotional_delivery`` once, as notices are sent: claimed first (pending → sending, so
+    a second worker finds nothing), then marked sent (with its subject) or failed (with the reason);
+    a row a dead worker left ``sending`` is never sent again. Returns whether it was sent."""
+    from . import emails
+
+    claimed = NoticeDelivery.objects.filter(pk=delivery.pk, status=NoticeDelivery.Status.PENDING).update(
+        status=NoticeDelivery.Status.SENDING, claimed_at=timezone.now()
+    )
+    if not claimed:
+        return False
+    try:
+        message = emails.send_promotional(template, user=delivery.user, context=context)
+    except SoftTimeLimitExceeded:  # out of time mid-send: left "sending" (uncertain), never sent again
+        raise
+    except Exception as exc:  # a bad address or a refusing server: logged, the caller goes on
+        log.warning("%s email to user %s failed: %s", delivery.kind, delivery.user_id, exc)
+        NoticeDelivery.objects.filter(pk=delivery.pk).update(
+            status=NoticeDelivery.Status.FAILED, error=str(exc)[:300]
+        )
+        return False
+    NoticeDelivery.objects.filter(pk=delivery.pk).update(
+        status=NoticeDelivery.Status.SENT, sent_at=timezone.now(), subject=message.subject[:200]
     )
     return True
 
@@ -394,7 +440,7 @@ def audience(notice):
     elif notice.audience == Notice.Audience.ACCEPTED:
         users = users.filter(acceptances__version__document_id=notice.version.document_id).distinct()
     if notice.kind == Notice.Kind.PROMOTIONAL:
-        users = users.filter(marketing_consent__opted_in=True)
+        users = promotional_recipients(users)
     return users.order_by("pk")
 
 

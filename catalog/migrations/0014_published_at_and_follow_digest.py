@@ -3,13 +3,6 @@
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
-from django.db.models import F
-
-
-def published_when_added(apps, schema_editor):
-    """Tracks already published count as published when they were added (the nearest known time)."""
-    Track = apps.get_model("catalog", "Track")
-    Track.objects.filter(is_published=True, published_at__isnull=True).update(published_at=F("created_at"))
 
 
 class Migration(migrations.Migration):
@@ -35,5 +28,4 @@ class Migration(migrations.Migration):
                 ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='follow_digest', to=settings.AUTH_USER_MODEL)),
             ],
         ),
-        migrations.RunPython(published_when_added, migrations.RunPython.noop),
     ]

@@ -43,7 +43,8 @@ def test_the_following_page_and_home_show_what_followed_artists_added_lately(own
     ArtistFollow.objects.create(user=owner, artist=followed)
     playable(title="Fresh Cut", artist=followed)
     old = playable(title="Old Gold", artist=followed)
-    Track.objects.filter(pk=old.pk).update(created_at=timezone.now() - datetime.timedelta(days=45))
+    long_ago = timezone.now() - datetime.timedelta(days=45)
+    Track.objects.filter(pk=old.pk).update(created_at=long_ago, published_at=long_ago)
     playable(title="Draft Idea", artist=followed, is_published=False)
     playable(title="Not Followed", artist=other_artist)
 
