@@ -510,10 +510,12 @@ CELERY_BEAT_SCHEDULE["catalog-tidy-search"] = {
     "schedule": crontab(minute=30, hour=4, day_of_week="sun"),
 }
 # Monday 08:00 (TIME_ZONE): the week's new tracks from followed artists, to members who allow
-# promotional email (catalog.services.send_follow_digests).
+# promotional email (catalog.services.send_follow_digests). The hourly runs after it until 20:00
+# go on from the members a stopped run did not reach (nothing for the others).
+CATALOG_FOLLOW_DIGEST_HOUR = 8
 CELERY_BEAT_SCHEDULE["catalog-follow-digests"] = {
     "task": "catalog.tasks.send_follow_digests",
-    "schedule": crontab(minute=0, hour=8, day_of_week="mon"),
+    "schedule": crontab(minute=0, hour=f"{CATALOG_FOLLOW_DIGEST_HOUR}-20", day_of_week="mon"),
 }
 
 # ---------------------------------------------------------------------------

@@ -142,7 +142,10 @@ class PlaylistMoveForm(forms.Form):
 
     move = forms.ChoiceField(
         choices=[("top", "To the top"), ("up", "Up"), ("down", "Down"), ("bottom", "To the bottom")],
-        error_messages={"invalid_choice": "Choose up, down, top or bottom."},
+        error_messages={
+            "invalid_choice": "Choose up, down, top or bottom.",
+            "required": "Choose up, down, top or bottom.",
+        },
     )
     at = forms.IntegerField(
         error_messages={

@@ -562,6 +562,12 @@ class FollowDigest(models.Model):
     covered_until = models.DateTimeField(
         null=True, blank=True, help_text="Tracks first published up to this time have been reported."
     )
+    # The last email's span starts here and its notice-log row: an email claimed but never sent
+    # (the worker died between) is sent by the next run, once.
+    since = models.DateTimeField(null=True, blank=True)
+    delivery = models.ForeignKey(
+        "legal.NoticeDelivery", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     sent_at = models.DateTimeField("last sent", null=True, blank=True)
 
     def __str__(self):

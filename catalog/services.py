@@ -4,6 +4,7 @@ publishing, slugs."""
 import logging
 import secrets
 from datetime import datetime, time, timedelta
+from time import monotonic
 from typing import NamedTuple
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -340,14 +341,15 @@ def new_from_followed(user, *, limit=8, now=None):
 
 # --- the followed-artists email ---------------------------------------------------------------
 
-DIGEST_DAYS = 7  # the email reports at most this far back (a new follower, a member back from a pause)
+DIGEST_DAYS = 7  # a member's first email reports this far back
+DIGEST_BACKLOG_DAYS = 28  # the most an email reports (after weeks turned off, or missed)
 DIGEST_TRACKS = 10  # tracks listed in one email; the rest are counted and linked
-DIGEST_BATCH = 200  # members per task run (``catalog.tasks.send_follow_digests`` chains the runs)
-# A run reports tracks first published up to an hour before it starts: a publishing transaction (an
-# ingest stores its files inside one) may not have committed yet, and a span once reported is never
-# looked at again.
+DIGEST_BATCH = 50  # members per task run (``catalog.tasks.send_follow_digests`` chains the runs)
+DIGEST_BATCH_SECONDS = 120  # a run takes no further member after this long (its soft limit: 300 s)
+# The week's email reports tracks first published up to an hour before the scheduled run: a
+# publishing transaction (an ingest stores its files inside one) may not have committed yet, and a
+# span once reported is never looked at again.
 DIGEST_SETTLE = timedelta(hours=1)
-DIGEST_GAP = timedelta(days=6)  # never two emails to one member closer together than this
 
 
 def followed_tracks(user):
@@ -357,52 +359,79 @@ def followed_tracks(user):
     )
 
 
-def digest_recipients():
-    """Members the followed-artists email may go to, in id order: they follow an artist, may get
-    promotional email (``legal.services.promotional_recipients``) and have not turned it off."""
+def digest_until(now=None):
+    """The end of the span this week's email reports: the scheduled run (Monday,
+    ``CATALOG_FOLLOW_DIGEST_HOUR``, TIME_ZONE) at or before ``now``, less ``DIGEST_SETTLE``. Every run
+    of the week shares it, so a run repeated, resumed or started late finds the members already
+    done and leaves them, and a member handled late is not a week behind the next time."""
+    from django.conf import settings
+
+    now = timezone.localtime(now)
+    monday = now.date() - timedelta(days=now.weekday())
+    scheduled = timezone.make_aware(datetime.combine(monday, time(settings.CATALOG_FOLLOW_DIGEST_HOUR)))
+    if scheduled > now:
+        scheduled -= timedelta(days=7)
+    return scheduled - DIGEST_SETTLE
+
+
+def digest_recipients(until):
+    """Members the email for the span ending ``until`` may still go to, in id order: they follow
+    an artist, may get promotional email (``legal.services.promotional_recipients``), have not
+    turned it off, and are not done — done is reported up to ``until`` with no email left unsent."""
+    from legal.models import NoticeDelivery
     from legal.services import promotional_recipients
 
     members = get_user_model().objects.filter(pk__in=ArtistFollow.objects.values("user"))
-    return promotional_recipients(members).exclude(follow_digest__wanted=False).order_by("pk")
-
-
-def digest_until(now=None):
-    """The end of the span a run starting ``now`` reports (see ``DIGEST_SETTLE``)."""
-    return (now or timezone.now()) - DIGEST_SETTLE
+    done = FollowDigest.objects.filter(covered_until__gte=until).exclude(
+        delivery__status=NoticeDelivery.Status.PENDING
+    )
+    return (
+        promotional_recipients(members)
+        .exclude(follow_digest__wanted=False)
+        .exclude(pk__in=done.values("user"))
+        .order_by("pk")
+    )
 
 
 def prepare_follow_digest(user, *, until):
-    """Claim ``user``'s email for the tracks first published since the last one (at most
-    ``DIGEST_DAYS`` back) up to ``until``, in one short transaction with the member's digest row
-    locked: the span is marked reported and, when there is something to say, a pending notice-log
-    row made. Returns (delivery, email context) to send after the commit, or None: turned off,
-    emailed within ``DIGEST_GAP``, span already reported, nothing new, or no promotional email."""
+    """Claim ``user``'s email for the tracks first published since the last one (on a first email
+    ``DIGEST_DAYS`` back, never more than ``DIGEST_BACKLOG_DAYS``) up to ``until``, in one short
+    transaction with the member's digest row locked: the span is marked reported and, when there
+    is something to say, a pending notice-log row made. An email claimed earlier and never sent is
+    returned again. Returns (delivery, email context) to send after the commit, or None."""
+    from legal.models import NoticeDelivery
     from legal.services import promotional_delivery
 
     with transaction.atomic():
         digest, _ = FollowDigest.objects.select_for_update().get_or_create(user=user)
-        if not digest.wanted or (digest.covered_until and digest.covered_until >= until):
+        if not digest.wanted:
             return None
-        if digest.sent_at and digest.sent_at > until - DIGEST_GAP:  # already emailed this week
-            return None
-        since = until - timedelta(days=DIGEST_DAYS)
-        if digest.covered_until and digest.covered_until > since:
-            since = digest.covered_until
-        found = followed_tracks(user).filter(published_at__gt=since, published_at__lte=until)
-        found = found.select_related("artist").order_by("-published_at", "-pk")
-        artists = list(found.values_list("artist__name", flat=True))  # one per track, newest first
-        delivery = promotional_delivery(user=user, kind="follow_digest") if artists else None
-        digest.covered_until = until
-        if delivery is not None:
-            digest.sent_at = timezone.now()
-        digest.save(update_fields=["covered_until", "sent_at"])
-    if delivery is None:
+        if digest.covered_until and digest.covered_until >= until:
+            unsent = digest.delivery_id and digest.delivery.status == NoticeDelivery.Status.PENDING
+            if not (unsent and digest.since):
+                return None
+            context = _digest_context(user, since=digest.since, until=digest.covered_until)
+            return (digest.delivery, context) if context else None
+        since = max(
+            digest.covered_until or until - timedelta(days=DIGEST_DAYS),
+            until - timedelta(days=DIGEST_BACKLOG_DAYS),
+        )
+        context = _digest_context(user, since=since, until=until)
+        delivery = promotional_delivery(user=user, kind="follow_digest") if context else None
+        digest.covered_until, digest.since, digest.delivery = until, since, delivery
+        digest.save(update_fields=["covered_until", "since", "delivery"])
+    return (delivery, context) if delivery else None
+
+
+def _digest_context(user, *, since, until):
+    """What the email says of the tracks first published in (``since``, ``until``], or None."""
+    found = followed_tracks(user).filter(published_at__gt=since, published_at__lte=until)
+    found = found.select_related("artist").order_by("-published_at", "-pk")
+    artists = list(found.values_list("artist__name", flat=True))  # one per track, newest first
+    if not artists:
         return None
-    return delivery, _digest_context(list(found[:DIGEST_TRACKS]), artists)
-
-
-def _digest_context(tracks, artists):
     names = list(dict.fromkeys(artists))
+    tracks = list(found[:DIGEST_TRACKS])
     return {
         "tracks": tracks,
         "total": len(artists),
@@ -421,28 +450,34 @@ def send_follow_digest(user, *, until):
     if prepared is None:
         return False
     delivery, context = prepared
-    return deliver_promotional(delivery, template="catalog_follow_digest", context=context)
+    sent = deliver_promotional(delivery, template="catalog_follow_digest", context=context)
+    if sent:
+        FollowDigest.objects.filter(user=user).update(sent_at=timezone.now())
+    return sent
 
 
 def send_follow_digest_batch(*, until, after=0, size=None):
-    """The email to the next ``size`` (``DIGEST_BATCH``) recipients with ids above ``after``; one
-    member's failure is logged and the rest go on. Returns (emails sent, the last id handled, or None
-    when done)."""
+    """The email to the next ``DIGEST_BATCH`` members after id ``after``, for at most
+    ``DIGEST_BATCH_SECONDS``; one member's failure is logged and the rest go on. Returns (emails
+    sent, the last member handled, or None when every member is done)."""
     size = size or DIGEST_BATCH
-    members = list(digest_recipients().filter(pk__gt=after)[:size])
-    sent = 0
+    started, last, sent = monotonic(), after, 0
+    members = list(digest_recipients(until).filter(pk__gt=after)[:size])
     for user in members:
         try:
             sent += send_follow_digest(user, until=until)
-        except SoftTimeLimitExceeded:
+        except SoftTimeLimitExceeded:  # the next hourly run goes on from the members not done
             raise
         except Exception:  # a bug or a lost connection for one member: the others still get theirs
             log.exception("followed-artists email to user %s failed", user.pk)
-    return sent, (members[-1].pk if len(members) == size else None)
+        last = user.pk
+        if monotonic() - started > DIGEST_BATCH_SECONDS:
+            return sent, last
+    return sent, (last if len(members) == size else None)
 
 
 def send_follow_digests(*, now=None):
-    """The whole run in this process (the Celery task runs it batch by batch). Returns emails sent."""
+    """This week's email in this process (the Celery task runs it batch by batch). Returns emails sent."""
     until, after, sent = digest_until(now), 0, 0
     while after is not None:
         batch_sent, after = send_follow_digest_batch(until=until, after=after)
@@ -452,8 +487,9 @@ def send_follow_digests(*, now=None):
 
 def set_follow_digest(*, user, wanted, request=None):
     """Turn the followed-artists email on or off for ``user`` (audited)."""
-    FollowDigest.objects.update_or_create(user=user, defaults={"wanted": bool(wanted)})
-    audit.record("catalog.follow_digest", actor=user, target=user, request=request, wanted=bool(wanted))
+    with transaction.atomic():
+        FollowDigest.objects.update_or_create(user=user, defaults={"wanted": bool(wanted)})
+        audit.record("catalog.follow_digest", actor=user, target=user, request=request, wanted=bool(wanted))
 
 
 def follow_digest_wanted(user):

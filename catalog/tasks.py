@@ -48,16 +48,24 @@ def tidy_search():
 
 @shared_task(name="catalog.tasks.send_follow_digests", acks_late=True, ignore_result=True)
 def send_follow_digests(until=None, after=0):
-    """The weekly email of new tracks from followed artists (Celery beat, Monday morning): one
-    batch of members per run, the next run queued with the same span (``until``, ISO 8601) until
-    every member is done. Safe to run twice: each member's span is claimed once."""
-    from datetime import datetime
+    """This week's email of new tracks from followed artists (Celery beat: Monday, each hour from the
+    scheduled one until the evening). One batch of members per run, the next run queued with the
+    same span (``until``, ISO 8601) until every member is done; a later hourly run finds only the
+    members a stopped chain did not reach. Safe to run twice: each member's span is claimed once."""
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
 
     from allmytracks.tasks import enqueue_on_commit
 
     from . import services
 
-    until = datetime.fromisoformat(until) if until else services.digest_until()
+    if until:
+        until = datetime.fromisoformat(until)
+        if timezone.is_naive(until):  # typed by hand: read as UTC
+            until = until.replace(tzinfo=UTC)
+    else:
+        until = services.digest_until()
     sent, last = services.send_follow_digest_batch(until=until, after=after)
     log.info("followed-artists emails: %s sent (members after id %s)", sent, after)
     if last is not None:

@@ -116,7 +116,7 @@ def artist_follow(request, slug):
 @login_required
 @require_safe
 def followed_artists(request):
-    """The artists the member follows, and what they added lately."""
+    """The artists the member follows, and what they published lately."""
     follows = (
         ArtistFollow.objects.filter(user=request.user)
         .select_related("artist")

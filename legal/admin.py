@@ -287,7 +287,7 @@ def _notice_reach(notice):
     )
     accounts = f"{count} account{'s' if count != 1 else ''}"
     if notice.kind == Notice.Kind.PROMOTIONAL:
-        accounts += " that opted in to promotional email"
+        accounts += " that opted in to promotional email (and are not suspended or locked)"
     return f"Draft: {notice.get_audience_display().lower()}, {accounts} now, by {channels}"
 
 
@@ -408,7 +408,8 @@ class NoticeAdmin(PageActionsMixin, admin.ModelAdmin):
                 "in their inbox and/or an email, sent in batches in the background.",
                 "Sending cannot be stopped or taken back once it starts. Each delivery is kept in the "
                 "notice log as proof that the notice was served.",
-                "Promotional notices reach only the accounts that opted in to promotional email.",
+                "Promotional notices reach only the accounts that opted in to promotional email and "
+                "are not suspended or locked.",
             ],
             describe=_notice_reach,
             skip=lambda notice, data: (

@@ -55,7 +55,7 @@ def send_notice_email(*, notice, user):
 def send_promotional(name, *, user, context):
     """A promotional email (templates ``emails/<name>_*``, given ``unsubscribe_url`` for their
     footer) with the one-click unsubscribe headers. Whether ``user`` may get one is the caller's
-    question (``services.audience``, ``services.send_promotional_email``)."""
+    question (``services.audience``, ``services.promotional_delivery``)."""
     url = unsubscribe_url(user)
     headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return _send(

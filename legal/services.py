@@ -1,7 +1,8 @@
 """Everything that changes legal state: publishing, accepting, consent, notices.
 
 Other apps use: ``current_version``, ``record_acceptance``, ``outstanding_versions``,
-``ensure_current_agreements``, ``set_marketing_consent``, ``send_private_message``.
+``ensure_current_agreements``, ``set_marketing_consent``, ``send_private_message``, and for their own
+promotional email ``promotional_recipients``, ``promotional_delivery`` and ``deliver_promotional``.
 """
 
 import dataclasses
@@ -352,14 +353,18 @@ def promotional_delivery(*, user, kind):
 
 def deliver_promotional(delivery, *, template, context):
     """Send a ``promotional_delivery`` once, as notices are sent: claimed first (pending → sending, so
-    a second worker finds nothing), then marked sent (with its subject) or failed (with the reason);
-    a row a dead worker left ``sending`` is never sent again. Returns whether it was sent."""
+    a second worker finds nothing), skipped if the account may no longer get promotional email, then
+    marked sent (with its subject) or failed (with the reason); a row a dead worker left ``sending``
+    is never sent again. Returns whether it was sent."""
     from . import emails
 
     claimed = NoticeDelivery.objects.filter(pk=delivery.pk, status=NoticeDelivery.Status.PENDING).update(
         status=NoticeDelivery.Status.SENDING, claimed_at=timezone.now()
     )
     if not claimed:
+        return False
+    if not promotional_recipients().filter(pk=delivery.user_id).exists():  # unsubscribed meanwhile
+        NoticeDelivery.objects.filter(pk=delivery.pk).update(status=NoticeDelivery.Status.SKIPPED)
         return False
     try:
         message = emails.send_promotional(template, user=delivery.user, context=context)
@@ -423,7 +428,8 @@ def send_private_message(*, user, subject, body, sender=None):
 
 
 def audience(notice):
-    """The accounts a notice goes to, in id order. Promotional notices: opted-in only."""
+    """The accounts a notice goes to, in id order. Promotional notices: only the accounts
+    ``promotional_recipients`` allows (opted in, and not suspended or locked either)."""
     from django.contrib.auth import get_user_model
 
     users = (

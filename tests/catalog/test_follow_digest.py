@@ -182,7 +182,86 @@ def test_the_task_sends_in_batches_from_the_email_queue(
     assert app.amqp.router.route({}, "catalog.tasks.send_follow_digests")["queue"].name == "email"
     beat = settings.CELERY_BEAT_SCHEDULE["catalog-follow-digests"]
     assert beat["task"] == "catalog.tasks.send_follow_digests"
-    assert beat["schedule"].day_of_week == {1} and beat["schedule"].hour == {8}
+    assert beat["schedule"].day_of_week == {1} and beat["schedule"].hour == set(range(8, 21))
+
+
+def test_a_batch_stops_taking_members_when_its_time_is_up(
+    artists, monkeypatch, django_capture_on_commit_callbacks
+):
+    from catalog import tasks
+
+    followed, _ = artists
+    for n in range(3):
+        member(f"m{n}@example.com", follows=[followed])
+    published(followed, "Blue Steps", hours_ago=20)
+    monkeypatch.setattr(services, "DIGEST_BATCH_SECONDS", -1)  # out of time after every member
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        tasks.send_follow_digests.apply()
+    assert len(queued) == 3 and len(mail.outbox) == 3  # one member a run; the last run finds nobody left
+
+
+def test_a_later_run_goes_on_from_the_members_a_stopped_run_did_not_reach(artists, at_monday):
+    from catalog import tasks
+
+    followed, _ = artists
+    for n in range(5):
+        member(f"m{n}@example.com", follows=[followed])
+    published(followed, "Blue Steps", hours_ago=20)
+    assert services.send_follow_digest_batch(until=SPAN_END, size=2)[0] == 2  # then the chain broke
+    at_monday.move_to(MONDAY + timedelta(hours=1))  # the next hourly run
+    tasks.send_follow_digests.apply()
+    assert sorted(m.to[0] for m in mail.outbox) == [f"m{n}@example.com" for n in range(5)]
+    assert list(services.digest_recipients(SPAN_END)) == []
+
+
+def test_a_member_handled_late_is_not_a_week_behind(artists, at_monday):
+    followed, _ = artists
+    member("olivia@example.com", follows=[followed])
+    published(followed, "Sunday Track", hours_ago=20)
+    at_monday.move_to(MONDAY + timedelta(days=1))  # the run reached this member on Tuesday
+    assert services.send_follow_digests() == 1 and "Sunday Track" in mail.outbox[0].body
+    published(followed, "Tuesday Track", hours_ago=-30)
+    at_monday.move_to(MONDAY + timedelta(days=7))
+    assert services.send_follow_digests() == 1 and "Tuesday Track" in mail.outbox[1].body
+
+
+def test_an_email_claimed_but_never_sent_goes_out_once_with_the_next_run(artists):
+    followed, _ = artists
+    olivia = member("olivia@example.com", follows=[followed])
+    published(followed, "Blue Steps", hours_ago=20)
+    assert services.prepare_follow_digest(olivia, until=SPAN_END)  # the worker died after this
+    assert mail.outbox == [] and NoticeDelivery.objects.get(user=olivia).status == "pending"
+    assert services.send_follow_digests() == 1 and "Blue Steps" in mail.outbox[0].body
+    assert services.send_follow_digests() == 0
+    assert list(NoticeDelivery.objects.filter(user=olivia).values_list("status", flat=True)) == ["sent"]
+
+
+def test_an_email_claimed_for_an_account_that_then_unsubscribed_is_skipped(artists):
+    from legal.services import deliver_promotional
+
+    followed, _ = artists
+    olivia = member("olivia@example.com", follows=[followed])
+    published(followed, "Blue Steps", hours_ago=20)
+    delivery, context = services.prepare_follow_digest(olivia, until=SPAN_END)
+    set_marketing_consent(user=olivia, opted_in=False, source="test")
+    assert not deliver_promotional(delivery, template="catalog_follow_digest", context=context)
+    assert mail.outbox == [] and NoticeDelivery.objects.get(user=olivia).status == "skipped"
+
+
+def test_the_weeks_span_ends_an_hour_before_the_scheduled_run():
+    assert services.digest_until(MONDAY) == SPAN_END
+    assert services.digest_until(MONDAY + timedelta(days=6)) == SPAN_END  # Sunday: this week's
+    assert services.digest_until(MONDAY - timedelta(minutes=1)) == SPAN_END - timedelta(days=7)
+
+
+def test_a_span_typed_by_hand_without_a_zone_is_read_as_utc(artists):
+    from catalog import tasks
+
+    followed, _ = artists
+    member("olivia@example.com", follows=[followed])
+    published(followed, "Blue Steps", hours_ago=20)
+    tasks.send_follow_digests.apply(args=["2026-11-30T07:00:00"])
+    assert len(mail.outbox) == 1
 
 
 def test_the_following_page_turns_the_email_off_and_on(client, artists):
@@ -284,3 +363,24 @@ def test_the_choice_is_in_the_data_export_and_goes_with_a_cancelled_account(arti
     assert exported["catalogue"]["followed_artists_email"]["wanted"] is False
     account_cancelled.send(sender=get_user_model(), user=olivia)
     assert not FollowDigest.objects.filter(user=olivia).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_email_goes_out_after_the_claim_is_committed(artists, monkeypatch):
+    from django.db import connection
+
+    from legal import emails
+
+    followed, _ = artists
+    olivia = member("olivia@example.com", follows=[followed])
+    published(followed, "Blue Steps", hours_ago=20)
+    real, seen = emails.send_promotional, []
+
+    def spy(name, *, user, context):
+        seen.append((connection.in_atomic_block, FollowDigest.objects.get(user=user).covered_until))
+        return real(name, user=user, context=context)
+
+    monkeypatch.setattr(emails, "send_promotional", spy)
+    assert services.send_follow_digests() == 1
+    assert seen == [(False, SPAN_END)]  # no transaction open, the week already claimed
+    assert FollowDigest.objects.get(user=olivia).sent_at == MONDAY

@@ -482,6 +482,7 @@ def test_a_move_across_pages_lands_on_the_page_the_track_is_on_now(owner_client,
 def test_the_upgrade_numbers_every_playlist_in_the_order_it_was_shown(owner):
     """The migration that brought the order (0013) numbers existing items newest first."""
     import importlib
+    from types import SimpleNamespace
 
     from django.apps import apps
 
@@ -491,5 +492,6 @@ def test_the_upgrade_numbers_every_playlist_in_the_order_it_was_shown(owner):
         services.set_track_playlists(user=owner, track=track, playlists=[playlist])
     PlaylistItem.objects.update(position=0)  # as every item was before the order existed
     PlaylistItem.objects.filter(track=b).update(added_at=PlaylistItem.objects.get(track=a).added_at)
-    importlib.import_module("catalog.migrations.0013_playlist_order").number_items(apps, None)
+    editor = SimpleNamespace(connection=connection)
+    importlib.import_module("catalog.migrations.0013_playlist_order").number_items(apps, editor)
     assert list(playlist.items.values_list("track__title", "position")) == [("Bravo", 0), ("Alpha", 1)]

@@ -155,6 +155,30 @@ def test_promotional_email_goes_only_to_opted_in_users_with_one_click_unsubscrib
     assert services.marketing_opted_in(owner) is False
 
 
+def test_promotional_email_skips_accounts_that_may_not_use_the_site_now(staff):
+    now = datetime.datetime.now(datetime.UTC)
+    members = {
+        "ok": UserFactory(),
+        "suspended": UserFactory(moderation="suspended"),
+        "suspended until yesterday": UserFactory(
+            moderation="suspended", suspended_until=now - datetime.timedelta(days=1)
+        ),
+        "locked": UserFactory(locked_at=now),
+        "banned": UserFactory(moderation="banned"),
+    }
+    for user in members.values():
+        services.set_marketing_consent(user=user, opted_in=True, source="signup")
+    expected = {members["ok"].pk, members["suspended until yesterday"].pk}
+    assert set(services.promotional_recipients().values_list("pk", flat=True)) == expected
+    promotional = make_notice(kind="promotional", send_message=False)
+    assert set(services.audience(promotional).values_list("pk", flat=True)) == expected
+    service = make_notice(kind="service")  # notices about the service still reach them all but the banned
+    assert set(services.audience(service).values_list("pk", flat=True)) >= expected | {
+        members["suspended"].pk,
+        members["locked"].pk,
+    }
+
+
 def test_promotional_notices_cannot_go_to_the_inbox(staff):
     notice = Notice(subject="Offer", body="Buy", kind="promotional", send_message=True)
     from django.core.exceptions import ValidationError
