@@ -11,7 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -377,20 +377,18 @@ def digest_until(now=None):
 def digest_recipients(until):
     """Members the email for the span ending ``until`` may still go to, in id order: they follow
     an artist, may get promotional email (``legal.services.promotional_recipients``), have not
-    turned it off, and are not done — done is reported up to ``until`` with no email left unsent."""
+    turned it off, and are not done — done is reported up to ``until`` with no email left unsent.
+    (``Exists`` rather than ``IN``: with most members done, ``NOT IN`` a big list cost seconds.)"""
     from legal.models import NoticeDelivery
     from legal.services import promotional_recipients
 
-    members = get_user_model().objects.filter(pk__in=ArtistFollow.objects.values("user"))
-    done = FollowDigest.objects.filter(covered_until__gte=until).exclude(
-        delivery__status=NoticeDelivery.Status.PENDING
+    done = FollowDigest.objects.filter(user=OuterRef("pk")).filter(
+        Q(wanted=False) | (Q(covered_until__gte=until) & ~Q(delivery__status=NoticeDelivery.Status.PENDING))
     )
-    return (
-        promotional_recipients(members)
-        .exclude(follow_digest__wanted=False)
-        .exclude(pk__in=done.values("user"))
-        .order_by("pk")
+    members = get_user_model().objects.filter(
+        Exists(ArtistFollow.objects.filter(user=OuterRef("pk"))), ~Exists(done)
     )
+    return promotional_recipients(members).order_by("pk")
 
 
 def prepare_follow_digest(user, *, until):
@@ -398,29 +396,67 @@ def prepare_follow_digest(user, *, until):
     ``DIGEST_DAYS`` back, never more than ``DIGEST_BACKLOG_DAYS``) up to ``until``, in one short
     transaction with the member's digest row locked: the span is marked reported and, when there
     is something to say, a pending notice-log row made. An email claimed earlier and never sent is
-    returned again. Returns (delivery, email context) to send after the commit, or None."""
+    returned again (in a later week, with that week's tracks added); one with nothing left to say,
+    or for a member who turned the email off, is marked skipped. Returns (delivery, email context)
+    to send after the commit, or None."""
     from legal.models import NoticeDelivery
     from legal.services import promotional_delivery
 
     with transaction.atomic():
         digest, _ = FollowDigest.objects.select_for_update().get_or_create(user=user)
+        unsent = digest.delivery if digest.delivery_id else None
+        if unsent is not None and unsent.status != NoticeDelivery.Status.PENDING:
+            unsent = None
         if not digest.wanted:
+            _skip(unsent)
             return None
-        if digest.covered_until and digest.covered_until >= until:
-            unsent = digest.delivery_id and digest.delivery.status == NoticeDelivery.Status.PENDING
-            if not (unsent and digest.since):
+        if digest.covered_until and digest.covered_until >= until:  # this week's span is claimed
+            context = None
+            if unsent is not None and digest.since:
+                context = _digest_context(user, since=digest.since, until=digest.covered_until)
+            if context is None:
+                _skip(unsent)
                 return None
-            context = _digest_context(user, since=digest.since, until=digest.covered_until)
-            return (digest.delivery, context) if context else None
-        since = max(
-            digest.covered_until or until - timedelta(days=DIGEST_DAYS),
-            until - timedelta(days=DIGEST_BACKLOG_DAYS),
-        )
+            return unsent, context
+        since = digest.covered_until or until - timedelta(days=DIGEST_DAYS)
+        if unsent is not None and digest.since:  # last week's email never went: this one says it too
+            since = digest.since
+        since = max(since, until - timedelta(days=DIGEST_BACKLOG_DAYS))
         context = _digest_context(user, since=since, until=until)
-        delivery = promotional_delivery(user=user, kind="follow_digest") if context else None
+        delivery = None
+        if context is not None:
+            delivery = unsent or promotional_delivery(user=user, kind="follow_digest")
+        elif unsent is not None:
+            _skip(unsent)
         digest.covered_until, digest.since, digest.delivery = until, since, delivery
         digest.save(update_fields=["covered_until", "since", "delivery"])
     return (delivery, context) if delivery else None
+
+
+def _skip(delivery):
+    """Mark a pending notice-log row of the email skipped (nothing to send any more)."""
+    from legal.models import NoticeDelivery
+
+    if delivery is not None:
+        NoticeDelivery.objects.filter(pk=delivery.pk, status=NoticeDelivery.Status.PENDING).update(
+            status=NoticeDelivery.Status.SKIPPED
+        )
+
+
+def skip_stranded_digests(until):
+    """Emails claimed over an hour ago and never sent whose member the run no longer reaches
+    (unfollowed everyone, unsubscribed, suspended): marked skipped, so the notice log says so."""
+    from legal.models import NoticeDelivery
+
+    return (
+        NoticeDelivery.objects.filter(
+            kind="follow_digest",
+            status=NoticeDelivery.Status.PENDING,
+            created_at__lt=timezone.now() - timedelta(hours=1),
+        )
+        .exclude(user__in=digest_recipients(until).values("pk"))
+        .update(status=NoticeDelivery.Status.SKIPPED)
+    )
 
 
 def _digest_context(user, *, since, until):
@@ -462,6 +498,8 @@ def send_follow_digest_batch(*, until, after=0, size=None):
     sent, the last member handled, or None when every member is done)."""
     size = size or DIGEST_BATCH
     started, last, sent = monotonic(), after, 0
+    if not after:  # the first batch of a run
+        skip_stranded_digests(until)
     members = list(digest_recipients(until).filter(pk__gt=after)[:size])
     for user in members:
         try:

@@ -384,3 +384,36 @@ def test_the_email_goes_out_after_the_claim_is_committed(artists, monkeypatch):
     assert services.send_follow_digests() == 1
     assert seen == [(False, SPAN_END)]  # no transaction open, the week already claimed
     assert FollowDigest.objects.get(user=olivia).sent_at == MONDAY
+
+
+def test_an_email_left_unsent_all_week_goes_out_with_the_next_weeks_tracks(artists, at_monday):
+    followed, _ = artists
+    olivia = member("olivia@example.com", follows=[followed])
+    published(followed, "Week One", hours_ago=20)
+    services.prepare_follow_digest(olivia, until=SPAN_END)  # claimed; no run sent it that Monday
+    at_monday.move_to(MONDAY + timedelta(days=7))
+    published(followed, "Week Two", hours_ago=-3 * 24)
+    assert services.send_follow_digests() == 1
+    body = mail.outbox[0].body
+    assert "Week One" in body and "Week Two" in body
+    assert list(NoticeDelivery.objects.filter(user=olivia).values_list("status", flat=True)) == ["sent"]
+
+
+@pytest.mark.parametrize("drop_out", ["turned off", "unfollowed", "unsubscribed", "nothing left"])
+def test_an_unsent_email_the_member_no_longer_gets_is_marked_skipped(artists, at_monday, drop_out):
+    followed, _ = artists
+    olivia = member("olivia@example.com", follows=[followed])
+    track = published(followed, "Blue Steps", hours_ago=20)
+    services.prepare_follow_digest(olivia, until=SPAN_END)  # the worker died before sending
+    if drop_out == "turned off":
+        services.set_follow_digest(user=olivia, wanted=False)
+    elif drop_out == "unfollowed":
+        services.toggle_follow(user=olivia, artist=followed)
+    elif drop_out == "unsubscribed":
+        set_marketing_consent(user=olivia, opted_in=False, source="test")
+    else:
+        Track.objects.filter(pk=track.pk).update(is_published=False)
+    at_monday.move_to(MONDAY + timedelta(hours=2))  # the next hourly run
+    assert services.send_follow_digests() == 0 and mail.outbox == []
+    assert NoticeDelivery.objects.get(user=olivia).status == "skipped"
+    assert olivia not in services.digest_recipients(SPAN_END)
