@@ -501,7 +501,11 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 # What was served, by the notice kinds and the private messages staff write.
-SERVED_KINDS = {**dict(Notice.Kind.choices), "private_message": "Private message from staff"}
+SERVED_KINDS = {
+    **dict(Notice.Kind.choices),
+    "private_message": "Private message from staff",
+    "follow_digest": "Weekly email of new tracks from followed artists (promotional)",
+}
 DELIVERY_STATUS = {
     **dict(NoticeDelivery.Status.choices),
     # A row a worker claimed and never finished is not sent again: it may or may not have arrived.

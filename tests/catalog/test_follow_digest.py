@@ -417,3 +417,16 @@ def test_an_unsent_email_the_member_no_longer_gets_is_marked_skipped(artists, at
     assert services.send_follow_digests() == 0 and mail.outbox == []
     assert NoticeDelivery.objects.get(user=olivia).status == "skipped"
     assert olivia not in services.digest_recipients(SPAN_END)
+
+
+def test_staff_find_the_email_in_the_notice_log(artists, staff_client, settings):
+    settings.ACCOUNTS_STAFF_REQUIRE_MFA = False
+    followed, _ = artists
+    olivia = member("olivia@example.com", follows=[followed])
+    published(followed, "Blue Steps", hours_ago=20)
+    services.send_follow_digests()
+    delivery = NoticeDelivery.objects.get(user=olivia)
+    listing = staff_client.get(reverse("admin:legal_noticedelivery_changelist"), {"q": "olivia@example.com"})
+    assert listing.status_code == 200 and "New from Kite &amp; Keel" in listing.content.decode()
+    page = staff_client.get(reverse("admin:legal_noticedelivery_change", args=[delivery.pk]))
+    assert page.status_code == 200 and "Weekly email of new tracks from followed artists" in page.content.decode()
