@@ -429,4 +429,7 @@ def test_staff_find_the_email_in_the_notice_log(artists, staff_client, settings)
     listing = staff_client.get(reverse("admin:legal_noticedelivery_changelist"), {"q": "olivia@example.com"})
     assert listing.status_code == 200 and "New from Kite &amp; Keel" in listing.content.decode()
     page = staff_client.get(reverse("admin:legal_noticedelivery_change", args=[delivery.pk]))
-    assert page.status_code == 200 and "Weekly email of new tracks from followed artists" in page.content.decode()
+    assert (
+        page.status_code == 200
+        and "Weekly email of new tracks from followed artists" in page.content.decode()
+    )
