@@ -469,6 +469,7 @@ def _digest_context(user, *, since, until):
     names = list(dict.fromkeys(artists))
     tracks = list(found[:DIGEST_TRACKS])
     return {
+        "since": since,
         "tracks": tracks,
         "total": len(artists),
         "more": len(artists) - len(tracks),

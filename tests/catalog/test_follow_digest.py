@@ -64,7 +64,8 @@ def test_a_follower_who_allows_promotional_email_gets_the_weeks_new_tracks(artis
     (email,) = mail.outbox
     assert email.to == ["olivia@example.com"]
     assert email.subject == "New from Kite & Keel, an artist you follow"  # not "&amp;"
-    assert "Hello Olivia," in email.body and "A new track this week" in email.body
+    assert "Hello Olivia," in email.body
+    assert "A new track since 23 November from artists you follow" in email.body  # the span's start
     assert "“Blue Steps” by Kite & Keel" in email.body
     assert settings.SITE_URL + fresh.get_absolute_url() in email.body  # an address that works from a mailbox
     for absent in ("Old Song", draft.title, "Not Followed"):
@@ -136,7 +137,7 @@ def test_a_busy_week_lists_ten_tracks_and_counts_the_rest(artists):
     services.send_follow_digests()
     (email,) = mail.outbox
     assert email.subject == "New from Kite & Keel and 1 more artist you follow"
-    assert "12 new tracks this week" in email.body
+    assert "12 new tracks since 23 November" in email.body
     assert email.body.count("“Kite Track") == 10 and "Atlas Track" not in email.body
     assert "…and 2 more: " in email.body and reverse("catalog:following") in email.body
 
