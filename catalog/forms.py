@@ -22,6 +22,7 @@ from .search import (
     default_sort,
     taxonomy,
 )
+from .services import PLAYLIST_MOVES
 
 MAX_BPM = 300
 MAX_DURATION = 3 * 3600
@@ -141,7 +142,7 @@ class PlaylistMoveForm(forms.Form):
     twice, or from a page that is out of date, moves nothing)."""
 
     move = forms.ChoiceField(
-        choices=[("top", "To the top"), ("up", "Up"), ("down", "Down"), ("bottom", "To the bottom")],
+        choices=[(move, move) for move in PLAYLIST_MOVES],
         error_messages={
             "invalid_choice": "Choose up, down, top or bottom.",
             "required": "Choose up, down, top or bottom.",

@@ -434,29 +434,20 @@ def prepare_follow_digest(user, *, until):
 
 
 def _skip(delivery):
-    """Mark a pending notice-log row of the email skipped (nothing to send any more)."""
-    from legal.models import NoticeDelivery
+    """An unsent email that will not go out any more: skipped in the notice log."""
+    from legal.services import skip_promotional
 
     if delivery is not None:
-        NoticeDelivery.objects.filter(pk=delivery.pk, status=NoticeDelivery.Status.PENDING).update(
-            status=NoticeDelivery.Status.SKIPPED
-        )
+        skip_promotional(delivery)
 
 
 def skip_stranded_digests(until):
     """Emails claimed over an hour ago and never sent whose member the run no longer reaches
     (unfollowed everyone, unsubscribed, suspended): marked skipped, so the notice log says so."""
-    from legal.models import NoticeDelivery
+    from legal.services import skip_promotional, stale_promotional
 
-    return (
-        NoticeDelivery.objects.filter(
-            kind="follow_digest",
-            status=NoticeDelivery.Status.PENDING,
-            created_at__lt=timezone.now() - timedelta(hours=1),
-        )
-        .exclude(user__in=digest_recipients(until).values("pk"))
-        .update(status=NoticeDelivery.Status.SKIPPED)
-    )
+    stranded = stale_promotional("follow_digest", older_than=timezone.now() - timedelta(hours=1))
+    return skip_promotional(stranded.exclude(user__in=digest_recipients(until).values("pk")))
 
 
 def _digest_context(user, *, since, until):

@@ -351,6 +351,23 @@ def promotional_delivery(*, user, kind):
     )
 
 
+def skip_promotional(deliveries):
+    """Mark the still-pending rows among ``deliveries`` (a queryset of notice-log rows, or one row)
+    skipped: emails claimed that will not be sent. Returns how many."""
+    if isinstance(deliveries, NoticeDelivery):
+        deliveries = NoticeDelivery.objects.filter(pk=deliveries.pk)
+    return deliveries.filter(status=NoticeDelivery.Status.PENDING).update(
+        status=NoticeDelivery.Status.SKIPPED
+    )
+
+
+def stale_promotional(kind, *, older_than):
+    """Pending rows of promotional email ``kind`` claimed before ``older_than`` and never sent."""
+    return NoticeDelivery.objects.filter(
+        kind=kind, status=NoticeDelivery.Status.PENDING, created_at__lt=older_than
+    )
+
+
 def deliver_promotional(delivery, *, template, context):
     """Send a ``promotional_delivery`` once, as notices are sent: claimed first (pending → sending, so
     a second worker finds nothing), skipped if the account may no longer get promotional email, then

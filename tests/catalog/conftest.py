@@ -30,3 +30,13 @@ def make_audio(tmp_path):
 @pytest.fixture
 def cover_jpeg():
     return synth.artwork("Test", "Cover", [(20, 40, 90), (200, 80, 60), (250, 220, 120)], seed=1, size=300)
+
+
+@pytest.fixture
+def golden_hour(make_audio):
+    """A published track made through the real ingest: “Golden Hour” by Mira Vale, 12 s of G4."""
+    from catalog.ingest import ingest_path
+
+    path = make_audio("wav", name="golden.wav", seconds=12, freq=392)
+    options = {"title": "Golden Hour", "artist": "Mira Vale", "genres": "Ambient", "publish": True}
+    return ingest_path(path, options=options).version.track

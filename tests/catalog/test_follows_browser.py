@@ -5,7 +5,6 @@ accessibility scan."""
 import pytest
 from playwright.sync_api import expect
 
-from catalog.ingest import ingest_path
 from legal.services import set_marketing_consent
 from tests.browser.fixtures import assert_accessible, sign_in
 
@@ -13,10 +12,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def track(make_audio):
-    path = make_audio("wav", name="golden.wav", seconds=8, freq=392)
-    options = {"title": "Golden Hour", "artist": "Mira Vale", "genres": "Ambient", "publish": True}
-    return ingest_path(path, options=options).version.track
+def track(golden_hour):
+    return golden_hour
 
 
 def test_a_member_follows_an_artist_and_chooses_the_weekly_email(page, live_server, owner, track):

@@ -423,6 +423,20 @@ def test_new_tracks_go_on_top_and_the_owner_moves_them_up_down_to_the_top_and_bo
     services.set_track_playlists(user=owner, track=playable(title="Delta"), playlists=[playlist])
     assert listed(playlist) == ["Delta", "Alpha", "Charlie", "Bravo"]
 
+    # The shared page and the data export follow the owner's order.
+    from accounts.data_export import collect
+
+    services.share_playlist(playlist=playlist, shared=True)
+    shared = owner_client.get(playlist.get_shared_url()).content.decode()
+    assert (
+        shared.index(">Delta<")
+        < shared.index(">Alpha<")
+        < shared.index(">Charlie<")
+        < shared.index(">Bravo<")
+    )
+    (exported,) = collect(owner)["catalogue"]["playlists"]
+    assert [t["track"] for t in exported["tracks"]] == ["Delta", "Alpha", "Charlie", "Bravo"]
+
 
 def test_a_move_sent_twice_moves_once_and_bad_moves_change_nothing(owner_client, owner):
     playlist = services.create_playlist(user=owner, title="Trailer")

@@ -7,17 +7,14 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from catalog.ingest import ingest_path
 from tests.browser.fixtures import assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def track(make_audio):
-    path = make_audio("wav", name="golden.wav", seconds=12, freq=392)
-    options = {"title": "Golden Hour", "artist": "Mira Vale", "genres": "Ambient", "publish": True}
-    return ingest_path(path, options=options).version.track
+def track(golden_hour):
+    return golden_hour
 
 
 def test_a_track_goes_into_a_new_playlist_and_plays_from_it(page, live_server, owner, track):
