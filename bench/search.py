@@ -171,7 +171,7 @@ def load(cur, rows):
         """
         INSERT INTO catalog_track (id, kind, title, slug, artist_id, album, description, sound_category_id, bpm,
             key, mode, duration_seconds, vocals, explicit, energy, release_date, is_published, created_at,
-            updated_at, play_count, popularity, isrc, artwork, artwork_medium, artwork_small, artwork_color,
+            published_at, updated_at, play_count, popularity, isrc, artwork, artwork_medium, artwork_small, artwork_color,
             waveform, ingest_status, ingest_error, genre_ids, mood_ids, instrument_ids, theme_ids, trending)
         SELECT i, s.kind, s.title, 'track-' || i, 1 + (i * 31) %% %(artists)s, '', s.description,
                CASE WHEN s.kind = 'sfx' THEN 5 + i %% 6 END,
@@ -181,7 +181,8 @@ def load(cur, rows):
                CASE WHEN s.kind = 'sfx' THEN 1 + floor(random() * 30) ELSE 30 + floor(random() * 330) END,
                (ARRAY['none','none','none','female','male','mixed'])[1 + floor(random() * 6)::int],
                random() < 0.05, 1 + floor(random() * 5)::int, date '2020-01-01' + (i %% 2000), i %% 33 <> 0,
-               timestamptz '2023-01-01' + (i || ' minutes')::interval, now(), 0,
+               timestamptz '2023-01-01' + (i || ' minutes')::interval,
+               CASE WHEN i %% 33 <> 0 THEN timestamptz '2023-01-01' + (i || ' minutes')::interval END, now(), 0,
                floor(100000 * power(random(), 4))::int, '', '', '', '', '', '[]', 'ready', '',
                (SELECT array_agg(DISTINCT x ORDER BY x) FROM (
                    SELECT 1 + floor(random() * %(genres)s)::bigint FROM generate_series(1, 2) WHERE i > 0) g(x)),

@@ -264,7 +264,7 @@ class Track(TrackLabels, models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["is_published", "kind", "-created_at"], name="track_pub_kind_new"),
+            models.Index(fields=["is_published", "kind", "-published_at"], name="track_pub_kind_new"),
             models.Index(fields=["is_published", "kind", "-popularity"], name="track_pub_kind_popular"),
             # The home page's trending shelf: only tracks in use this week, a small index.
             models.Index(
@@ -278,6 +278,11 @@ class Track(TrackLabels, models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(energy__gte=1, energy__lte=5), name="track_energy_1_to_5"
+            ),
+            # "New" and "Newest" go by first publication: a published track always has its date.
+            models.CheckConstraint(
+                condition=models.Q(is_published=False) | models.Q(published_at__isnull=False),
+                name="track_published_has_date",
             ),
         ]
 

@@ -92,7 +92,7 @@ class TrackQuerySet(models.QuerySet):
 
     def new_this_week(self, now=None):
         now = now or timezone.now()
-        return self.published().filter(created_at__gte=now - timedelta(days=7)).order_by("-created_at")
+        return self.published().filter(published_at__gte=now - timedelta(days=7)).order_by("-published_at")
 
 
 def attach_tags(tracks, dims=tuple(TAG_DIMENSIONS)):

@@ -92,7 +92,8 @@ SORTS = {
         "t.trending DESC, t.popularity DESC, t.id DESC",
         ("-trending", "-popularity", "-id"),
     ),
-    "newest": ("Newest", "t.created_at DESC, t.id DESC", ("-created_at", "-id")),
+    # By first publication: a track uploaded long ago and published today is new today.
+    "newest": ("Newest", "t.published_at DESC, t.id DESC", ("-published_at", "-id")),
     "duration": ("Shortest", "t.duration_seconds ASC, t.id ASC", ("duration_seconds", "id")),
     "-duration": ("Longest", "t.duration_seconds DESC, t.id DESC", ("-duration_seconds", "-id")),
     "bpm": ("Slowest BPM", "t.bpm ASC NULLS LAST, t.id ASC", ("bpm", "id")),
@@ -724,7 +725,7 @@ class _PostgresSearch:
         else:
             base_order = ""
         cols = (
-            "t.id, t.popularity, t.created_at, t.duration_seconds, t.bpm, t.genre_ids, t.mood_ids,"
+            "t.id, t.popularity, t.published_at, t.duration_seconds, t.bpm, t.genre_ids, t.mood_ids,"
             " t.instrument_ids, t.theme_ids, t.vocals, t.key, t.energy, t.explicit, t.sound_category_id"
         )
         if p.sort == "trending":  # paged within base when it holds every match
@@ -738,7 +739,7 @@ class _PostgresSearch:
                     ({candidates})
                     UNION ALL
                     (SELECT {cols}, t.search_vector FROM catalog_tracksearch t WHERE {where}
-                      ORDER BY t.created_at DESC, t.id DESC LIMIT {FRESH_CANDIDATES})) t"""
+                      ORDER BY t.published_at DESC, t.id DESC LIMIT {FRESH_CANDIDATES})) t"""
             args += wargs
         ctes = [
             f"""base AS MATERIALIZED (
@@ -869,7 +870,7 @@ class _SimpleSearch:
         "title",
         "popularity",
         "trending",
-        "created_at",
+        "published_at",
         "duration_seconds",
         "bpm",
         "vocals",

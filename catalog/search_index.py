@@ -86,10 +86,10 @@ def rebuild_track_search():
         cur.execute("TRUNCATE catalog_tracksearch")
         cur.execute(
             """
-            INSERT INTO catalog_tracksearch (id, popularity, created_at, kind, bpm, duration_seconds, key,
+            INSERT INTO catalog_tracksearch (id, popularity, published_at, kind, bpm, duration_seconds, key,
                 vocals, energy, explicit, sound_category_id, genre_ids, mood_ids, instrument_ids, theme_ids,
                 keys, search_vector, trending)
-            SELECT t.id, t.popularity, t.created_at, t.kind, t.bpm, t.duration_seconds, t.key, t.vocals,
+            SELECT t.id, t.popularity, t.published_at, t.kind, t.bpm, t.duration_seconds, t.key, t.vocals,
                    t.energy, t.explicit, t.sound_category_id, t.genre_ids::int[], t.mood_ids::int[],
                    t.instrument_ids::int[], t.theme_ids::int[],
                    catalog_tracksearch_keys(t.kind, t.vocals, t.key, t.energy, t.explicit,

@@ -686,8 +686,10 @@ def home_context(user, *, limit=8, trending_limit=5):
     new = list(card_queryset(Track.objects.new_this_week()).music()[:limit])
     if len(new) < limit:  # a quiet week: fill with the most recent releases
         seen = [t.pk for t in new]
-        new += list(card_queryset().music().exclude(pk__in=seen).order_by("-created_at")[: limit - len(new)])
-    sounds = list(card_queryset().sound_effects().order_by("-created_at")[:4])
+        new += list(
+            card_queryset().music().exclude(pk__in=seen).order_by("-published_at")[: limit - len(new)]
+        )
+    sounds = list(card_queryset().sound_effects().order_by("-published_at")[:4])
     collections = list(
         Collection.objects.published().annotate(n=Count("items")).order_by("position", "-created_at")[:4]
     )

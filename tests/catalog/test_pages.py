@@ -152,6 +152,25 @@ def test_home_page_shows_new_this_week(anon_client):
     assert "New this week" in html and "Brand New Tune" in html
 
 
+def test_home_page_counts_new_music_from_its_first_publication(anon_client, staff):
+    """Music uploaded weeks ago and published today is new this week, ahead of older releases."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.services import set_published
+
+    weeks_ago = timezone.now() - timedelta(days=21)
+    held = playable(title="Held Back Tune", is_published=False)
+    released = playable(title="Old Release")
+    Track.objects.filter(pk=held.pk).update(created_at=weeks_ago - timedelta(days=1))
+    Track.objects.filter(pk=released.pk).update(created_at=weeks_ago, published_at=weeks_ago)
+    set_published(Track.objects.filter(pk=held.pk), True, actor=staff)
+    html = anon_client.get("/").content.decode()
+    shelf = html[html.index("New this week") :]
+    assert shelf.index("Held Back Tune") < shelf.index("Old Release")
+
+
 def test_home_page_shows_what_is_trending_only_when_music_is_in_use_this_week(anon_client):
     playable(title="Quiet Tune")
     assert "Trending this week" not in anon_client.get("/").content.decode()

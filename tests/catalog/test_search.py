@@ -125,6 +125,42 @@ def test_sorts_order_by_popularity_tempo_and_length(catalogue):
     assert titles(search_tracks(params(sort="-bpm")))[0] == "Stadium"
 
 
+@pytest.mark.parametrize(
+    "dense",
+    [False, pytest.param(True, marks=pytest.mark.postgres)],
+    ids=["within-the-candidates", "walking-the-index"],
+)
+def test_newest_goes_by_first_publication_not_upload(catalogue, staff, monkeypatch, dense):
+    """A track uploaded before the others but published after them is the newest; publishing it
+    again after a withdrawal does not make it new a second time."""
+    import datetime
+
+    from catalog import search
+    from catalog.services import set_published
+
+    if dense:  # the base is full: the page walks the newest index of the search table
+        monkeypatch.setattr(search, "CANDIDATES", 2)
+    held = TrackFactory(title="Held Back", is_published=False)
+    Track.objects.filter(pk=held.pk).update(created_at=datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC))
+    set_published(Track.objects.filter(pk=held.pk), True, actor=staff)
+    assert titles(search_tracks(params(sort="newest")))[0] == "Held Back"
+
+    later = TrackFactory(title="Later Still")
+    set_published(Track.objects.filter(pk=held.pk), False, actor=staff)
+    set_published(Track.objects.filter(pk=held.pk), True, actor=staff)
+    assert titles(search_tracks(params(sort="newest")))[:2] == [later.title, "Held Back"]
+
+
+@pytest.mark.postgres
+def test_a_published_track_always_has_its_first_publication_date(catalogue):
+    from django.db import IntegrityError, transaction
+
+    draft = TrackFactory(title="Draft", is_published=False)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Track.objects.filter(pk=draft.pk).update(is_published=True)
+    Track.objects.filter(pk=draft.pk).update(is_published=True, published_at=draft.created_at)
+
+
 def test_page_past_the_end_shows_the_last_page(catalogue):
     result = search_tracks(params(per_page=12, page=500))
     assert result.page == 1 and result.num_pages == 1 and len(result.tracks) == 4
@@ -741,7 +777,7 @@ def test_an_update_of_any_one_searched_column_reaches_the_search_row(catalogue):
         "vocals": "female",
         "energy": 5,
         "explicit": True,
-        "created_at": datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC),
+        "published_at": datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC),
         "kind": "sfx",
     }
     for column, value in changes.items():
