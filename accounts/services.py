@@ -7,6 +7,7 @@ effects for after commit. Errors a person can fix are raised as ``AccountRestric
 import hashlib
 import logging
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -532,7 +533,9 @@ def export_account_data(*, user, request=None):
 @transaction.atomic
 def report_compromise(*, email, details="", request=None, reporter=None):
     """Lock the account at once, end its sessions, revoke trusted browsers, email the owner.
-    An account already locked stays locked as it is (the emailed link stays valid).
+    An account already locked stays locked as it is (the emailed link stays valid). An account its
+    owner recovered lately (``ACCOUNTS_RELOCK_GRACE_SECONDS``) is locked again only on the signed-in
+    owner's own report; anyone else's goes to staff.
 
     The answer is the same whether or not ``email`` has an account (no enumeration).
     """
@@ -565,6 +568,20 @@ def report_compromise(*, email, details="", request=None, reporter=None):
         interval = settings.ACCOUNTS_RECOVERY_RESEND_SECONDS
         if cache.add(f"accounts:recovery-resent:{user.pk}", 1, interval):
             emails.compromise_recovery(user, _recovery_link(user))
+        return report
+    grace = timezone.now() - timedelta(seconds=settings.ACCOUNTS_RELOCK_GRACE_SECONDS)
+    by_owner = reporter is not None and reporter.pk == user.pk
+    if not by_owner and CompromiseReport.objects.filter(user=user, recovered_at__gte=grace).exists():
+        record(
+            "accounts.compromise_report_held", actor=reporter, target=user, request=request, report=report.pk
+        )
+        interval = settings.ACCOUNTS_RECOVERY_RESEND_SECONDS
+        if cache.add(f"accounts:report-held-alert:{user.pk}", 1, interval):
+            alert_staff(
+                f"Compromise report for {user.email}, recovered by its owner lately: not locked, review it",
+                report,
+                details=details,
+            )
         return report
     user.locked_at = timezone.now()
     # A new password hash ends every Django session and invalidates every MFA-trusted

@@ -10,8 +10,11 @@ from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
 from PIL import Image, UnidentifiedImageError
 
-# Far above any scanned letter or avatar, far below what would exhaust memory.
+# Far above any scanned letter (A4 at 600 dpi is 35 million), far below what would exhaust memory.
 MAX_IMAGE_PIXELS = 40_000_000
+# An avatar is shown at most 512 px wide: a PNG is decoded in full, so it may be smaller than a
+# letter's scan; a JPEG is decoded at a reduced scale (Pillow's draft mode), so the letter's cap holds.
+MAX_AVATAR_PNG_PIXELS = 16_000_000
 
 
 @dataclass
@@ -36,27 +39,37 @@ def _stem(name):
     return cleaned[:80] or "file"
 
 
-def reencode_image(upload, *, allowed=("PNG", "JPEG"), max_side=None):
-    """Decode and re-encode an image (metadata dropped); refuse bombs and other formats."""
+def reencode_image(upload, *, allowed=("PNG", "JPEG"), max_side=None, max_png_pixels=MAX_IMAGE_PIXELS):
+    """Decode and re-encode an image (metadata dropped); refuse bombs and other formats. With
+    ``max_side``, the result fits in that square (a JPEG decoded at the smallest scale that still
+    covers it)."""
     upload.seek(0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(upload) as probe:
-                fmt = probe.format
-                width, height = probe.size
+            with Image.open(upload) as image:
+                fmt = image.format
+                width, height = image.size
                 if fmt not in allowed:
                     raise ValidationError("Upload a PNG or JPEG image.", code="bad_type")
-                if width * height > MAX_IMAGE_PIXELS:
+                limit = MAX_IMAGE_PIXELS if fmt == "JPEG" else min(max_png_pixels, MAX_IMAGE_PIXELS)
+                if width * height > limit:
                     raise ValidationError(
-                        "This image has too many pixels to be processed safely.", code="too_many_pixels"
+                        f"This image is {width:,} × {height:,} pixels, more than can be processed "
+                        f"safely ({limit // 1_000_000} million). Save a smaller copy and upload that.",
+                        code="too_many_pixels",
                     )
-                probe.load()
-                image = probe.copy()
+                if fmt == "JPEG" and max_side:
+                    image.draft("RGB", (max_side, max_side))
+                image.load()
+                return _encode(image, fmt, max_side)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ValidationError("This image has too many pixels to be processed safely.", code="bomb") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ValidationError("This file is not a readable PNG or JPEG image.", code="bad_image") from exc
+
+
+def _encode(image, fmt, max_side):
     if max_side:
         image.thumbnail((max_side, max_side))
     out = io.BytesIO()
@@ -65,7 +78,7 @@ def reencode_image(upload, *, allowed=("PNG", "JPEG"), max_side=None):
         return out.getvalue(), "image/jpeg", "jpg"
     if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
         image = image.convert("RGBA")
-    image.save(out, "PNG", optimize=True)
+    image.save(out, "PNG")  # zlib's default level: "optimize" took seconds on a large scan
     return out.getvalue(), "image/png", "png"
 
 
@@ -94,5 +107,5 @@ def check_letter(upload):
 
 def check_avatar(upload):
     _check_size(upload)
-    data, content_type, ext = reencode_image(upload, max_side=512)
+    data, content_type, ext = reencode_image(upload, max_side=512, max_png_pixels=MAX_AVATAR_PNG_PIXELS)
     return CheckedFile(f"{_stem(upload.name)}.{ext}", content_type, ContentFile(data))

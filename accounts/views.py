@@ -216,6 +216,7 @@ def enterprise_letter(request, pk):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@ratelimit("account-cancel", "5/h", methods=["POST"])  # each request emails the member and staff
 def cancel(request):
     user = request.user
     pending = CancellationRequest.objects.filter(user=user, status__in=["pending", "approved"]).first()
@@ -237,6 +238,7 @@ def cancel(request):
 
 @login_required
 @require_POST
+@ratelimit("account-cancel", "5/h")  # one limit with asking: asking and withdrawing in a loop stops
 def cancel_withdraw(request, pk):
     cancellation = get_object_or_404(CancellationRequest, pk=pk, user=request.user)
     if services.withdraw_cancellation(cancellation=cancellation, user=request.user, request=request):

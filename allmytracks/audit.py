@@ -55,6 +55,7 @@ ACTION_LABELS = {
     "accounts.compromise_locked": "Locked after a compromise report",
     "accounts.compromise_reported_unknown": "Compromise reported for an unknown email",
     "accounts.compromise_reported_again": "Compromise reported again while locked",
+    "accounts.compromise_report_held": "Compromise reported soon after recovery: not locked, for staff",
     "accounts.data_exported": "Copy of account data downloaded",
     "accounts.compromise_resolved": "Compromise report resolved",
     "accounts.recovered": "Account recovered by its owner",

@@ -5,6 +5,7 @@ downloads, verification). Over the limit the view answers 429 with Retry-After.
 """
 
 import time
+from contextlib import suppress
 from functools import wraps
 
 from django.core.cache import cache
@@ -24,6 +25,11 @@ def parse_rate(rate):
 def hit(scope, key, rate, cost=1):
     """Count one request (``cost`` uses of the limit: a form that does several things at once);
     return the seconds to wait if over the limit, else 0."""
+    return _count(scope, key, rate, cost)[0]
+
+
+def _count(scope, key, rate, cost):
+    """``hit``, also returning the window's counter key."""
     limit, window = parse_rate(rate)
     now = int(time.time())
     bucket = now // window
@@ -35,8 +41,8 @@ def hit(scope, key, rate, cost=1):
     except ValueError:
         count = cost if cache.add(cache_key, cost, timeout=window + 1) else cache.incr(cache_key, cost)
     if count > limit:
-        return (bucket + 1) * window - now or 1
-    return 0
+        return (bucket + 1) * window - now or 1, cache_key
+    return 0, cache_key
 
 
 def request_keys(request, by):
@@ -50,9 +56,26 @@ def request_keys(request, by):
 
 def check(request, scope, rate, by=("ip", "user"), cost=1):
     """Count this request (as ``cost`` uses) against each key; the longest wait over all of them, or 0."""
-    wait = 0
-    for kind, value in request_keys(request, by):
-        wait = max(wait, hit(f"{scope}:{kind}", value, rate, cost))
+    return check_all(request, [(scope, rate, cost)], by)
+
+
+def check_all(request, limits, by=("ip", "user")):
+    """Count this request against every (scope, rate, cost) of ``limits`` and each key; the longest
+    wait over all of them, or 0.
+
+    A refused request gives all its uses back: a form asking for more than is left (ten licences
+    with five to go today) is refused without taking the five the member can still use, nor a
+    use of the other limits."""
+    wait, counted = 0, []
+    for scope, rate, cost in limits:
+        for kind, value in request_keys(request, by):
+            key_wait, cache_key = _count(f"{scope}:{kind}", value, rate, cost)
+            wait = max(wait, key_wait)
+            counted.append((cache_key, cost))
+    if wait:
+        for cache_key, cost in counted:
+            with suppress(ValueError):  # the window ended (or the counter was evicted) meanwhile
+                cache.decr(cache_key, cost)
     return wait
 
 

@@ -418,6 +418,10 @@ ACCOUNTS_RECOVERY_LINK_MAX_AGE = 24 * 3600
 # Another compromise report for an account already locked sends its owner the recovery link again at
 # most this often (the account stays locked; the report is kept for staff either way).
 ACCOUNTS_RECOVERY_RESEND_SECONDS = env.int("ACCOUNTS_RECOVERY_RESEND_SECONDS", default=15 * 60)
+# For this long after its owner recovers an account by email proof, a report from anyone but the
+# signed-in owner does not lock it again (staff review it): a stranger who knows the address cannot
+# keep its owner locked out by reporting after every recovery.
+ACCOUNTS_RELOCK_GRACE_SECONDS = env.int("ACCOUNTS_RELOCK_GRACE_SECONDS", default=24 * 3600)
 
 # ---------------------------------------------------------------------------
 # Security

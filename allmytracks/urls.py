@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.decorators.cache import cache_page
 
 from . import views
+from .converters import IdConverter  # noqa: F401 — registers <id:…> before the apps' URLconfs load
 from .sitemaps import site_sitemaps
 
 SITEMAP_CACHE_SECONDS = 6 * 3600

@@ -3,11 +3,14 @@
 import logging
 import mimetypes
 import os
+import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.db import connections
 from django.http import FileResponse, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
@@ -93,10 +96,34 @@ def favicon(request):
     return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
+# The last answer, kept a few seconds: the page is public, and each check opens connections (the
+# broker, the storage's bucket); probes and anyone else asking at once share one round of checks.
+HEALTHZ_SECONDS = 5
+_health = {"until": 0.0, "answer": None}
+_health_lock = threading.Lock()
+
+
+def _forget_health(**kwargs):
+    _health["until"] = 0.0
+
+
+setting_changed.connect(_forget_health, dispatch_uid="allmytracks-healthz")
+
+
 @never_cache
 @require_safe
 def healthz(request):
-    """JSON state of every backing service; 503 naming what failed."""
+    """JSON state of every backing service; 503 naming what failed (checked at most every
+    ``HEALTHZ_SECONDS`` in a process)."""
+    with _health_lock:
+        if time.monotonic() >= _health["until"]:
+            _health["answer"] = _check_health()
+            _health["until"] = time.monotonic() + HEALTHZ_SECONDS
+        body, status = _health["answer"]
+    return JsonResponse(body, status=status)
+
+
+def _check_health():
     results, failed = {}, []
     for name, check in CHECKS.items():
         try:
@@ -110,7 +137,7 @@ def healthz(request):
     body = {"status": "ok" if not failed else "fail", "checks": results}
     if failed:
         body["failed"] = failed
-    return JsonResponse(body, status=503 if failed else 200)
+    return body, 503 if failed else 200
 
 
 @require_GET

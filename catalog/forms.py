@@ -126,15 +126,27 @@ class TrackPlaylistsForm(forms.Form):
         required=False,
     )
     new_title = forms.CharField(label="New playlist", max_length=80, required=False, strip=True)
+    # The playlists the page listed: a box left unticked takes the track off only those, not off a
+    # playlist made since (in another tab) that the page never showed.
+    shown = forms.Field(widget=forms.MultipleHiddenInput, required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["playlists"].queryset = Playlist.objects.filter(user=user).order_by("title")
-        self.has_playlists = self.fields["playlists"].queryset.exists()
+        listed = list(self.fields["playlists"].queryset.values_list("pk", flat=True))
+        self.fields["shown"].initial = listed
+        self.has_playlists = bool(listed)
         if not self.has_playlists:
             self.fields["new_title"].label = "Name your first playlist"
             self.fields["new_title"].required = True
             self.fields["new_title"].error_messages["required"] = "Name a playlist to put this track in."
+
+    def clean_shown(self):
+        """The listed ids (not digits, or not the member's own: left out — they only ever limit
+        what the form takes the track off)."""
+        values = self.cleaned_data.get("shown") or []
+        ids = {int(v) for v in values if isinstance(v, str) and v.isdigit() and len(v) < 19}
+        return set(self.fields["playlists"].queryset.filter(pk__in=ids).values_list("pk", flat=True))
 
 
 class PlaylistMoveForm(forms.Form):

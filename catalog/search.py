@@ -46,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Q, Value
+from django.db.models import BigIntegerField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -1069,6 +1069,8 @@ def autocomplete(q, *, kind="", limit=5) -> Suggestions:
                 tags.append((dim, slug, name))
     tags = tags[:limit]
     tracks_qs = Track.objects.published().select_related("artist")
+    # Artists with something to hear: not one staff have set up ahead of a release.
+    heard = Artist.objects.filter(Exists(Track.objects.published().filter(artist=OuterRef("pk"))))
     if kind:
         tracks_qs = tracks_qs.filter(kind=kind)
     if connection.vendor == "postgresql":
@@ -1084,9 +1086,7 @@ def autocomplete(q, *, kind="", limit=5) -> Suggestions:
             if tsq
             else []
         )
-        artists = list(
-            Artist.objects.extra(where=["lower(name) LIKE %s"], params=[last + "%"]).order_by("name")[:3]
-        )
+        artists = list(heard.extra(where=["lower(name) LIKE %s"], params=[last + "%"]).order_by("name")[:3])
     else:
         completions = []
         track_rows = list(
@@ -1094,6 +1094,6 @@ def autocomplete(q, *, kind="", limit=5) -> Suggestions:
                 "-popularity"
             )[:limit]
         )
-        artists = list(Artist.objects.filter(name__istartswith=last).order_by("name")[:3])
+        artists = list(heard.filter(name__istartswith=last).order_by("name")[:3])
     texts = [f"{head} {w}".strip() for w in completions if w != last][: limit - 1]
     return Suggestions(" ".join(words), texts, tags, artists, track_rows)

@@ -160,9 +160,10 @@ def rename_playlist(*, playlist, title):
     return playlist
 
 
-def set_track_playlists(*, user, track, playlists, new_title=""):
+def set_track_playlists(*, user, track, playlists, new_title="", among=None):
     """Put ``track`` in exactly ``playlists`` (``user``'s own, as the form checked them) and, with
-    ``new_title``, in a new playlist of that name too. Returns (added to, removed from) as lists of
+    ``new_title``, in a new playlist of that name too — taking it off only the playlists (ids)
+    ``among`` when given (those the form showed). Returns (added to, removed from) as lists of
     playlists. Refused, changing nothing, when a playlist would hold more than
     ``TRACKS_PER_PLAYLIST`` tracks."""
     with transaction.atomic():
@@ -173,7 +174,8 @@ def set_track_playlists(*, user, track, playlists, new_title=""):
         mine = Playlist.objects.filter(user=user)
         items = PlaylistItem.objects.filter(playlist__in=mine, track=track)
         current = set(items.values_list("playlist", flat=True))
-        removed = list(mine.filter(pk__in=current - set(wanted)))
+        unwanted = current - set(wanted)
+        removed = list(mine.filter(pk__in=unwanted if among is None else unwanted & set(among)))
         added = [p for pk, p in wanted.items() if pk not in current]
         # Locked first, so two requests filling the same playlist at once count one after the other.
         list(Playlist.objects.select_for_update().filter(pk__in=[p.pk for p in added]).values_list("pk"))

@@ -464,6 +464,7 @@ def track_playlists(request, slug):
                 track=track,
                 playlists=form.cleaned_data["playlists"],
                 new_title=form.cleaned_data["new_title"],
+                among=form.cleaned_data["shown"],
             )
         except services.CatalogError as exc:
             form.add_error(None, str(exc))

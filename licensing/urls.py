@@ -13,9 +13,9 @@ urlpatterns = [
     path("licenses/<str:code>/", views.license_detail, name="license-detail"),
     path("licenses/<str:code>/download/", views.redownload, name="redownload"),
     path("licenses/<str:code>/letter/", views.letter_request, name="letter-request"),
-    path("licenses/<str:code>/letters/<int:pk>/status/", views.letter_status, name="letter-status"),
-    path("licenses/<str:code>/letters/<int:pk>/pdf/", views.letter_download, name="letter-download"),
+    path("licenses/<str:code>/letters/<id:pk>/status/", views.letter_status, name="letter-status"),
+    path("licenses/<str:code>/letters/<id:pk>/pdf/", views.letter_download, name="letter-download"),
     path("account/end-users/", views.end_users, name="end-users"),
     path("account/projects/", views.projects, name="projects"),
-    path("account/playlists/<int:pk>/licence/", views.playlist_download, name="playlist-download"),
+    path("account/playlists/<id:pk>/licence/", views.playlist_download, name="playlist-download"),
 ]

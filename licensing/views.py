@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from allmytracks.numbers import whole_number
-from allmytracks.ratelimit import check as check_rate
+from allmytracks.ratelimit import check_all as check_rates
 from allmytracks.ratelimit import ratelimit
 from allmytracks.views import too_many_requests
 from catalog.templatetags.catalog_tags import seconds
@@ -175,14 +175,18 @@ def playlist_download(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        # Each licence counts against the download limits, as one from the single-track form does.
-        for scope, rate in (
-            ("licensing-download", DOWNLOAD_RATE),
-            ("licensing-download-daily", DOWNLOAD_RATE_DAILY),
-        ):
-            wait = check_rate(request, scope, rate, cost=len(data["tracks"]))
-            if wait:
-                return too_many_requests(request, retry_after=wait)
+        # The form is one request against the minute's limit, as a single download is (that limit
+        # is about how fast requests come; a playlist may hold more tracks than it allows); each
+        # licence counts against the day's. A refused form uses up neither.
+        wait = check_rates(
+            request,
+            [
+                ("licensing-download", DOWNLOAD_RATE, 1),
+                ("licensing-download-daily", DOWNLOAD_RATE_DAILY, len(data["tracks"])),
+            ],
+        )
+        if wait:
+            return too_many_requests(request, retry_after=wait)
         if needs_acceptance:
             services.accept_music_licence(request.user, agreement, request)
         grants, refusal = services.grant_licenses(
@@ -267,6 +271,16 @@ class _Echo:
         return value
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value):
+    """A cell a spreadsheet shows as text: titles and names come from members and from audio tags,
+    and one starting like a formula (``=HYPERLINK(…)``) would run when the file is opened."""
+    value = "" if value is None else str(value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 @login_required
 @require_GET
 @ratelimit("licensing-export", "10/m")
@@ -283,7 +297,8 @@ def export_csv(request):
         yield writer.writerow(header)
         for lic in qs.select_related("version").iterator(chunk_size=500):
             yield writer.writerow(
-                [
+                _csv_cell(cell)
+                for cell in [
                     lic.code,
                     lic.get_status_display(),
                     timezone.localtime(lic.issued_at).isoformat(timespec="seconds"),

@@ -76,6 +76,19 @@ def test_member_can_withdraw_a_pending_request(owner_client, members):
     assert CancellationRequest.objects.filter(status="pending").count() == 1
 
 
+def test_asking_and_withdrawing_in_a_loop_is_stopped(owner_client, members):
+    """Each request emails the member and alerts staff: asking and withdrawing share one limit."""
+    statuses = []
+    for _ in range(3):
+        statuses.append(request_cancel(owner_client, "owner@example.com").status_code)
+        pending = CancellationRequest.objects.filter(status="pending").first()
+        if pending:
+            url = reverse("accounts:cancel-withdraw", args=[pending.pk])
+            statuses.append(owner_client.post(url).status_code)
+    assert statuses[:5] == [302] * 5 and statuses[5] == 429
+    assert CancellationRequest.objects.count() == 3
+
+
 def test_staff_approval_cancels_and_anonymises_the_account_for_good(
     owner_client, mfa_staff_client, members, staff, django_capture_on_commit_callbacks
 ):

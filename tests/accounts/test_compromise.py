@@ -106,6 +106,40 @@ def test_owner_recovers_by_email_proof_and_the_lock_lifts(
     assert anon_client.get(path).status_code == 400
 
 
+def test_a_stranger_cannot_lock_a_just_recovered_account_again_but_the_owner_can(
+    anon_client, members, django_capture_on_commit_callbacks, settings
+):
+    """Reports from anyone but the signed-in owner, within a day of a recovery, go to staff instead
+    of locking the owner out again (one alert per interval); after the day, a report locks."""
+    settings.STAFF_ALERT_EMAILS = ["staff@example.com"]
+    report(anon_client, "owner@example.com", django_capture_on_commit_callbacks)
+    path = recovery_path()
+    with django_capture_on_commit_callbacks(execute=True):
+        anon_client.post(path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    mail.outbox.clear()
+
+    for _ in range(3):
+        response = report(Client(), "owner@example.com", django_capture_on_commit_callbacks)
+        assert response.status_code == 200 and "Report received" in response.text  # says the same
+    owner = User.objects.get(pk=members[0].pk)
+    assert not owner.is_locked and owner.check_password(NEW_PASSWORD)
+    assert CompromiseReport.objects.filter(user=owner).count() == 4
+    assert AuditLog.objects.for_object(owner).filter(action="accounts.compromise_report_held").count() == 3
+    assert [m.to for m in mail.outbox] == [["staff@example.com"]]  # staff, once; nothing to the owner
+    assert "not locked" in mail.outbox[0].subject + mail.outbox[0].body
+
+    owner_client = Client()
+    owner_client.force_login(owner)
+    report(owner_client, "owner@example.com", django_capture_on_commit_callbacks)  # the owner's own
+    assert User.objects.get(pk=owner.pk).is_locked
+
+    with django_capture_on_commit_callbacks(execute=True):
+        anon_client.post(recovery_path(), {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=1, minutes=1)):
+        report(Client(), "owner@example.com", django_capture_on_commit_callbacks)
+        assert User.objects.get(pk=owner.pk).is_locked
+
+
 def test_recovery_link_expires(anon_client, members, django_capture_on_commit_callbacks):
     report(anon_client, "owner@example.com", django_capture_on_commit_callbacks)
     path = recovery_path()

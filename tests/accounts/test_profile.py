@@ -185,6 +185,23 @@ def test_avatar_is_re_encoded_and_resized(owner_client, members):
         assert max(image.size) == 512
 
 
+def test_a_large_photo_makes_an_avatar_but_a_huge_png_is_refused_with_its_size(owner_client, members):
+    """A 24-megapixel JPEG (a phone photo) is decoded at a reduced scale; a PNG is decoded in full,
+    so one of 20 megapixels (which compresses to a few kilobytes) is refused, saying why."""
+    photo = io.BytesIO()
+    Image.new("RGB", (6000, 4000), "teal").save(photo, "JPEG", quality=60)
+    upload = SimpleUploadedFile("photo.jpg", photo.getvalue(), content_type="image/jpeg")
+    response = owner_client.post(reverse("accounts:profile"), {**profile_data(members[0]), "avatar": upload})
+    assert response.status_code == 302
+    with User.objects.get(pk=members[0].pk).avatar.open("rb") as fh, Image.open(fh) as image:
+        assert image.size == (512, 341)
+
+    upload = SimpleUploadedFile("huge.png", png_bytes((5000, 4000), optimize=False), content_type="image/png")
+    response = owner_client.post(reverse("accounts:profile"), {**profile_data(members[0]), "avatar": upload})
+    assert response.status_code == 200
+    assert "5,000 × 4,000 pixels" in response.text and "Save a smaller copy" in response.text
+
+
 def test_avatar_that_is_not_an_image_is_refused(owner_client, members):
     upload = SimpleUploadedFile("me.png", b"MZ\x90\x00 not an image", content_type="image/png")
     response = owner_client.post(reverse("accounts:profile"), {**profile_data(members[0]), "avatar": upload})

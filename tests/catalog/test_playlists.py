@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from catalog import services
 from catalog.models import Playlist, PlaylistItem
-from tests.factories import TrackFactory, TrackVersionFactory
+from tests.factories import TrackFactory, TrackVersionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -55,9 +55,27 @@ def test_the_track_form_ticks_the_playlists_that_hold_it_and_unticking_takes_it_
     form = owner_client.get(pick_url(track)).content.decode()
     assert form.count("checked") == 2
 
-    response = owner_client.post(pick_url(track), {"playlists": [b.pk]}, follow=True)
+    response = owner_client.post(pick_url(track), {"playlists": [b.pk], "shown": [a.pk, b.pk]}, follow=True)
     assert titles_in(a) == [] and titles_in(b) == ["Golden Hour"]
     assert "Took “Golden Hour” off “Client A”." in response.content.decode()
+
+
+def test_a_form_from_before_another_playlist_was_made_leaves_that_playlist_alone(owner_client, owner):
+    """Unticked boxes take the track off the playlists the page showed, not off one made since in
+    another tab (the page never listed it, so its box could not be ticked)."""
+    track = playable(title="Golden Hour")
+    reel = services.create_playlist(user=owner, title="Reel")
+    page = owner_client.get(pick_url(track))
+    shown = [str(pk) for pk in page.context["form"]["shown"].value()]
+    assert f'<input type="hidden" name="shown" value="{reel.pk}"' in page.content.decode()
+    picks, _ = services.save_as_playlist(user=owner, title="Client picks", tracks=[track])  # another tab
+
+    owner_client.post(pick_url(track), {"playlists": [reel.pk], "shown": shown})
+    assert titles_in(reel) == titles_in(picks) == ["Golden Hour"]
+    # Forged or stale ids among the shown ones (another member's, a deleted one, not a number) are ignored.
+    theirs = services.create_playlist(user=UserFactory(), title="Theirs")
+    owner_client.post(pick_url(track), {"shown": [theirs.pk, 10**30, "x", picks.pk]})
+    assert titles_in(reel) == ["Golden Hour"] and titles_in(picks) == []
 
 
 def test_the_form_sent_twice_makes_one_playlist_and_one_entry(owner_client, owner):
@@ -150,6 +168,20 @@ def test_a_return_address_elsewhere_goes_back_to_the_track(owner_client):
 
 
 # --- another member -------------------------------------------------------------------------------
+
+
+def test_an_id_too_long_for_the_database_is_no_page(owner, owner_client):
+    """A 30-digit id in an address is not found, never a server error (the ``id`` converter)."""
+    playlist = services.create_playlist(user=owner, title="Reel")
+    huge = "9" * 30
+    for path, method in [
+        (f"/account/playlists/{huge}/", "get"),
+        (f"/account/playlists/{playlist.pk}/remove/{huge}/", "post"),
+        (f"/account/playlists/{playlist.pk}/move/{huge}/", "post"),
+        (f"/account/inbox/{huge}/", "get"),
+    ]:
+        assert getattr(owner_client, method)(path, {"move": "up", "at": "0"}).status_code == 404, path
+    assert owner_client.get(f"/account/playlists/{'9' * 18}/").status_code == 404  # fits: looked up
 
 
 def test_another_member_cannot_see_or_change_the_owners_playlist(owner, other_client):

@@ -476,6 +476,16 @@ def test_autocomplete_suggests_tracks_tags_and_artists(anon_client, catalogue):
     assert anon_client.get(reverse("catalog:autocomplete"), {"q": "&|!"}).content.strip() == b""
 
 
+def test_autocomplete_names_only_artists_with_published_music(catalogue):
+    from catalog.search import autocomplete
+
+    heard = ArtistFactory(name="Nova Lane")
+    TrackFactory(title="Harbour", artist=heard)
+    upcoming = ArtistFactory(name="Nova Secret")  # set up ahead of a release
+    TrackFactory(title="Unreleased", artist=upcoming, is_published=False)
+    assert [a.name for a in autocomplete("nov").artists] == ["Nova Lane"]
+
+
 def test_favourites_are_marked_for_their_owner_only(client, owner, other, catalogue):
     track = catalogue["Night Drive"]
     Favourite.objects.create(user=owner, track=track)

@@ -102,6 +102,23 @@ def test_healthz_answers_503_naming_a_database_that_is_down(anon_client, monkeyp
     assert "connection refused" not in response.content.decode()
 
 
+def test_healthz_checks_at_most_every_few_seconds_in_a_process(anon_client, monkeypatch):
+    """A public page whose checks open connections: callers within ``HEALTHZ_SECONDS`` get the
+    last answer, a failure included."""
+    runs = []
+
+    def down():
+        runs.append(1)
+        raise OperationalError("connection refused")
+
+    monkeypatch.setitem(views.CHECKS, "database", down)
+    monkeypatch.setattr(views.time, "monotonic", lambda: 1000.0)
+    assert [anon_client.get("/healthz").status_code for _ in range(5)] == [503] * 5
+    assert len(runs) == 1
+    monkeypatch.setattr(views.time, "monotonic", lambda: 1000.0 + views.HEALTHZ_SECONDS)
+    assert anon_client.get("/healthz").status_code == 503 and len(runs) == 2
+
+
 def test_healthz_reports_an_unreachable_broker(anon_client, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     from allmytracks.celery import app

@@ -116,7 +116,7 @@ def test_another_members_playlist_is_not_found_and_a_stranger_signs_in(
     assert not License.objects.exists()
 
 
-def test_the_agreement_must_be_accepted_and_each_licence_counts_against_the_download_limit(
+def test_the_agreement_must_be_accepted_and_each_licence_counts_against_the_daily_download_limit(
     owner_client, member, playlist, monkeypatch
 ):
     from licensing import views
@@ -126,9 +126,14 @@ def test_the_agreement_must_be_accepted_and_each_licence_counts_against_the_down
     html = owner_client.post(url(playlist), data).content.decode()
     assert "Tick to accept the Music Licence Agreement" in html and not License.objects.exists()
 
-    monkeypatch.setattr(views, "DOWNLOAD_RATE", "1/m")  # two tracks: over the limit before any grant
+    monkeypatch.setattr(views, "DOWNLOAD_RATE_DAILY", "1/d")  # two tracks: over the day's limit
     response = owner_client.post(url(playlist), form_data(owner_client, playlist))
     assert response.status_code == 429 and not License.objects.exists()
+    # Refused, the form used none of the limit: the one licence left today can still be had.
+    monkeypatch.setattr(views, "DOWNLOAD_RATE_DAILY", "2/d")
+    monkeypatch.setattr(views, "DOWNLOAD_RATE", "1/m")  # the form is one request of the minute's
+    response = owner_client.post(url(playlist), form_data(owner_client, playlist))
+    assert response.status_code == 200 and License.objects.count() == 2
 
 
 def test_an_enterprise_names_one_designated_end_user_for_every_track(client, enterprise, track, second_track):

