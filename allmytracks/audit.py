@@ -1,13 +1,31 @@
 """Writing to the audit log: one call per staff action or service change."""
 
+import logging
+
+from allauth.account.adapter import get_adapter
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+
 from .models import AuditLog
+
+log = logging.getLogger(__name__)
 
 
 def client_ip(request):
-    """The client's address as seen by Django (the proxy sets REMOTE_ADDR via gunicorn)."""
+    """The client's address: allauth's rule (``ALLAUTH_TRUSTED_PROXY_COUNT`` proxies trusted in
+    X-Forwarded-For, or ``ALLAUTH_TRUSTED_CLIENT_IP_HEADER``; else REMOTE_ADDR), so its sign-in
+    limits and ours count the same client. None when there is no request or no usable address."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    try:
+        return get_adapter(request).get_client_ip(request)
+    except PermissionDenied:  # no address, or not one
+        return None
+    except ImproperlyConfigured:  # fewer forwarded addresses than trusted proxies
+        log.warning(
+            "X-Forwarded-For %r has fewer addresses than trusted proxies",
+            request.headers.get("x-forwarded-for"),
+        )
+        return request.META.get("REMOTE_ADDR") or None
 
 
 def record(action, *, actor=None, target=None, reason="", request=None, **data):

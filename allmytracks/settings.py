@@ -359,6 +359,12 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[AllMyTracks] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # Set so a person never meets them and a script always does. Over a limit the answer is
 # the 429 page with Retry-After (accounts.adapter turns too many failed sign-ins into one).
+# The client's address (rate limits, audit rows, acceptances) — ours and allauth's, one rule
+# (``allmytracks.audit.client_ip``). In production the site sits behind a TLS-terminating proxy
+# (SECURE_PROXY_SSL_HEADER): the address is the one that proxy appended to X-Forwarded-For, or a
+# header it sets; otherwise every visitor would share the proxy's address and its limits.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env("DJANGO_TRUSTED_CLIENT_IP_HEADER", default=None)
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",  # any sign-in attempt from one address
     "login_failed": "10/m/ip,5/5m/key",  # wrong passwords: per address, and per account email

@@ -98,6 +98,33 @@ def test_rate_limit_answers_429_with_retry_after_once_over_the_limit():
     assert call("198.51.100.2").status_code == 200  # another client is unaffected
 
 
+def test_behind_the_proxy_each_visitor_is_counted_by_the_address_the_proxy_saw(settings):
+    """Production trusts one proxy: the client is the last X-Forwarded-For entry (the proxy's);
+    what a client puts before it is ignored, and the proxy's own address is no one's."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
+
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+
+    @ratelimit.ratelimit("test-proxy", "2/m")
+    def view(request):
+        return HttpResponse("ok")
+
+    def call(forwarded):
+        request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR=forwarded)
+        request.user = AnonymousUser()
+        return audit.client_ip(request), view(request).status_code
+
+    assert call("203.0.113.7") == ("203.0.113.7", 200)
+    assert call("198.51.100.99, 203.0.113.7") == ("203.0.113.7", 200)  # a forged first entry
+    assert call("203.0.113.7")[1] == 429
+    assert call("203.0.113.8") == ("203.0.113.8", 200)  # another visitor behind the same proxy
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.5")  # a probe straight to the server
+    assert audit.client_ip(request) == "10.0.0.5"
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0  # development: the header is anyone's to send
+    assert call("203.0.113.9")[0] == "10.0.0.5"
+
+
 def test_rate_limit_counts_per_account_across_addresses(owner):
     from django.http import HttpResponse
 
