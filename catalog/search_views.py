@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from allmytracks import ratelimit
+from allmytracks.links import cached_reverse
 
 from . import services
 from .forms import SearchForm
@@ -23,6 +24,7 @@ from .search import (
     PAGE_SIZES,
     RESULT_WINDOW,
     SORTS,
+    SearchParams,
     default_sort,
     search_tracks,
 )
@@ -74,6 +76,24 @@ def _query_without(get, *names):
     for name in names:
         q.pop(name, None)
     return q
+
+
+def _elsewhere(kind, params, result):
+    """When words find nothing here, whether they find sound effects (or music) instead: the
+    header and home search boxes search music, and “whoosh” is a sound. One more search, only
+    for an empty page of words without filters. {"count", "capped", "url", "label"} or None."""
+    if result.total or not params.q or params.has_filters:
+        return None
+    other = "sfx" if kind == "music" else "music"
+    found = search_tracks(SearchParams(q=params.q, kind=other, sort="relevance", per_page=PAGE_SIZES[0]))
+    if not found.total:
+        return None
+    return {
+        "count": found.total,
+        "capped": found.total_capped,
+        "url": f"{cached_reverse(PAGES[other]['url_name'])}?{urlencode({'q': params.q})}",
+        "label": "sound effect" if other == "sfx" else "track",
+    }
 
 
 def _search_page(request, kind):
@@ -128,6 +148,7 @@ def _search_page(request, kind):
 
     context = {
         "kind": kind,
+        "elsewhere": _elsewhere(kind, params, result),
         "page_info": page,
         "page_title": _page_title(page, params, _landing_title(kind, params, facet_groups, result)),
         "list_url": request.path,

@@ -70,6 +70,7 @@ def track_detail(request, slug):
             "tag_groups": tag_groups,
             "favourited": track.pk in marks["favourite_ids"],
             **marks,
+            "nav_section": "sfx" if track.is_sfx else "music",  # both live under /tracks/
         },
     )
 

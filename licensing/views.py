@@ -206,12 +206,24 @@ def playlist_download(request, pk):
         )
     first = tracks.first()
     decision = entitlements.check(request.user, track=first) if first is not None else None
+    # Nothing to licence these tracks with (no membership, none of them bought): say so up front
+    # rather than after the member has filled in the form.
+    blocked = (
+        decision is not None
+        and not decision.allowed
+        and entitlements.current_membership(request.user) is None
+        and not entitlements.TrackCredit.objects.for_account(request.user)
+        .available()
+        .filter(track__in=tracks)
+        .exists()
+    )
     return render(
         request,
         "licensing/playlist_download.html",
         {
             "playlist": playlist,
             "form": form,
+            "blocked": blocked,
             "decision": decision,
             "agreement": agreement,
             "needs_acceptance": needs_acceptance,

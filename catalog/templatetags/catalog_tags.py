@@ -78,6 +78,15 @@ def seconds(value):
 
 
 @register.filter
+def khz(value):
+    """A sample rate in hertz as people write it: 44100 → '44.1 kHz', 48000 → '48 kHz'."""
+    try:
+        return f"{float(value) / 1000:g} kHz"
+    except (TypeError, ValueError):
+        return ""
+
+
+@register.filter
 def in_set(value, collection):
     return value in (collection or ())
 

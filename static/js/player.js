@@ -22,6 +22,13 @@
     return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
   }
 
+  // A length as the pages print it (the "seconds" filter): rounded, tenths under a second.
+  function fmtLength(seconds) {
+    if (!isFinite(seconds) || seconds <= 0) return fmt(0);
+    if (seconds < 1) return Math.max(seconds, 0.1).toFixed(1) + " s";
+    return fmt(Math.round(seconds));
+  }
+
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
@@ -96,7 +103,7 @@
     var source = document.querySelector('#main [data-wave][data-track="' + cssEscape(current.track) + '"] svg');
     wave.textContent = "";
     if (source) wave.appendChild(standalone(source));
-    b.querySelector(".pb-total").textContent = fmt(current.duration);
+    b.querySelector(".pb-total").textContent = fmtLength(current.duration);
     sync();
   }
 
@@ -178,7 +185,7 @@
       if (fg) fg.style.clipPath = "inset(0 " + (100 - (mine ? pct : 0)) + "% 0 0)";
       if (w.getAttribute("role") === "slider") {
         w.setAttribute("aria-valuenow", mine ? String(Math.round(t)) : "0");
-        if (mine) w.setAttribute("aria-valuetext", fmt(t) + " of " + fmt(d));
+        if (mine) w.setAttribute("aria-valuetext", fmt(t) + " of " + fmtLength(d));
       }
       var nowLabel = w.querySelector("[data-now]");
       if (nowLabel) nowLabel.textContent = fmt(mine ? t : 0);
@@ -188,7 +195,7 @@
       toggle.classList.toggle("is-playing", !!playing);
       toggle.setAttribute("aria-label", playing ? "Pause" : "Play");
       bar.querySelector(".pb-now").textContent = fmt(t);
-      if (d) bar.querySelector(".pb-total").textContent = fmt(d);
+      if (d) bar.querySelector(".pb-total").textContent = fmtLength(d);
       bar.querySelector(".pb-wave").setAttribute("aria-valuemax", String(Math.round(d)));
     }
   }

@@ -340,3 +340,19 @@ def test_record_pages_say_how_they_look_when_shared(anon_client, settings):
     artist_html = anon_client.get(track.artist.get_absolute_url()).content.decode()
     assert '<meta name="twitter:card" content="summary">' in artist_html  # no picture: a small card
     assert "og:image" not in artist_html
+
+
+def test_the_header_menu_marks_the_section_a_page_belongs_to(anon_client):
+    sound = playable(title="Door Slam", kind="sfx", bpm=None)
+    song = playable(title="Golden Hour")
+
+    def current(url):
+        html = anon_client.get(url).content.decode()
+        nav = html[html.index('<nav class="main-nav"') :]
+        nav = nav[: nav.index("</nav>")]
+        return re.findall(r'aria-current="page">([^<]+)<', nav)
+
+    assert current("/") == []
+    assert current("/tracks/") == current(song.get_absolute_url()) == ["Music"]
+    assert current("/sounds/") == current(sound.get_absolute_url()) == ["Sound effects"]
+    assert current("/collections/") == ["Collections"]

@@ -454,6 +454,21 @@ def test_an_empty_search_suggests_words_of_its_own_kind(anon_client, db):
     assert "No tracks found" in music and "uplifting" in music and "whoosh" not in music
 
 
+def test_words_that_find_only_sounds_point_from_music_to_them_and_back(anon_client, db):
+    """The header and home search boxes search music: “whoosh” finds nothing there, so the empty
+    page offers the sound effects it does find (and a filtered search does not look elsewhere)."""
+    TrackFactory(title="Fast Whoosh", kind="sfx", bpm=None)
+    TrackFactory(title="Slow Whoosh", kind="sfx", bpm=None)
+    TrackFactory(title="Night Drive", kind="music")
+    music = anon_client.get(TRACKS_URL, {"q": "whoosh"}).text
+    assert "No tracks found" in music
+    assert 'href="/sounds/?q=whoosh">See 2 sound effects for “whoosh”</a>' in music
+    sounds = anon_client.get("/sounds/", {"q": "night drive"}).text
+    assert 'href="/tracks/?q=night+drive">See 1 track for “night drive”</a>' in sounds
+    assert "See 2 sound" not in anon_client.get(TRACKS_URL, {"q": "whoosh", "energy": "3"}).text
+    assert "sound effects for" not in anon_client.get(TRACKS_URL, {"q": "zzzqqq"}).text
+
+
 def test_sounds_page_lists_sound_effects_with_the_category_tree(anon_client, db):
     rain = SoundCategory.objects.create(name="Rain", slug="rain")
     TrackFactory(title="Drizzle on tin", kind="sfx", sound_category=rain)

@@ -136,6 +136,20 @@ def test_the_agreement_must_be_accepted_and_each_licence_counts_against_the_dail
     assert response.status_code == 200 and License.objects.count() == 2
 
 
+def test_without_a_membership_or_a_bought_track_the_page_says_so_before_any_form(
+    owner_client, member, playlist, second_track
+):
+    from tests.factories import TrackCreditFactory
+
+    Subscription.objects.filter(user=member).delete()
+    html = owner_client.get(url(playlist)).content.decode()
+    assert "Licensing these tracks needs a membership" in html and "Issue the licences" not in html
+    assert 'href="/pricing/"' in html
+    TrackCreditFactory(user=member, track=second_track)  # one of them bought: the form, to use it
+    html = owner_client.get(url(playlist)).content.decode()
+    assert "Issue the licences" in html and "needs a membership" not in html
+
+
 def test_an_enterprise_names_one_designated_end_user_for_every_track(client, enterprise, track, second_track):
     from licensing.models import EndUser
 
