@@ -229,7 +229,11 @@ COLLECTIONS = [
         {"moods": ["Calm", "Dreamy"]},
     ),
     ("High energy", "Driving tempos for sport, action and workouts.", {"moods": ["Energetic"]}),
-    ("Interface sounds", "Clicks, chimes and whooshes for apps, games and motion graphics.", {"kind": "sfx"}),
+    (
+        "Interface sounds",
+        "Clicks, chimes and whooshes for apps, games and motion graphics.",
+        {"kind": "sfx", "categories": ["Interface", "Transitions"]},
+    ),
 ]
 
 
@@ -510,6 +514,8 @@ def finish(items_by_track, *, now):
             tracks = tracks.filter(genres__name__in=rule["genres"])
         if rule.get("moods"):
             tracks = tracks.filter(moods__name__in=rule["moods"])
+        if rule.get("categories"):  # top-level sound categories
+            tracks = tracks.filter(sound_category__parent__name__in=rule["categories"])
         ids = list(dict.fromkeys(tracks.order_by("-popularity").values_list("pk", flat=True)))[:18]
         if not ids:
             continue
