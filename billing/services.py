@@ -47,6 +47,15 @@ class CheckoutError(UserFacingError):
     """A purchase cannot start. ``str()`` is for the user; ``url`` is where to fix it."""
 
 
+class PaymentsUnavailable(CheckoutError):
+    """Card payments are not configured on this site, so nothing can be paid online.
+    ``support_email`` is where to write instead (a page can show it as a link)."""
+
+    def __init__(self, message, *, support_email):
+        super().__init__(message)
+        self.support_email = support_email
+
+
 # --- what may be bought ------------------------------------------------------------------
 
 
@@ -69,8 +78,9 @@ def membership_agreement():
         return None
 
 
-def check_can_buy(user):
-    """Raise CheckoutError unless this account may buy now (account state, agreements, keys)."""
+def check_can_buy(user, *, item="membership"):
+    """Raise CheckoutError unless this account may buy now (account state, agreements, keys).
+    ``item`` ("membership" or "track") is what the refusal talks about."""
     from accounts.services import AccountRestricted, check_can_transact
 
     try:
@@ -87,10 +97,18 @@ def check_can_buy(user):
         except AcceptanceRequired as exc:
             raise CheckoutError(str(exc), getattr(exc, "url", None)) from exc
     if not stripe_client.is_configured():
-        raise CheckoutError(
-            "Online payments are not configured on this site yet, so nothing can be bought here. "
-            f"Write to {settings.OPERATOR['support_email']} and staff can set up your membership."
-        )
+        support = settings.OPERATOR["support_email"]
+        if item == "track":
+            message = (
+                "Card payments are not available on this site yet, so this licence cannot be bought "
+                f"online. To buy it, write to {support}."
+            )
+        else:
+            message = (
+                "Online payments are not configured on this site yet, so nothing can be bought here. "
+                f"Write to {support} and staff can set up your membership."
+            )
+        raise PaymentsUnavailable(message, support_email=support)
 
 
 def live_membership(user):
@@ -175,7 +193,7 @@ def start_track_checkout(*, user, track, attempt, request=None):
     existing = Checkout.objects.filter(user=user, attempt=attempt).first()
     if existing is not None:
         return _resume(existing)
-    check_can_buy(user)
+    check_can_buy(user, item="track")
     if not getattr(track, "is_published", True):
         raise CheckoutError("This track is not available.")
     cents, currency = single_track_price(track.kind)
@@ -598,4 +616,4 @@ def reconcile(*, since_days=None):
     return changed
 
 
-__all__ = ["CheckoutError", "Plan"]
+__all__ = ["CheckoutError", "PaymentsUnavailable", "Plan"]

@@ -100,9 +100,9 @@ def pricing(request):
     )
 
 
-def _blocked_reason(user):
+def _blocked_reason(user, item="membership"):
     try:
-        services.check_can_buy(user)
+        services.check_can_buy(user, item=item)
     except services.CheckoutError as exc:
         return exc
     return None
@@ -175,7 +175,7 @@ def buy_track(request, slug):
             "track": track,
             "price": format_money(cents, currency),
             "form": form,
-            "blocked": _blocked_reason(request.user),
+            "blocked": _blocked_reason(request.user, item="track"),
             "decision": entitlements.check(request.user, track=track),
             "credits_for_track": TrackCredit.objects.for_account(request.user)
             .available()

@@ -1,7 +1,8 @@
 """Create the standard plans (idempotent): Free, Personal, Pro and Music & Sound Effects Business.
 
-An existing plan is left as staff edited it; only a missing Stripe price id is filled in from
-BILLING_STRIPE_PRICE_IDS. Run it again at any time.
+An existing plan is left as staff edited it: only a missing Stripe price id is filled in from
+BILLING_STRIPE_PRICE_IDS, and a feature line still worded as an earlier seed wrote it (REWORDED)
+is given its current wording. Run it again at any time.
 """
 
 from django.conf import settings
@@ -16,6 +17,13 @@ COMMON = [
     "Licences stay valid after you cancel",
 ]
 
+# Feature lines an earlier seed wrote, and their current wording. A line staff have edited no
+# longer matches and is left alone.
+REWORDED = {
+    # Members save favourites and playlists; collections are curated by staff.
+    "Save favourites and collections": "Save favourites and playlists",
+}
+
 PLANS = [
     {
         "slug": "free",
@@ -27,7 +35,7 @@ PLANS = [
         "licences_per_period": 0,
         "features": [
             "Search and preview every track and sound effect",
-            "Save favourites and collections",
+            "Save favourites and playlists",
             "Buy single tracks when you need them",
         ],
         "sort_order": 0,
@@ -131,14 +139,26 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         prices = settings.BILLING_STRIPE_PRICE_IDS
-        created = 0
+        created = reworded = 0
         for spec in PLANS:
             defaults = {"currency": settings.BILLING_CURRENCY, **spec}
             slug = defaults.pop("slug")
             plan, was_created = Plan.objects.get_or_create(slug=slug, defaults=defaults)
             created += was_created
+            changed = []
             price_id = prices.get(slug, "")
             if price_id and not plan.stripe_price_id:
                 plan.stripe_price_id = price_id
-                plan.save(update_fields=["stripe_price_id", "updated_at"])
-        self.stdout.write(f"Plans: {created} created, {len(PLANS) - created} already there.")
+                changed.append("stripe_price_id")
+            features = plan.features if isinstance(plan.features, list) else []
+            features = [REWORDED.get(line, line) if isinstance(line, str) else line for line in features]
+            if features and features != plan.features:
+                plan.features = features
+                changed.append("features")
+                reworded += 1
+            if changed:
+                plan.save(update_fields=[*changed, "updated_at"])
+        self.stdout.write(
+            f"Plans: {created} created, {len(PLANS) - created} already there"
+            + (f", {reworded} with features reworded." if reworded else ".")
+        )
