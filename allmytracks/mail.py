@@ -1,7 +1,34 @@
-"""Development mail backend: every message is written to var/mail/ and printed."""
+"""Sending many emails over one connection, and the development backend (every message written
+to var/mail/ and printed)."""
 
+from contextlib import contextmanager
+
+from django.core.mail import mailers
 from django.core.mail.backends.console import EmailBackend as ConsoleBackend
 from django.core.mail.backends.filebased import EmailBackend as FileBackend
+
+
+@contextmanager
+def mail_batch():
+    """One connection of the default mailer for a run of emails (a notice's batch, a batch of the
+    weekly email): pass it on as ``mailer`` to ``send_on``. Opened by the first email, closed at
+    the end: a batch that sends nothing never connects."""
+    mailer = mailers.default
+    try:
+        yield mailer
+    finally:
+        mailer.close()
+
+
+def send_on(mailer, message):
+    """Send ``message`` over ``mailer``'s connection (opened if it is not). A failure closes it,
+    so the next email connects again rather than writing to a broken connection."""
+    try:
+        mailer.open()
+        mailer.send_messages([message])
+    except Exception:
+        mailer.close()
+        raise
 
 
 class FileAndConsoleBackend(FileBackend):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from allmytracks import audit
+from allmytracks.mail import mail_batch
 
 from .cards import CARD_FIELDS, load_cards
 from .models import (
@@ -472,15 +473,16 @@ def _digest_context(user, *, since, until):
     }
 
 
-def send_follow_digest(user, *, until):
-    """``prepare_follow_digest``, then the email (outside any transaction). Returns whether it went out."""
+def send_follow_digest(user, *, until, mailer=None):
+    """``prepare_follow_digest``, then the email (outside any transaction; over ``mailer``, a batch's
+    connection, when given). Returns whether it went out."""
     from legal.services import deliver_promotional
 
     prepared = prepare_follow_digest(user, until=until)
     if prepared is None:
         return False
     delivery, context = prepared
-    sent = deliver_promotional(delivery, template="catalog_follow_digest", context=context)
+    sent = deliver_promotional(delivery, template="catalog_follow_digest", context=context, mailer=mailer)
     if sent:
         FollowDigest.objects.filter(user=user).update(sent_at=timezone.now())
     return sent
@@ -495,16 +497,17 @@ def send_follow_digest_batch(*, until, after=0, size=None):
     if not after:  # the first batch of a run
         skip_stranded_digests(until)
     members = list(digest_recipients(until).filter(pk__gt=after)[:size])
-    for user in members:
-        try:
-            sent += send_follow_digest(user, until=until)
-        except SoftTimeLimitExceeded:  # the next hourly run goes on from the members not done
-            raise
-        except Exception:  # a bug or a lost connection for one member: the others still get theirs
-            log.exception("followed-artists email to user %s failed", user.pk)
-        last = user.pk
-        if monotonic() - started > DIGEST_BATCH_SECONDS:
-            return sent, last
+    with mail_batch() as mailer:  # one connection for the batch
+        for user in members:
+            try:
+                sent += send_follow_digest(user, until=until, mailer=mailer)
+            except SoftTimeLimitExceeded:  # the next hourly run goes on from the members not done
+                raise
+            except Exception:  # a bug or a lost connection for one member: the others still get theirs
+                log.exception("followed-artists email to user %s failed", user.pk)
+            last = user.pk
+            if monotonic() - started > DIGEST_BATCH_SECONDS:
+                return sent, last
     return sent, (last if len(members) == size else None)
 
 

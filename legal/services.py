@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allmytracks import audit
+from allmytracks.mail import mail_batch
 from allmytracks.tasks import enqueue_on_commit
 
 from .models import (
@@ -368,7 +369,7 @@ def stale_promotional(kind, *, older_than):
     )
 
 
-def deliver_promotional(delivery, *, template, context):
+def deliver_promotional(delivery, *, template, context, mailer=None):
     """Send a ``promotional_delivery`` once, as notices are sent: claimed first (pending → sending, so
     a second worker finds nothing), skipped if the account may no longer get promotional email, then
     marked sent (with its subject) or failed (with the reason); a row a dead worker left ``sending``
@@ -384,7 +385,7 @@ def deliver_promotional(delivery, *, template, context):
         NoticeDelivery.objects.filter(pk=delivery.pk).update(status=NoticeDelivery.Status.SKIPPED)
         return False
     try:
-        message = emails.send_promotional(template, user=delivery.user, context=context)
+        message = emails.send_promotional(template, user=delivery.user, context=context, mailer=mailer)
     except SoftTimeLimitExceeded:  # out of time mid-send: left "sending" (uncertain), never sent again
         raise
     except Exception as exc:  # a bad address or a refusing server: logged, the caller goes on
@@ -572,27 +573,28 @@ def _send_pending_emails(notice, limit):
         .order_by("pk")[:limit]
     )
     sent = 0
-    for delivery in pending:
-        claimed = NoticeDelivery.objects.filter(pk=delivery.pk, status=NoticeDelivery.Status.PENDING).update(
-            status=NoticeDelivery.Status.SENDING, claimed_at=timezone.now()
-        )
-        if not claimed:
-            continue  # another run has it
-        if delivery.user is None or not delivery.user.email:
-            NoticeDelivery.objects.filter(pk=delivery.pk).update(status=NoticeDelivery.Status.SKIPPED)
-            continue
-        try:
-            emails.send_notice_email(notice=notice, user=delivery.user)
-        except Exception as exc:  # a bad address or a refusing server: log it, go on with the rest
-            log.warning("notice %s to user %s failed: %s", notice.pk, delivery.user_id, exc)
+    with mail_batch() as mailer:  # one connection for the batch
+        for delivery in pending:
+            claimed = NoticeDelivery.objects.filter(
+                pk=delivery.pk, status=NoticeDelivery.Status.PENDING
+            ).update(status=NoticeDelivery.Status.SENDING, claimed_at=timezone.now())
+            if not claimed:
+                continue  # another run has it
+            if delivery.user is None or not delivery.user.email:
+                NoticeDelivery.objects.filter(pk=delivery.pk).update(status=NoticeDelivery.Status.SKIPPED)
+                continue
+            try:
+                emails.send_notice_email(notice=notice, user=delivery.user, mailer=mailer)
+            except Exception as exc:  # a bad address or a refusing server: log it, go on with the rest
+                log.warning("notice %s to user %s failed: %s", notice.pk, delivery.user_id, exc)
+                NoticeDelivery.objects.filter(pk=delivery.pk).update(
+                    status=NoticeDelivery.Status.FAILED, error=str(exc)[:300]
+                )
+                continue
             NoticeDelivery.objects.filter(pk=delivery.pk).update(
-                status=NoticeDelivery.Status.FAILED, error=str(exc)[:300]
+                status=NoticeDelivery.Status.SENT, sent_at=timezone.now()
             )
-            continue
-        NoticeDelivery.objects.filter(pk=delivery.pk).update(
-            status=NoticeDelivery.Status.SENT, sent_at=timezone.now()
-        )
-        sent += 1
+            sent += 1
     if sent:
         Notice.objects.filter(pk=notice.pk).update(
             sent_count=F("sent_count") + sent, heartbeat_at=timezone.now()

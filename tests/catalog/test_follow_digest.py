@@ -142,25 +142,34 @@ def test_a_busy_week_lists_ten_tracks_and_counts_the_rest(artists):
     assert "…and 2 more: " in email.body and reverse("catalog:following") in email.body
 
 
-def test_a_refused_address_is_logged_and_the_others_still_get_theirs(artists, monkeypatch):
-    from legal import emails
+@pytest.fixture
+def counting_mailer(settings):
+    from tests.mail_backends import CountingBackend
 
+    settings.MAILERS = {"default": {"BACKEND": "tests.mail_backends.CountingBackend"}}
+    CountingBackend.opened = 0
+    return CountingBackend
+
+
+def test_a_batch_sends_over_one_connection(artists, counting_mailer):
     followed, _ = artists
-    first = member("first@example.com", follows=[followed])
+    for n in range(3):
+        member(f"m{n}@example.com", follows=[followed])
+    published(followed, "Blue Steps", hours_ago=20)
+    assert services.send_follow_digests() == 3
+    assert len(mail.outbox) == 3 and counting_mailer.opened == 1
+
+
+def test_a_refused_address_is_logged_and_the_others_still_get_theirs(artists, counting_mailer):
+    followed, _ = artists
+    first = member("refused@example.com", follows=[followed])
     member("second@example.com", follows=[followed])
     published(followed, "Blue Steps", hours_ago=20)
-    real = emails.send_promotional
-
-    def refuse_first(name, *, user, context):
-        if user.pk == first.pk:
-            raise OSError("mailbox unavailable")
-        return real(name, user=user, context=context)
-
-    monkeypatch.setattr(emails, "send_promotional", refuse_first)
     assert services.send_follow_digests() == 1
     assert [m.to for m in mail.outbox] == [["second@example.com"]]
     failed = NoticeDelivery.objects.get(user=first)
     assert failed.status == "failed" and "mailbox unavailable" in failed.error
+    assert counting_mailer.opened == 2  # the failure closed the connection; the next email opened another
 
 
 def test_the_task_sends_in_batches_from_the_email_queue(
@@ -383,9 +392,9 @@ def test_the_email_goes_out_after_the_claim_is_committed(artists, monkeypatch):
     published(followed, "Blue Steps", hours_ago=20)
     real, seen = emails.send_promotional, []
 
-    def spy(name, *, user, context):
+    def spy(name, *, user, context, **kwargs):
         seen.append((connection.in_atomic_block, FollowDigest.objects.get(user=user).covered_until))
-        return real(name, user=user, context=context)
+        return real(name, user=user, context=context, **kwargs)
 
     monkeypatch.setattr(emails, "send_promotional", spy)
     assert services.send_follow_digests() == 1

@@ -141,6 +141,41 @@ def test_mail_goes_out_over_smtp_to_the_sink(settings):
     pytest.fail("the message never reached the SMTP sink")
 
 
+@pytest.mark.smtp
+def test_a_batch_of_emails_goes_out_over_one_smtp_connection(settings):
+    """``allmytracks.mail.mail_batch``: several messages over one real SMTP connection reach the sink."""
+    from django.core.mail import EmailMessage
+
+    from allmytracks.mail import mail_batch, send_on
+
+    host, port = os.environ["TEST_SMTP_HOST"], int(os.environ["TEST_SMTP_PORT"])
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": host, "port": port},
+        }
+    }
+    batch = uuid.uuid4().hex
+    subjects = {f"AllMyTracks batch {batch} #{n}" for n in range(3)}
+    with mail_batch() as mailer:
+        for subject in sorted(subjects):
+            send_on(mailer, EmailMessage(subject, "Hello.", to=["owner@example.com"]))
+            assert mailer.connection is not None  # still open between messages
+    assert mailer.connection is None  # closed at the end
+    maildir = Path(os.environ["TEST_SMTP_MAILDIR"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        arrived = {
+            email.message_from_bytes(path.read_bytes())["Subject"]
+            for path in maildir.glob("*/*")
+            if path.is_file()
+        }
+        if subjects <= arrived:
+            return
+        time.sleep(0.2)
+    pytest.fail("the batch never reached the SMTP sink")
+
+
 @pytest.mark.smoke
 def test_make_run_serves_the_site_on_sqlite_and_answers_healthz(tmp_path):
     port = free_port()

@@ -46,6 +46,26 @@ def test_the_batch_sender_sends_each_user_one_email_in_bounded_batches():
     assert Message.objects.filter(notice=notice).count() == 7
 
 
+def test_a_batch_sends_over_one_connection_and_a_refused_address_opens_a_new_one(settings):
+    from tests.mail_backends import CountingBackend
+
+    settings.MAILERS = {"default": {"BACKEND": "tests.mail_backends.CountingBackend"}}
+    CountingBackend.opened = 0
+    UserFactory.create_batch(3)
+    run_until_done(make_notice(), batch_size=10)
+    assert len(mail.outbox) == 3 and CountingBackend.opened == 1
+
+    refused = UserFactory(email="refused@example.com")
+    UserFactory.create_batch(2)
+    mail.outbox.clear()
+    CountingBackend.opened = 0
+    run_until_done(make_notice(), batch_size=10)
+    assert len(mail.outbox) == 5 and CountingBackend.opened == 2
+    assert NoticeDelivery.objects.get(user=refused, status="failed").error.startswith(
+        "{'refused@example.com'"
+    )
+
+
 def test_the_batch_sender_run_twice_sends_each_user_exactly_one_email(django_capture_on_commit_callbacks):
     users = UserFactory.create_batch(5)
     notice = make_notice()
@@ -102,10 +122,10 @@ def test_a_failed_address_is_logged_and_the_rest_still_get_theirs(monkeypatch):
 
     real_send = emails.send_notice_email
 
-    def refuse_first(*, notice, user):
+    def refuse_first(*, notice, user, **kwargs):
         if not NoticeDelivery.objects.filter(status="failed").exists():
             raise OSError("mailbox unavailable")
-        return real_send(notice=notice, user=user)
+        return real_send(notice=notice, user=user, **kwargs)
 
     monkeypatch.setattr(emails, "send_notice_email", refuse_first)
     run_until_done(notice, batch_size=10)
