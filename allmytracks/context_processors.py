@@ -1,33 +1,22 @@
 from django.conf import settings
-from django.urls import NoReverseMatch
 
-from .links import cached_reverse
-
-# The header menu's sections, by the address their pages start with (a view may name its own:
-# a sound effect's page lives under /tracks/ too).
-NAV_SECTIONS = (
-    ("music", "catalog:track-list"),
-    ("sfx", "catalog:sound-list"),
-    ("collections", "catalog:collection-list"),
-    ("pricing", "billing:pricing"),
-)
+# The header menu's section of each page that has one, by its URL name (a view may name its own:
+# a track's page is music or a sound effect).
+NAV_SECTIONS = {
+    "catalog:track-list": "music",
+    "catalog:sound-list": "sfx",
+    "catalog:collection-list": "collections",
+    "catalog:collection-detail": "collections",
+    "billing:pricing": "pricing",
+}
 
 
 def site(request):
     """What every page needs to know about the operator and the deployment."""
+    match = getattr(request, "resolver_match", None)
     return {
         "OPERATOR": settings.OPERATOR,
         "SITE_URL": settings.SITE_URL,
         "PAYMENTS_CONFIGURED": bool(settings.STRIPE_SECRET_KEY),
-        "nav_section": nav_section(request.path),
+        "nav_section": NAV_SECTIONS.get(match.view_name, "") if match else "",
     }
-
-
-def nav_section(path):
-    for section, url_name in NAV_SECTIONS:
-        try:
-            if path.startswith(cached_reverse(url_name)):
-                return section
-        except NoReverseMatch:  # an app left out of the URLconf
-            continue
-    return ""

@@ -356,3 +356,5 @@ def test_the_header_menu_marks_the_section_a_page_belongs_to(anon_client):
     assert current("/tracks/") == current(song.get_absolute_url()) == ["Music"]
     assert current("/sounds/") == current(sound.get_absolute_url()) == ["Sound effects"]
     assert current("/collections/") == ["Collections"]
+    assert current("/pricing/") == ["Pricing"]
+    assert current(song.artist.get_absolute_url()) == []  # in no section of the menu
