@@ -13,19 +13,26 @@ log = logging.getLogger(__name__)
 def client_ip(request):
     """The client's address: allauth's rule (``ALLAUTH_TRUSTED_PROXY_COUNT`` proxies trusted in
     X-Forwarded-For, or ``ALLAUTH_TRUSTED_CLIENT_IP_HEADER``; else REMOTE_ADDR), so its sign-in
-    limits and ours count the same client. None when there is no request or no usable address."""
+    limits and ours count the same client; REMOTE_ADDR when the proxy's header is missing (a probe
+    straight to the server). Worked out once per request. None without a request."""
     if request is None:
         return None
     try:
-        return get_adapter(request).get_client_ip(request)
-    except PermissionDenied:  # no address, or not one
-        return None
+        return request._amt_client_ip
+    except AttributeError:
+        pass
+    try:
+        ip = get_adapter(request).get_client_ip(request)
+    except PermissionDenied:  # no usable address in the trusted header
+        ip = request.META.get("REMOTE_ADDR") or None
     except ImproperlyConfigured:  # fewer forwarded addresses than trusted proxies
         log.warning(
             "X-Forwarded-For %r has fewer addresses than trusted proxies",
             request.headers.get("x-forwarded-for"),
         )
-        return request.META.get("REMOTE_ADDR") or None
+        ip = request.META.get("REMOTE_ADDR") or None
+    request._amt_client_ip = ip
+    return ip
 
 
 def record(action, *, actor=None, target=None, reason="", request=None, **data):

@@ -1,6 +1,7 @@
 """Sending many emails over one connection, and the development backend (every message written
 to var/mail/ and printed)."""
 
+import smtplib
 from contextlib import contextmanager
 
 from django.core.mail import mailers
@@ -21,8 +22,20 @@ def mail_batch():
 
 
 def send_on(mailer, message):
-    """Send ``message`` over ``mailer``'s connection (opened if it is not). A failure closes it,
-    so the next email connects again rather than writing to a broken connection."""
+    """Send ``message`` over ``mailer``'s connection (opened if it is not).
+
+    A refused recipient fails this email alone and the connection stays. Any other failure — the
+    server ending the session (a per-session message limit, an idle timeout), a dropped
+    connection — closes it and the email is tried once more on a new one (as it would have gone
+    out on a connection of its own); a second failure closes that one too and is raised."""
+    try:
+        mailer.open()
+        mailer.send_messages([message])
+        return
+    except smtplib.SMTPRecipientsRefused:
+        raise
+    except Exception:
+        mailer.close()
     try:
         mailer.open()
         mailer.send_messages([message])

@@ -24,7 +24,6 @@ from .search import (
     PAGE_SIZES,
     RESULT_WINDOW,
     SORTS,
-    SearchParams,
     default_sort,
     search_tracks,
 )
@@ -81,11 +80,13 @@ def _query_without(get, *names):
 def _elsewhere(kind, params, result):
     """When words find nothing here, whether they find sound effects (or music) instead: the
     header and home search boxes search music, and “whoosh” is a sound. One more search, only
-    for an empty page of words without filters. {"count", "capped", "url", "label"} or None."""
+    for an empty page of words without filters — the very search the link opens (the same
+    parameters, so the page it leads to comes from the remembered results, not a second run).
+    {"count", "capped", "url", "label"} or None."""
     if result.total or not params.q or params.has_filters:
         return None
     other = "sfx" if kind == "music" else "music"
-    found = search_tracks(SearchParams(q=params.q, kind=other, sort="relevance", per_page=PAGE_SIZES[0]))
+    found = search_tracks(SearchForm(QueryDict(urlencode({"q": params.q})), kind=other).params())
     if not found.total:
         return None
     return {

@@ -12,3 +12,11 @@ def sign_in_refusal(context):
     if request is None or not hasattr(request, "session"):
         return ""
     return request.session.pop(REFUSAL_SESSION_KEY, "")
+
+
+@register.filter
+def with_placeholder(field, text):
+    """A form field's widget with ``text`` as its placeholder, rendered by Django as usual (so it
+    keeps its ids, ``required`` and ``aria-describedby`` naming its help and its errors): allauth's
+    password fields repeat their Title Case label there."""
+    return field.as_widget(attrs={"placeholder": text})

@@ -185,14 +185,27 @@ def test_avatar_is_re_encoded_and_resized(owner_client, members):
         assert max(image.size) == 512
 
 
-def test_a_large_photo_makes_an_avatar_but_a_huge_png_is_refused_with_its_size(owner_client, members):
+def test_a_large_photo_makes_an_avatar_but_a_huge_png_is_refused_with_its_size(
+    owner_client, members, monkeypatch
+):
     """A 24-megapixel JPEG (a phone photo) is decoded at a reduced scale; a PNG is decoded in full,
     so one of 20 megapixels (which compresses to a few kilobytes) is refused, saying why."""
+    from PIL import JpegImagePlugin
+
+    decoded = []
+    real_load = JpegImagePlugin.JpegImageFile.load
+
+    def load(image):
+        decoded.append(image.size)  # the size it is decoded at, after draft()
+        return real_load(image)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", load)
     photo = io.BytesIO()
     Image.new("RGB", (6000, 4000), "teal").save(photo, "JPEG", quality=60)
     upload = SimpleUploadedFile("photo.jpg", photo.getvalue(), content_type="image/jpeg")
     response = owner_client.post(reverse("accounts:profile"), {**profile_data(members[0]), "avatar": upload})
     assert response.status_code == 302
+    assert decoded[0] == (1500, 1000)  # 6000 × 4000 decoded at a quarter: a sixteenth of the pixels
     with User.objects.get(pk=members[0].pk).avatar.open("rb") as fh, Image.open(fh) as image:
         assert image.size == (512, 341)
 

@@ -348,7 +348,7 @@ def test_the_header_menu_marks_the_section_a_page_belongs_to(anon_client):
 
     def current(url):
         html = anon_client.get(url).content.decode()
-        nav = html[html.index('<nav class="main-nav"') :]
+        nav = html[html.index('<nav id="main-nav"') :]
         nav = nav[: nav.index("</nav>")]
         return re.findall(r'aria-current="page">([^<]+)<', nav)
 

@@ -469,6 +469,17 @@ def test_words_that_find_only_sounds_point_from_music_to_them_and_back(anon_clie
     assert "sound effects for" not in anon_client.get(TRACKS_URL, {"q": "zzzqqq"}).text
 
 
+@pytest.mark.postgres
+def test_the_sounds_an_empty_music_search_points_to_open_without_searching_again(anon_client, db, settings):
+    settings.CATALOG_SEARCH_CACHE_SECONDS = 60
+    TrackFactory(title="Fast Whoosh", kind="sfx", bpm=None)
+    assert "See 1 sound effect for" in anon_client.get(TRACKS_URL, {"q": "whoosh"}).text
+    with CaptureQueriesContext(connection) as queries:
+        sounds = anon_client.get("/sounds/", {"q": "whoosh"}).text
+    assert "Fast Whoosh" in sounds
+    assert not [q for q in queries.captured_queries if "catalog_tracksearch" in q["sql"]]
+
+
 def test_sounds_page_lists_sound_effects_with_the_category_tree(anon_client, db):
     rain = SoundCategory.objects.create(name="Rain", slug="rain")
     TrackFactory(title="Drizzle on tin", kind="sfx", sound_category=rain)

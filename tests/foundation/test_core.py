@@ -123,6 +123,11 @@ def test_behind_the_proxy_each_visitor_is_counted_by_the_address_the_proxy_saw(s
     assert audit.client_ip(request) == "10.0.0.5"
     settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0  # development: the header is anyone's to send
     assert call("203.0.113.9")[0] == "10.0.0.5"
+    settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER = "X-Real-IP"  # a proxy that names the client itself
+    named = RequestFactory().get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_REAL_IP="203.0.113.10")
+    assert audit.client_ip(named) == "203.0.113.10"
+    probe = RequestFactory().get("/", REMOTE_ADDR="10.0.0.6")
+    assert audit.client_ip(probe) == "10.0.0.6"  # without the header: not one shared "unknown"
 
 
 def test_rate_limit_counts_per_account_across_addresses(owner):
