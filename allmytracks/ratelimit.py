@@ -81,12 +81,18 @@ def check_all(request, limits, by=("ip", "user")):
 
 def ratelimit(scope, rate, by=("ip", "user"), methods=None):
     """View decorator: over ``rate`` for this scope, answer the branded 429 page."""
+    return ratelimits((scope, rate), by=by, methods=methods)
+
+
+def ratelimits(*limits, by=("ip", "user"), methods=None):
+    """View decorator for several (scope, rate) limits counted together (``check_all``): over any
+    of them, the 429 page, and the request uses none of the others."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if methods is None or request.method in methods:
-                wait = check(request, scope, rate, by)
+                wait = check_all(request, [(scope, rate, 1) for scope, rate in limits], by)
                 if wait:
                     from .views import too_many_requests
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from allmytracks.numbers import whole_number
 from allmytracks.ratelimit import check_all as check_rates
-from allmytracks.ratelimit import ratelimit
+from allmytracks.ratelimit import ratelimit, ratelimits
 from allmytracks.views import too_many_requests
 from catalog.templatetags.catalog_tags import seconds
 
@@ -67,8 +67,11 @@ PENDING_DOWNLOAD = "licensing_download"
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@ratelimit("licensing-download", DOWNLOAD_RATE, methods=("POST",))
-@ratelimit("licensing-download-daily", DOWNLOAD_RATE_DAILY, methods=("POST",))
+@ratelimits(
+    ("licensing-download", DOWNLOAD_RATE),
+    ("licensing-download-daily", DOWNLOAD_RATE_DAILY),
+    methods=("POST",),
+)
 def download(request, slug):
     track = _published_track(slug)
     try:
@@ -234,8 +237,7 @@ def playlist_download(request, pk):
 
 @login_required
 @require_POST
-@ratelimit("licensing-download", DOWNLOAD_RATE)
-@ratelimit("licensing-download-daily", DOWNLOAD_RATE_DAILY)
+@ratelimits(("licensing-download", DOWNLOAD_RATE), ("licensing-download-daily", DOWNLOAD_RATE_DAILY))
 def redownload(request, code):
     from catalog.models import TrackVersion
 

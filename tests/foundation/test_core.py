@@ -130,6 +130,27 @@ def test_behind_the_proxy_each_visitor_is_counted_by_the_address_the_proxy_saw(s
     assert audit.client_ip(probe) == "10.0.0.6"  # without the header: not one shared "unknown"
 
 
+def test_a_request_refused_by_one_of_several_limits_uses_none_of_the_others():
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
+
+    @ratelimit.ratelimits(("test-minute", "5/m"), ("test-day", "1/d"))
+    def both(request):
+        return HttpResponse("ok")
+
+    @ratelimit.ratelimit("test-minute", "5/m")
+    def minute_only(request):
+        return HttpResponse("ok")
+
+    def call(view):
+        request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.20")
+        request.user = AnonymousUser()
+        return view(request).status_code
+
+    assert [call(both), call(both)] == [200, 429]  # the day's one used; the minute's: one, not two
+    assert [call(minute_only) for _ in range(5)] == [200, 200, 200, 200, 429]
+
+
 def test_rate_limit_counts_per_account_across_addresses(owner):
     from django.http import HttpResponse
 
