@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Far above any scanned letter (A4 at 600 dpi is 35 million), far below what would exhaust memory.
 MAX_IMAGE_PIXELS = 40_000_000
@@ -48,7 +48,8 @@ def reencode_image(upload, *, allowed=("PNG", "JPEG"), max_side=None, max_png_pi
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(upload) as image:
-                fmt = image.format
+                # A phone's multi-picture JPEG (MPO) is a JPEG; its first picture is the photo.
+                fmt = "JPEG" if image.format == "MPO" else image.format
                 width, height = image.size
                 if fmt not in allowed:
                     raise ValidationError("Upload a PNG or JPEG image.", code="bad_type")
@@ -70,6 +71,8 @@ def reencode_image(upload, *, allowed=("PNG", "JPEG"), max_side=None, max_png_pi
 
 
 def _encode(image, fmt, max_side):
+    # Turned as the camera's orientation tag says: the tag goes with the rest of the metadata.
+    image = ImageOps.exif_transpose(image)
     if max_side:
         image.thumbnail((max_side, max_side))
     out = io.BytesIO()

@@ -285,14 +285,17 @@ class _Echo:
         return value
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may take for the start of a formula, full-width forms included (some
+# spreadsheets read "＝" as "="); spaces and line breaks before it do not stop them.
+_FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def _csv_cell(value):
     """A cell a spreadsheet shows as text: titles and names come from members and from audio tags,
     and one starting like a formula (``=HYPERLINK(…)``) would run when the file is opened."""
     value = "" if value is None else str(value)
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    risky = value.startswith(("\t", "\r")) or value.lstrip(" \t\r\n").startswith(_FORMULA_START)
+    return "'" + value if risky else value
 
 
 @login_required

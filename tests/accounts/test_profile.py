@@ -215,6 +215,34 @@ def test_a_large_photo_makes_an_avatar_but_a_huge_png_is_refused_with_its_size(
     assert "5,000 × 4,000 pixels" in response.text and "Save a smaller copy" in response.text
 
 
+def test_a_phone_photo_keeps_its_orientation_and_a_multi_picture_jpeg_is_a_jpeg(owner_client, members):
+    """The orientation tag is dropped with the metadata, so the picture is turned first; Pillow
+    reads some phones' JPEGs as MPO (several pictures), which is still a photo."""
+
+    def upload(data, name):
+        file = SimpleUploadedFile(name, data, content_type="image/jpeg")
+        response = owner_client.post(
+            reverse("accounts:profile"), {**profile_data(members[0]), "avatar": file}
+        )
+        assert response.status_code == 302, response.content[:2000]
+        with User.objects.get(pk=members[0].pk).avatar.open("rb") as fh, Image.open(fh) as image:
+            return image.size
+
+    sideways = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: turn 90° clockwise to view
+    Image.new("RGB", (200, 100), "teal").save(sideways, "JPEG", exif=exif)
+    assert upload(sideways.getvalue(), "portrait.jpg") == (100, 200)
+
+    multi = io.BytesIO()
+    Image.new("RGB", (300, 200), "teal").save(
+        multi, "MPO", save_all=True, append_images=[Image.new("RGB", (300, 200), "navy")]
+    )
+    with Image.open(io.BytesIO(multi.getvalue())) as probe:
+        assert probe.format == "MPO"
+    assert upload(multi.getvalue(), "photo.jpg") == (300, 200)
+
+
 def test_avatar_that_is_not_an_image_is_refused(owner_client, members):
     upload = SimpleUploadedFile("me.png", b"MZ\x90\x00 not an image", content_type="image/png")
     response = owner_client.post(reverse("accounts:profile"), {**profile_data(members[0]), "avatar": upload})

