@@ -41,3 +41,17 @@ def test_demo_plan_names_every_item_once_without_numbering_the_sound_effects():
     sfx = [item.title for item in items if item.kind == "sfx"]
     assert len(sfx) == 30
     assert not [title for title in sfx if title.split()[-1].isdigit()]
+
+
+def test_the_progress_line_guesses_the_time_left_only_once_a_few_files_are_done(monkeypatch):
+    from io import StringIO
+
+    from catalog.management.commands import seed_demo
+
+    out = StringIO()
+    command = seed_demo.Command(stdout=out)
+    monkeypatch.setattr(seed_demo.time, "monotonic", lambda: 100.0)
+    command._progress(1, 200, started=10.0)  # the first file took the workers' start too
+    assert "1/200" in out.getvalue() and "working out the time left" in out.getvalue()
+    command._progress(50, 200, started=10.0)
+    assert "about 270 s left" in out.getvalue()

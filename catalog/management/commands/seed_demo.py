@@ -126,7 +126,11 @@ class Command(BaseCommand):
         width = 30
         filled = int(width * n / total)
         elapsed = time.monotonic() - started
-        eta = elapsed / n * (total - n) if n else 0
         bar = "#" * filled + "." * (width - filled)
-        self.stdout.write(f"\r  [{bar}] {n}/{total}  {elapsed:.0f} s, about {eta:.0f} s left", ending="")
+        # The first files also pay for starting the workers: no guess until a few are done.
+        if n >= max(5, total // 20):
+            left = f"about {elapsed / n * (total - n):.0f} s left"
+        else:
+            left = "working out the time left"
+        self.stdout.write(f"\r  [{bar}] {n}/{total}  {elapsed:.0f} s, {left}   ", ending="")
         self.stdout.flush()
