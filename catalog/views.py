@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -44,6 +44,16 @@ def _visible_tracks(request):
     return Track.objects.published()
 
 
+def _visible_artists(request):
+    """Customers see artists whose music has been out (published now, or before: a follower of an
+    artist whose tracks were withdrawn keeps the page); staff also see one set up ahead of a
+    release, whose name is not public yet."""
+    if request.user.is_authenticated and request.user.is_staff:
+        return Artist.objects.all()
+    released = Track.objects.filter(artist=OuterRef("pk"), published_at__isnull=False)
+    return Artist.objects.filter(Exists(released))
+
+
 @require_safe
 def track_detail(request, slug):
     track = get_object_or_404(
@@ -77,7 +87,7 @@ def track_detail(request, slug):
 
 @require_safe
 def artist_detail(request, slug):
-    artist = get_object_or_404(Artist, slug=slug)
+    artist = get_object_or_404(_visible_artists(request), slug=slug)
     ids = (
         _visible_tracks(request)
         .filter(artist=artist)
@@ -105,7 +115,7 @@ def artist_detail(request, slug):
 @ratelimit("follow", "60/m")
 def artist_follow(request, slug):
     """Follow an artist or stop; htmx gets the button back, others a redirect to the artist."""
-    artist = get_object_or_404(Artist, slug=slug)
+    artist = get_object_or_404(_visible_artists(request), slug=slug)
     if not request.user.is_authenticated:
         return redirect_to_login(artist.get_absolute_url())
     following = services.toggle_follow(user=request.user, artist=artist)

@@ -25,6 +25,7 @@ def follow_url(artist):
 
 def test_a_member_follows_an_artist_from_their_page_and_can_stop(owner_client, owner):
     artist = ArtistFactory(name="Mira Vale")
+    TrackFactory(artist=artist)  # music out: the artist has a public page
     page = owner_client.get(artist.get_absolute_url()).content.decode()
     assert f'action="{follow_url(artist)}"' in page and 'aria-pressed="false"' in page
 
@@ -72,6 +73,7 @@ def test_another_members_follows_are_their_own(owner, other_client, other):
 
 def test_a_stranger_is_sent_to_sign_in(anon_client):
     artist = ArtistFactory(name="Mira Vale")
+    TrackFactory(artist=artist)
     page = anon_client.get(artist.get_absolute_url()).content.decode()
     assert "/accounts/login/?next=" in page and "Follow" in page
     for response in (anon_client.get(FOLLOWING), anon_client.post(follow_url(artist))):

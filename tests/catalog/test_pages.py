@@ -146,6 +146,25 @@ def test_artist_page_lists_only_published_tracks(anon_client):
     assert "Shown Track" in html and "Draft Track" not in html
 
 
+def test_an_artist_set_up_ahead_of_a_release_is_no_public_page_until_their_music_is_out(
+    anon_client, owner_client, staff_client, staff
+):
+    from catalog.services import set_published
+
+    artist = ArtistFactory(name="Nova Secret")
+    draft = playable(artist=artist, title="Unreleased", is_published=False)
+    url = artist.get_absolute_url()
+    follow = reverse("catalog:artist-follow", args=[artist.slug])
+    assert anon_client.get(url).status_code == owner_client.get(url).status_code == 404
+    assert owner_client.post(follow).status_code == 404
+    assert staff_client.get(url).status_code == 200  # staff prepare the page
+
+    set_published(Track.objects.filter(pk=draft.pk), True, actor=staff)
+    assert anon_client.get(url).status_code == 200
+    set_published(Track.objects.filter(pk=draft.pk), False, actor=staff)  # withdrawn: followers keep it
+    assert anon_client.get(url).status_code == 200
+
+
 def test_home_page_shows_new_this_week(anon_client):
     playable(title="Brand New Tune")
     html = anon_client.get("/").content.decode()
