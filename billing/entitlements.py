@@ -180,6 +180,14 @@ def check(user, *, track):
     return Decision(False, None, reason, url)
 
 
+def can_license_any(user, tracks):
+    """Whether ``user`` has anything to licence some of ``tracks`` with: a current membership, or
+    one of them bought (which of them it covers is each grant's own check)."""
+    if current_membership(user) is not None:
+        return True
+    return TrackCredit.objects.for_account(user).available().filter(track__in=tracks).exists()
+
+
 def _usage_row(membership):
     start, end = membership.usage_window()
     allowance = membership.plan.allowance(membership.quantity)

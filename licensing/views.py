@@ -214,11 +214,7 @@ def playlist_download(request, pk):
     blocked = (
         decision is not None
         and not decision.allowed
-        and entitlements.current_membership(request.user) is None
-        and not entitlements.TrackCredit.objects.for_account(request.user)
-        .available()
-        .filter(track__in=tracks)
-        .exists()
+        and not entitlements.can_license_any(request.user, tracks)
     )
     return render(
         request,

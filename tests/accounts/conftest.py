@@ -84,3 +84,9 @@ def minor(agreements):
 def run_on_commit(django_capture_on_commit_callbacks, func, *args, **kwargs):
     with django_capture_on_commit_callbacks(execute=True):
         return func(*args, **kwargs)
+
+
+def assert_no_stock_wording(page, phrases):
+    """None of allauth's stock (Title Case) ``phrases`` is left on ``page``."""
+    shown = [text for text in phrases if text in page]
+    assert not shown, f"allauth's stock wording still on the page: {shown}"

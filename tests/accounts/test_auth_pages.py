@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
-from tests.accounts.conftest import STRONG_PASSWORD
+from tests.accounts.conftest import STRONG_PASSWORD, assert_no_stock_wording
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,8 +32,7 @@ ALLAUTH_TITLE_CASE = [
 
 
 def assert_no_title_case(html):
-    shown = [text for text in ALLAUTH_TITLE_CASE if text in html]
-    assert not shown, f"allauth's stock wording still on the page: {shown}"
+    assert_no_stock_wording(html, ALLAUTH_TITLE_CASE)
 
 
 def sign_up(client, email="new.member@example.com"):

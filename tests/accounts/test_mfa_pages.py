@@ -16,7 +16,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from tests.accounts.conftest import give_totp
+from tests.accounts.conftest import assert_no_stock_wording, give_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +44,7 @@ STOCK_TITLE_CASE = [
 
 
 def assert_no_title_case(page):
-    shown = [text for text in STOCK_TITLE_CASE if text in page]
-    assert not shown, f"allauth's stock wording still on the page: {shown}"
+    assert_no_stock_wording(page, STOCK_TITLE_CASE)
 
 
 def code_for(secret):

@@ -117,11 +117,10 @@ def test_a_real_celery_worker_consumes_tasks_from_redis(tmp_path):
             assert client.keys("*worker-ping:*"), "the worker stored nothing in Redis"
 
 
-@pytest.mark.smtp
-def test_mail_goes_out_over_smtp_to_the_sink(settings):
-    """With SMTP_URL set, MAILERS uses the SMTP backend; the CI sink stores what arrives."""
-    from django.core.mail import EmailMessage
-
+@pytest.fixture
+def smtp_sink(settings):
+    """The default mailer pointed at the CI's SMTP sink; returns a function that waits (up to 10 s)
+    until messages with all the given subjects have arrived in its maildir."""
     host, port = os.environ["TEST_SMTP_HOST"], int(os.environ["TEST_SMTP_PORT"])
     settings.MAILERS = {
         "default": {
@@ -129,51 +128,49 @@ def test_mail_goes_out_over_smtp_to_the_sink(settings):
             "OPTIONS": {"host": host, "port": port},
         }
     }
-    subject = f"AllMyTracks SMTP check {uuid.uuid4().hex}"
-    EmailMessage(subject, "Hello from the test.", to=["owner@example.com"]).send(using="default")
     maildir = Path(os.environ["TEST_SMTP_MAILDIR"])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for path in maildir.glob("*/*"):
-            if path.is_file() and email.message_from_bytes(path.read_bytes())["Subject"] == subject:
+
+    def wait_for(subjects):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            arrived = {
+                email.message_from_bytes(path.read_bytes())["Subject"]
+                for path in maildir.glob("*/*")
+                if path.is_file()
+            }
+            if set(subjects) <= arrived:
                 return
-        time.sleep(0.2)
-    pytest.fail("the message never reached the SMTP sink")
+            time.sleep(0.2)
+        pytest.fail(f"{sorted(set(subjects) - arrived)} never reached the SMTP sink")
+
+    return wait_for
 
 
 @pytest.mark.smtp
-def test_a_batch_of_emails_goes_out_over_one_smtp_connection(settings):
+def test_mail_goes_out_over_smtp_to_the_sink(smtp_sink):
+    """With SMTP_URL set, MAILERS uses the SMTP backend; the CI sink stores what arrives."""
+    from django.core.mail import EmailMessage
+
+    subject = f"AllMyTracks SMTP check {uuid.uuid4().hex}"
+    EmailMessage(subject, "Hello from the test.", to=["owner@example.com"]).send(using="default")
+    smtp_sink([subject])
+
+
+@pytest.mark.smtp
+def test_a_batch_of_emails_goes_out_over_one_smtp_connection(smtp_sink):
     """``allmytracks.mail.mail_batch``: several messages over one real SMTP connection reach the sink."""
     from django.core.mail import EmailMessage
 
     from allmytracks.mail import mail_batch, send_on
 
-    host, port = os.environ["TEST_SMTP_HOST"], int(os.environ["TEST_SMTP_PORT"])
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": host, "port": port},
-        }
-    }
     batch = uuid.uuid4().hex
-    subjects = {f"AllMyTracks batch {batch} #{n}" for n in range(3)}
+    subjects = [f"AllMyTracks batch {batch} #{n}" for n in range(3)]
     with mail_batch() as mailer:
-        for subject in sorted(subjects):
+        for subject in subjects:
             send_on(mailer, EmailMessage(subject, "Hello.", to=["owner@example.com"]))
             assert mailer.connection is not None  # still open between messages
     assert mailer.connection is None  # closed at the end
-    maildir = Path(os.environ["TEST_SMTP_MAILDIR"])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        arrived = {
-            email.message_from_bytes(path.read_bytes())["Subject"]
-            for path in maildir.glob("*/*")
-            if path.is_file()
-        }
-        if subjects <= arrived:
-            return
-        time.sleep(0.2)
-    pytest.fail("the batch never reached the SMTP sink")
+    smtp_sink(subjects)
 
 
 @pytest.mark.smoke

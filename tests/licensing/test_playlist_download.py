@@ -137,11 +137,12 @@ def test_the_agreement_must_be_accepted_and_each_licence_counts_against_the_dail
 
 
 def test_without_a_membership_or_a_bought_track_the_page_says_so_before_any_form(
-    owner_client, member, playlist, second_track
+    owner_client, member, other_member, playlist, second_track
 ):
     from tests.factories import TrackCreditFactory
 
     Subscription.objects.filter(user=member).delete()
+    TrackCreditFactory(user=other_member, track=second_track)  # another member's purchase counts for nothing
     html = owner_client.get(url(playlist)).content.decode()
     assert "Licensing these tracks needs a membership" in html and "Issue the licences" not in html
     assert 'href="/pricing/"' in html
