@@ -48,12 +48,8 @@ class CheckoutError(UserFacingError):
 
 
 class PaymentsUnavailable(CheckoutError):
-    """Card payments are not configured on this site, so nothing can be paid online.
-    ``support_email`` is where to write instead (a page can show it as a link)."""
-
-    def __init__(self, message, *, support_email):
-        super().__init__(message)
-        self.support_email = support_email
+    """Card payments are not configured on this site, so nothing can be paid online; the message
+    names the support address to write to instead (pages link it)."""
 
 
 # --- what may be bought ------------------------------------------------------------------
@@ -108,7 +104,7 @@ def check_can_buy(user, *, item="membership"):
                 "Online payments are not configured on this site yet, so nothing can be bought here. "
                 f"Write to {support} and staff can set up your membership."
             )
-        raise PaymentsUnavailable(message, support_email=support)
+        raise PaymentsUnavailable(message)
 
 
 def live_membership(user):

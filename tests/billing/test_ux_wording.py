@@ -98,6 +98,8 @@ def test_a_membership_without_card_payments_still_offers_staff_set_up(
     client.force_login(buyer)
     html = client.get(reverse("billing:checkout", args=["pro-monthly"])).content.decode()
     assert "staff can set up your membership" in html
+    support = settings.OPERATOR["support_email"]
+    assert f'Write to <a href="mailto:{support}">{support}</a> and staff' in html
     assert "this licence cannot be bought" not in html
 
 
