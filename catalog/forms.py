@@ -8,6 +8,7 @@ non-numeric values are ignored, and a page past the end becomes the last page (i
 
 from django import forms
 
+from allmytracks.forms import OwnChoicesField
 from allmytracks.numbers import whole_number
 
 from .models import Playlist, Track
@@ -119,7 +120,7 @@ class TrackPlaylistsForm(forms.Form):
     """Which of the member's playlists hold a track, and optionally a new one for it. Only the
     member's own playlists are choices: another account's id is refused as an invalid choice."""
 
-    playlists = forms.ModelMultipleChoiceField(
+    playlists = OwnChoicesField(
         label="Your playlists",
         queryset=Playlist.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -145,7 +146,7 @@ class TrackPlaylistsForm(forms.Form):
         """The listed ids (not digits, or not the member's own: left out — they only ever limit
         what the form takes the track off)."""
         values = self.cleaned_data.get("shown") or []
-        ids = {int(v) for v in values if isinstance(v, str) and v.isdigit() and len(v) < 19}
+        ids = {whole_number(v) for v in values} - {None}
         return set(self.fields["playlists"].queryset.filter(pk__in=ids).values_list("pk", flat=True))
 
 

@@ -5,6 +5,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from allmytracks.forms import OwnChoicesField
+from allmytracks.numbers import whole_number
+
 from .models import EndUser, License, Platform, Project
 
 NEW = "new"
@@ -25,10 +28,27 @@ def clean_url_or_channel(value):
             raise ValidationError(
                 "Enter a full web address (https://…) or a channel handle such as @mychannel."
             ) from None
+        longest = Project._meta.get_field("url").max_length
+        if len(candidate) > longest:
+            raise ValidationError(f"Keep the address to {longest} characters, https:// included.")
         return candidate
     if not CHANNEL_RE.match(value):
         raise ValidationError("Enter a full web address (https://…) or a channel handle such as @mychannel.")
     return value
+
+
+MENU_PROJECTS = 50  # the download form's project menu lists the most recent
+
+
+def listed_projects(user, limit, chosen=None):
+    """The member's ``limit`` most recent projects for a menu, plus ``chosen`` (an id sent by a form
+    or a link) when it is an older project of theirs: any own project can be chosen, whatever the
+    menu shows. Another account's id, or anything but an id, adds nothing."""
+    projects = list(Project.objects.for_account(user).order_by("-created_at", "-id")[:limit])
+    chosen = whole_number(chosen)
+    if chosen is not None and all(p.pk != chosen for p in projects):
+        projects += Project.objects.for_account(user).filter(pk=chosen)
+    return projects
 
 
 SOLE_END_USER_HELP = (
@@ -103,7 +123,7 @@ class DownloadForm(ProjectFieldsMixin):
             self.fields["end_user_name"].initial = user.display_name or ""
             self.fields["end_user_name"].help_text = SOLE_END_USER_HELP
 
-        projects = list(Project.objects.for_account(user).order_by("-created_at")[:50])
+        projects = listed_projects(user, MENU_PROJECTS, self.data.get(self.add_prefix("project")))
         self.projects = {str(p.pk): p for p in projects}
         self.fields["project"].choices = [(NEW, "A new project"), *((str(p.pk), str(p)) for p in projects)]
         self.fields["project"].initial = NEW
@@ -120,6 +140,13 @@ class DownloadForm(ProjectFieldsMixin):
 
     def clean(self):
         data = super().clean()
+        # Fields the page may not show: their errors go on top of the form, where they are seen.
+        if "submission" in self._errors:
+            del self._errors["submission"]
+            self.add_error(None, "This form did not come from its page. Reload the page and try again.")
+        if "project" in self._errors and not self.projects:
+            del self._errors["project"]
+            self.add_error(None, "That project is not one of yours. Start a new project for this download.")
         # End user
         choice = data.get("end_user") or ""
         data["end_user_obj"], data["new_end_user"] = None, None
@@ -169,7 +196,7 @@ class PlaylistDownloadForm(DownloadForm):
     """Licences for the ticked tracks of a playlist, all for the same end user and project. Only the
     playlist's own tracks are choices: any other id is refused as an invalid choice."""
 
-    tracks = forms.ModelMultipleChoiceField(
+    tracks = OwnChoicesField(
         label="Tracks",
         queryset=None,
         widget=forms.CheckboxSelectMultiple,
@@ -202,6 +229,9 @@ class EndUserForm(forms.Form):
     )
 
 
+FILTER_PROJECTS = 200  # the licences filter's project menu lists the most recent
+
+
 class LicenseFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=100)
     status = forms.ChoiceField(
@@ -221,12 +251,16 @@ class LicenseFilterForm(forms.Form):
         ]
         self.fields["project"].choices = [
             ("", "Any project"),
-            *((str(p.pk), p.title) for p in Project.objects.for_account(user).only("id", "title")[:200]),
+            *((str(p.pk), p.title) for p in listed_projects(user, FILTER_PROJECTS, self.data.get("project"))),
         ]
 
     def apply(self, qs):
-        if not self.is_valid():
+        """The licences matching the filters; none when a filter is not valid (a stale or edited link
+        says so rather than showing every licence as a match)."""
+        if not self.is_bound:
             return qs
+        if not self.is_valid():
+            return qs.none()
         d = self.cleaned_data
         if d["q"]:
             from django.db.models import Q

@@ -233,6 +233,25 @@ def _resolve_project(account, *, project, new_project):
     )
 
 
+def _check_project_end_user(project, *, end_user, new_end_user):
+    """One end user and one project for every download: a project already licensed for an end user
+    takes licences for that end user only (another end user starts a project of their own)."""
+    holder = (
+        License.objects.filter(project=project)
+        .order_by("issued_at", "pk")
+        .values_list("end_user_id", "end_user__name")
+        .first()
+    )
+    if holder is None:
+        return
+    holder_id, name = holder
+    if new_end_user is not None and end_user is None or end_user is not None and end_user.pk != holder_id:
+        raise LicensingError(
+            f"“{project.title}” is licensed for {name}, and a project has one end user. "
+            f"Choose {name}, or start a new project for this end user."
+        )
+
+
 # --- licences and downloads -------------------------------------------------------------------
 
 
@@ -358,6 +377,7 @@ def _grant(user, track, version, submission, agreement, code, *, end_user, new_e
         return Grant(existing, False, signed_download_url(existing, version), "already-issued")
     the_project, project_is_new = _resolve_project(account, project=project, new_project=new_project)
     if not project_is_new:
+        _check_project_end_user(the_project, end_user=end_user, new_end_user=new_end_user)
         same = (
             License.objects.filter(project=the_project, track=track)
             .order_by("status", "-issued_at")

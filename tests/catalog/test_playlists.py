@@ -59,6 +59,10 @@ def test_the_track_form_ticks_the_playlists_that_hold_it_and_unticking_takes_it_
     assert titles_in(a) == [] and titles_in(b) == ["Golden Hour"]
     assert "Took “Golden Hour” off “Client A”." in response.content.decode()
 
+    forged = owner_client.post(pick_url(track), {"playlists": ["9" * 23], "shown": [a.pk, b.pk]})
+    assert forged.status_code == 200 and "Select a valid choice" in forged.content.decode()
+    assert titles_in(b) == ["Golden Hour"]
+
 
 def test_a_form_from_before_another_playlist_was_made_leaves_that_playlist_alone(owner_client, owner):
     """Unticked boxes take the track off the playlists the page showed, not off one made since in

@@ -102,6 +102,9 @@ def test_only_the_playlists_own_tracks_and_at_most_one_pick_of_them(owner_client
     data = form_data(owner_client, playlist, tracks=[outsider.pk])
     response = owner_client.post(url(playlist), data)
     assert "Select a valid choice" in response.content.decode() and not License.objects.exists()
+    for forged in ("9" * 23, "-1", "1e3", "٣"):  # not an id a database holds: refused the same way
+        response = owner_client.post(url(playlist), form_data(owner_client, playlist, tracks=[forged]))
+        assert "Select a valid choice" in response.content.decode() and not License.objects.exists()
     none = owner_client.post(url(playlist), form_data(owner_client, playlist, tracks=[]))
     assert "Tick at least one track." in none.content.decode() and not License.objects.exists()
 
