@@ -13,8 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from allmytracks.ratelimit import check as check_rate
 from allmytracks.ratelimit import ratelimit
 from allmytracks.storage import private_download_url
+from allmytracks.views import too_many_requests
 
 from . import services, user_agents
 from .forms import (
@@ -216,7 +218,6 @@ def enterprise_letter(request, pk):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@ratelimit("account-cancel", "5/h", methods=["POST"])  # each request emails the member and staff
 def cancel(request):
     user = request.user
     pending = CancellationRequest.objects.filter(user=user, status__in=["pending", "approved"]).first()
@@ -226,6 +227,12 @@ def cancel(request):
             messages.error(request, "You already asked to cancel this account; staff are reviewing it.")
             return redirect("accounts:cancel")
         if form.is_valid():
+            # Each request emails the member and staff, so asking is limited — per account, and only
+            # asking counts: a mistyped confirmation does not, nor does withdrawing (which needs a
+            # request to withdraw, so asking and withdrawing in a loop stops at this limit too).
+            wait = check_rate(request, "account-cancel", "5/h", by=("user",))
+            if wait:
+                return too_many_requests(request, retry_after=wait)
             try:
                 services.request_cancellation(user=user, reason=form.cleaned_data["reason"], request=request)
             except services.AccountRestricted as exc:
@@ -238,8 +245,9 @@ def cancel(request):
 
 @login_required
 @require_POST
-@ratelimit("account-cancel", "5/h")  # one limit with asking: asking and withdrawing in a loop stops
 def cancel_withdraw(request, pk):
+    """Never rate-limited: a member must always be able to stop a cancellation (only a pending one
+    can be withdrawn, and each needs an asking, which is limited)."""
     cancellation = get_object_or_404(CancellationRequest, pk=pk, user=request.user)
     if services.withdraw_cancellation(cancellation=cancellation, user=request.user, request=request):
         messages.success(request, "Your cancellation request is withdrawn. Your account stays open.")

@@ -76,17 +76,49 @@ def test_member_can_withdraw_a_pending_request(owner_client, members):
     assert CancellationRequest.objects.filter(status="pending").count() == 1
 
 
-def test_asking_and_withdrawing_in_a_loop_is_stopped(owner_client, members):
-    """Each request emails the member and alerts staff: asking and withdrawing share one limit."""
+def test_asking_and_withdrawing_in_a_loop_is_stopped_at_five_askings_an_hour(owner_client, members):
+    """Each request emails the member and alerts staff: asking is limited, and withdrawing needs a
+    request to withdraw, so the loop stops at the limit."""
     statuses = []
-    for _ in range(3):
+    for _ in range(6):
         statuses.append(request_cancel(owner_client, "owner@example.com").status_code)
         pending = CancellationRequest.objects.filter(status="pending").first()
         if pending:
             url = reverse("accounts:cancel-withdraw", args=[pending.pk])
             statuses.append(owner_client.post(url).status_code)
-    assert statuses[:5] == [302] * 5 and statuses[5] == 429
-    assert CancellationRequest.objects.count() == 3
+    assert statuses == [302] * 10 + [429]
+    assert CancellationRequest.objects.count() == 5
+
+
+def test_mistyped_confirmations_do_not_use_up_the_limit_and_withdrawing_is_never_limited(
+    owner_client, members
+):
+    for _ in range(6):
+        mistyped = request_cancel(owner_client, "owner@exmaple.com")
+        assert "not the email address of this account" in mistyped.text
+    assert request_cancel(owner_client, "owner@example.com").status_code == 302
+    for _ in range(4):  # the member's limit used up by asking and withdrawing
+        pending = CancellationRequest.objects.get(status="pending")
+        assert owner_client.post(reverse("accounts:cancel-withdraw", args=[pending.pk])).status_code == 302
+        assert request_cancel(owner_client, "owner@example.com").status_code == 302
+    pending = CancellationRequest.objects.get(status="pending")
+    assert request_cancel(owner_client, "owner@example.com").status_code == 302  # already pending: said so
+    withdrawn = owner_client.post(reverse("accounts:cancel-withdraw", args=[pending.pk]))
+    assert withdrawn.status_code == 302
+    pending.refresh_from_db()
+    assert pending.status == "rejected"
+    assert request_cancel(owner_client, "owner@example.com").status_code == 429
+
+
+def test_another_member_on_the_same_address_does_not_use_up_the_members_limit(
+    owner_client, other_client, members
+):
+    for _ in range(5):
+        request_cancel(other_client, "other@example.com")
+        pending = CancellationRequest.objects.filter(user=members[1], status="pending").first()
+        if pending:
+            other_client.post(reverse("accounts:cancel-withdraw", args=[pending.pk]))
+    assert request_cancel(owner_client, "owner@example.com").status_code == 302
 
 
 def test_staff_approval_cancels_and_anonymises_the_account_for_good(
