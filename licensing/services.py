@@ -323,8 +323,12 @@ def grant_license(
     project=None,
     new_project=None,
     request=None,
+    download=True,
 ):
     """Download = licence. Returns a ``Grant`` with the signed URL of the file.
+
+    ``download=False``: the licence only (licensing a playlist's tracks); no download is recorded
+    until the member downloads a file from the licence's page.
 
     - The same form submitted twice returns the first licence (``submission`` is unique).
     - The same track for the same project is a free re-download of the existing licence.
@@ -349,6 +353,7 @@ def grant_license(
                 grant = _grant(
                     user, track, version, submission, agreement, code, end_user=end_user,
                     new_end_user=new_end_user, project=project, new_project=new_project, request=request,
+                    download=download,
                 )  # fmt: skip
         except IntegrityError:
             if License.objects.filter(code=code).exists():
@@ -356,13 +361,13 @@ def grant_license(
             raise
         if grant.created:
             grant.license.track = track
-            grant.url = signed_download_url(grant.license, version)
+            grant.url = signed_download_url(grant.license, version) if download else ""
         return grant
     raise LicensingError("We could not issue a licence code just now. Please try again.")  # pragma: no cover
 
 
 def _grant(user, track, version, submission, agreement, code, *, end_user, new_end_user, project, new_project,
-           request):  # fmt: skip
+           request, download):  # fmt: skip
     """The transaction of ``grant_license``. A new licence's Grant comes back without its URL."""
     from billing import entitlements
 
@@ -371,6 +376,8 @@ def _grant(user, track, version, submission, agreement, code, *, end_user, new_e
     ids = list(License.objects.filter(account=account, submission=submission).values_list("pk")[:1])
     existing = License.objects.select_related("track__artist").get(pk=ids[0][0]) if ids else None
     if existing is not None:
+        if not download:
+            return Grant(existing, False, "", "already-issued")
         _record_download(
             existing, version if version.track_id == existing.track_id else existing.version, request
         )
@@ -385,6 +392,8 @@ def _grant(user, track, version, submission, agreement, code, *, end_user, new_e
             .first()
         )
         if same is not None and same.is_active:
+            if not download:
+                return Grant(same, False, "", "same-project")
             _record_download(same, version, request)
             return Grant(same, False, signed_download_url(same, version), "same-project")
         if same is not None:
@@ -415,10 +424,11 @@ def _grant(user, track, version, submission, agreement, code, *, end_user, new_e
         source_type=consumption.source_type,
         source_id=consumption.source_id,
         submission=submission,
-        download_count=1,
-        last_downloaded_at=timezone.now(),
+        download_count=1 if download else 0,
+        last_downloaded_at=timezone.now() if download else None,
     )
-    _record_download(license, version, request, first=True)
+    if download:
+        _record_download(license, version, request, first=True)
     audit.record(
         "licensing.license_granted",
         actor=user,
@@ -475,6 +485,7 @@ def grant_licenses(
                 project=project,
                 new_project=new_project,
                 request=request,
+                download=False,  # each file is downloaded from its licence's page
             )
         except LicensingError as exc:
             return grants, (track, exc)

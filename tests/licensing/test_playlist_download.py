@@ -56,6 +56,29 @@ def test_the_ticked_tracks_are_licensed_for_one_project_and_end_user(
     assert "2 tracks licensed" in html and all(lic.code in html for lic in licences)
 
 
+def test_licensing_a_playlist_records_no_download_until_a_file_is_downloaded(
+    owner_client, member, playlist, track
+):
+    from licensing.models import Download
+
+    data = form_data(owner_client, playlist)
+    owner_client.post(url(playlist), data)
+    owner_client.post(url(playlist), data)  # sent again: the same licences, still nothing downloaded
+    licences = License.objects.filter(account=member)
+    assert [(lic.download_count, lic.last_downloaded_at) for lic in licences] == [(0, None)] * 2
+    assert not Download.objects.exists()
+    page = owner_client.get(licences.get(track=track).get_absolute_url()).content.decode()
+    assert "Downloads" in page
+
+    lic = licences.get(track=track)
+    redownload = reverse("licensing:redownload", args=[lic.code])
+    response = owner_client.post(redownload, {"version": lic.version_id})
+    assert response.status_code == 302
+    lic.refresh_from_db()
+    assert lic.download_count == 1 and lic.last_downloaded_at is not None
+    assert Download.objects.filter(license=lic).count() == 1
+
+
 def test_the_form_lists_the_tracks_in_the_playlists_order(owner_client, playlist, track, second_track):
     def listed():
         return [t.pk for t in owner_client.get(url(playlist)).context["form"].fields["tracks"].queryset]
