@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django_countries import countries
 
 from .models import EnterpriseApplication, User, today_minus_years
 from .names import validate_allowed_name
@@ -115,6 +116,13 @@ class ProfileForm(forms.ModelForm):
     SENSITIVE = ("display_name", "company")
 
     marketing_opt_in = forms.BooleanField(required=False, label="Email me news and offers")
+    # Stored as the ISO 3166 code; chosen by name (django-countries keeps the list current).
+    country = forms.ChoiceField(
+        label="Country",
+        required=False,
+        choices=lambda: [("", "Choose your country"), *countries],
+        error_messages={"invalid_choice": "Choose your country from the list."},
+    )
 
     class Meta:
         model = User
@@ -122,7 +130,6 @@ class ProfileForm(forms.ModelForm):
         labels = {"display_name": "Display name", "bio": "About you"}
         help_texts = {
             "display_name": "Shown on your profile and licence letters.",
-            "country": "Two-letter country code, e.g. GB, US, DE.",
             "bio": "A short public description (up to 500 characters).",
             "avatar": "PNG or JPEG, at most 10 MB. We resize it to 512 pixels.",
         }
@@ -149,12 +156,6 @@ class ProfileForm(forms.ModelForm):
 
     def clean_bio(self):
         return validate_allowed_name(self.cleaned_data["bio"], what="Your profile text")
-
-    def clean_country(self):
-        value = self.cleaned_data["country"].strip().upper()
-        if value and (len(value) != 2 or not value.isalpha()):
-            raise ValidationError("Use the two-letter country code, e.g. GB.")
-        return value
 
     def clean_date_of_birth(self):
         return clean_date_of_birth(self.cleaned_data.get("date_of_birth"))

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from allmytracks.ratelimit import check as check_rate
 from allmytracks.ratelimit import ratelimit
@@ -36,6 +36,7 @@ def _restricted(request, exc, template="accounts/restricted.html", status=400):
 
 
 @login_required
+@require_safe
 def account(request):
     user = request.user
     sessions = UserSession.objects.purge_and_list(user)
@@ -120,6 +121,7 @@ def data_export(request):
 
 
 @login_required
+@require_safe
 def security(request):
     user = request.user
     sessions = sorted(UserSession.objects.purge_and_list(user), key=lambda s: s.created_at, reverse=True)
@@ -205,6 +207,7 @@ def enterprise(request):
 
 
 @login_required
+@require_safe
 def enterprise_letter(request, pk):
     application = get_object_or_404(EnterpriseApplication, pk=pk, user=request.user)
     return redirect(

@@ -33,7 +33,7 @@ def _owned_license(request, code):
         License.objects.for_account(request.user).select_related(
             "track__artist", "end_user", "project", "version"
         ),
-        code=code,
+        code=normalise_code(code) or code,
     )
 
 
@@ -347,6 +347,9 @@ def export_csv(request):
 @login_required
 @require_safe
 def license_detail(request, code):
+    normal = normalise_code(code)
+    if normal and normal != code:  # typed in lower case, without dashes…: the licence's own address
+        return redirect("licensing:license-detail", code=normal)
     lic = _owned_license(request, code)
     # A licence just issued or downloaded again from the form: its page starts the signed file once
     # (a reload or a later visit shows the page alone; the files list offers every download).

@@ -140,3 +140,9 @@ def test_sessions_are_named_by_browser_and_system(client, members, password):
     page = client.get(reverse("accounts:security")).text
     assert "Firefox on Windows" in page and "Mobile Safari on iOS · iPhone" in page
     assert f'title="{firefox}"' in page  # the full string stays at hand
+
+
+@pytest.mark.parametrize("name", ["accounts:account", "accounts:security"])
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_pages_that_only_show_refuse_other_methods(owner_client, members, name, method):
+    assert getattr(owner_client, method)(reverse(name)).status_code == 405

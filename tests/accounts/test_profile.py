@@ -131,10 +131,22 @@ def test_changing_the_display_name_asks_for_the_password_again(owner_client, mem
 
 def test_non_sensitive_changes_save_without_the_password(owner_client, members):
     owner = members[0]
-    response = owner_client.post(reverse("accounts:profile"), profile_data(owner, country="gb", bio="Editor"))
+    response = owner_client.post(reverse("accounts:profile"), profile_data(owner, country="GB", bio="Editor"))
     assert response.status_code == 302
     owner.refresh_from_db()
     assert owner.country == "GB" and owner.bio == "Editor"
+
+
+def test_the_country_is_chosen_by_name_and_only_a_real_country_is_kept(owner_client, members):
+    owner = members[0]
+    page = owner_client.get(reverse("accounts:profile")).content.decode()
+    assert '<option value="DE">Germany</option>' in page and '<option value="" selected>Choose your country' in page
+    for forged in ("ĞB", "XX", "gbr"):
+        response = owner_client.post(reverse("accounts:profile"), profile_data(owner, country=forged))
+        assert response.status_code == 200
+        assert "Choose your country from the list." in response.content.decode()
+    owner.refresh_from_db()
+    assert owner.country == ""
 
 
 def test_marketing_choice_in_profile_is_recorded_with_legal(owner_client, members):

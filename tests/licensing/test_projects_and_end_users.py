@@ -131,3 +131,30 @@ def test_a_filter_that_is_not_valid_matches_nothing_and_says_why(
     assert list(response.context["licenses"]) == []
     html = response.content.decode()
     assert "Select a valid choice" in html and "No licences match" in html
+
+
+def test_a_licence_address_typed_in_lower_case_or_without_dashes_leads_to_the_licence(
+    member, owner_client, track
+):
+    lic = grant(member, track, name="Olivia Owner").license
+    for typed in (lic.code.lower(), lic.code.replace("-", "").lower()):
+        response = owner_client.get(reverse("licensing:license-detail", args=[typed]))
+        assert response.status_code == 302 and response["Location"] == lic.get_absolute_url()
+    redownload = owner_client.post(
+        reverse("licensing:redownload", args=[lic.code.lower()]), {"version": lic.version_id}
+    )
+    assert redownload.status_code == 302
+    lic.refresh_from_db()
+    assert lic.download_count == 2
+
+
+def test_the_end_users_page_of_a_one_seat_enterprise_says_its_seat_is_taken(agreements, client):
+    from tests.factories import UserFactory
+    from tests.licensing.conftest import give_membership, make_ready
+
+    studio = make_ready(UserFactory(email="solo@example.com"), enterprise=True, seats=1)
+    give_membership(studio)
+    services.designate_end_user(user=studio, name="Ana Díaz")
+    client.force_login(studio)
+    page = client.get(reverse("licensing:end-users")).content.decode()
+    assert "Your one seat is taken." in page and "All 1 seat" not in page
