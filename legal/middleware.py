@@ -9,10 +9,12 @@ but purchases and downloads stay refused: billing and licensing call
 ``ensure_current_agreements`` before either.
 """
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from . import services
 
@@ -67,8 +69,22 @@ class AgreementGateMiddleware:
         url = reverse("legal:accept")
         if request.method == "GET":
             url += "?" + urlencode({"next": request.get_full_path()})
+        else:
+            # A form sent while the new version waited is not acted on: the page says so, and
+            # accepting leads back to the form's page to send it again.
+            back = _form_page(request)
+            url += "?" + urlencode({"unsent": "1", "next": back} if back else {"unsent": "1"})
         if getattr(request, "htmx", False):
             response = HttpResponse(status=204)
             response["HX-Redirect"] = url
             return response
         return HttpResponseRedirect(url, status=303) if request.method != "GET" else HttpResponseRedirect(url)
+
+
+def _form_page(request):
+    """The page a form was sent from (its Referer, when it is on this site): a path, or ""."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if not referer or not url_has_allowed_host_and_scheme(referer, {request.get_host()}, request.is_secure()):
+        return ""
+    parts = urlsplit(referer)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
@@ -164,7 +165,7 @@ def accept(request):
                 )
             except services.LegalError as exc:
                 messages.error(request, str(exc))
-                return redirect(f"{reverse('legal:accept')}?next={next_url}")
+                return redirect(f"{reverse('legal:accept')}?{urlencode({'next': next_url})}")
             request.session.pop(DECLINED_SESSION_KEY, None)
             messages.success(request, "Thank you. Your acceptance is recorded; you can carry on.")
             return HttpResponseRedirect(next_url)
@@ -176,6 +177,7 @@ def accept(request):
             "first_time": first_time,
             "form": form,
             "next": next_url,
+            "unsent": request.GET.get("unsent") == "1",
         },
     )
 

@@ -119,6 +119,35 @@ def test_a_signed_in_user_with_an_unaccepted_material_change_is_sent_to_the_acce
     assert "I have read and agree to the updated User Agreement (version 2)" in html
 
 
+def test_a_form_sent_while_a_new_version_waits_is_not_acted_on_and_says_so_then_leads_back(
+    owner_client, owner, accepted
+):
+    new = publish_agreement("user-agreement", body="## Terms\n\nA new duty.\n", summary="A new duty.")
+    profile = reverse("accounts:profile")
+    sent = owner_client.post(
+        profile,
+        {"display_name": "Olivia", "bio": "Typed before the change"},
+        HTTP_REFERER=f"http://testserver{profile}?tab=about",
+    )
+    assert sent.status_code == 303
+    back = "%2Faccount%2Fprofile%2F%3Ftab%3Dabout"
+    assert sent["Location"] == reverse("legal:accept") + f"?unsent=1&next={back}"
+    owner.refresh_from_db()
+    assert owner.bio != "Typed before the change"
+    page = owner_client.get(sent["Location"])
+    assert "What you just sent was not saved" in page.content.decode()
+    accepted_now = owner_client.post(
+        reverse("legal:accept"),
+        {"agree": "on", "versions": str(new.pk), "next": page.context["next"], "action": "accept"},
+    )
+    assert accepted_now["Location"] == f"{profile}?tab=about"
+
+    elsewhere = publish_agreement("user-agreement", body="## Terms\n\nAnother.\n", summary="Another.")
+    assert elsewhere
+    foreign = owner_client.post(profile, {"display_name": "Olivia"}, HTTP_REFERER="https://evil.example/x")
+    assert foreign["Location"] == reverse("legal:accept") + "?unsent=1"
+
+
 def test_an_account_that_never_accepted_is_asked_to_accept_not_told_of_changes(owner_client, agreements):
     html = owner_client.get(reverse("legal:accept")).content.decode()
     assert "Please accept our agreements" in html and "accept them" in html
