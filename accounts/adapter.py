@@ -115,6 +115,21 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         except SocialApp.DoesNotExist:
             raise Http404("No such sign-in provider.") from None
 
+    def populate_user(self, request, sociallogin, data):
+        """The provider's name for the account (the sign-up form shows it to confirm or change)."""
+        user = super().populate_user(request, sociallogin, data)
+        full = " ".join(part for part in (data.get("first_name"), data.get("last_name")) if part)
+        user.display_name = (data.get("name") or full or "").strip()[
+            : user._meta.get_field("display_name").max_length
+        ]
+        return user
+
+    def get_signup_form_initial_data(self, sociallogin):
+        return {
+            **super().get_signup_form_initial_data(sociallogin),
+            "display_name": sociallogin.user.display_name,
+        }
+
     def is_open_for_signup(self, request, sociallogin):
         try:
             current_agreement_versions()

@@ -38,6 +38,14 @@ def clean_date_of_birth(value):
 class SignupExtraForm(forms.Form):
     """What AllMyTracks adds to allauth's sign-up forms (email and third-party alike)."""
 
+    display_name = forms.CharField(
+        label="Your name",
+        max_length=User._meta.get_field("display_name").max_length,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        help_text=(
+            "Your full name, or your company's if you buy for it: licence letters name you as the licensee."
+        ),
+    )
     date_of_birth = forms.DateField(
         label="Date of birth",
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
@@ -80,6 +88,9 @@ class SignupExtraForm(forms.Form):
                 str(v.pk) for v in self.agreement_versions.values()
             )
 
+    def clean_display_name(self):
+        return validate_allowed_name(self.cleaned_data["display_name"].strip(), what="Your name")
+
     def clean_date_of_birth(self):
         return clean_date_of_birth(self.cleaned_data.get("date_of_birth"))
 
@@ -102,6 +113,8 @@ class SignupExtraForm(forms.Form):
     def signup(self, request, user):
         from .services import complete_registration
 
+        user.display_name = self.cleaned_data["display_name"]
+        user.save(update_fields=["display_name"])
         complete_registration(
             user=user,
             date_of_birth=self.cleaned_data["date_of_birth"],

@@ -42,6 +42,7 @@ def sign_up(client, email="new.member@example.com"):
             "email": email,
             "password1": STRONG_PASSWORD,
             "password2": STRONG_PASSWORD,
+            "display_name": "New Member",
             "date_of_birth": "1992-03-04",
             "agree": "on",
         },

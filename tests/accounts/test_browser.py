@@ -15,6 +15,7 @@ def test_sign_up_confirm_the_email_sign_in_and_see_the_account_page(page, agreem
     page.goto("/accounts/signup/")
     assert_accessible(page)
     page.get_by_label("Email").fill("journey@example.com")
+    page.get_by_label("Your name").fill("Journey Tester")
     page.get_by_label("Date of birth").fill("1991-07-14")
     page.get_by_label("Password", exact=True).fill(STRONG_PASSWORD)
     page.get_by_label("Password (again)").fill(STRONG_PASSWORD)

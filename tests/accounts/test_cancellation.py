@@ -183,6 +183,7 @@ def test_the_address_registers_a_new_account_never_the_old_one(
             "email": "owner@example.com",
             "password1": STRONG_PASSWORD,
             "password2": STRONG_PASSWORD,
+            "display_name": "New Member",
             "date_of_birth": "1990-01-01",
             "agree": "on",
         },

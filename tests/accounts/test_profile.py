@@ -140,7 +140,10 @@ def test_non_sensitive_changes_save_without_the_password(owner_client, members):
 def test_the_country_is_chosen_by_name_and_only_a_real_country_is_kept(owner_client, members):
     owner = members[0]
     page = owner_client.get(reverse("accounts:profile")).content.decode()
-    assert '<option value="DE">Germany</option>' in page and '<option value="" selected>Choose your country' in page
+    assert (
+        '<option value="DE">Germany</option>' in page
+        and '<option value="" selected>Choose your country' in page
+    )
     for forged in ("ĞB", "XX", "gbr"):
         response = owner_client.post(reverse("accounts:profile"), profile_data(owner, country=forged))
         assert response.status_code == 200

@@ -134,7 +134,7 @@ def pending_google_signup(client, settings, email="social@example.com"):
     provider = get_adapter().get_provider(RequestFactory().get("/"), "google")
     sociallogin = SocialLogin(
         provider=provider,
-        user=User(email=email),
+        user=User(email=email, display_name="Sam Social"),
         account=SocialAccount(provider="google", uid="g-123", extra_data={"email": email}),
         email_addresses=[Address(email=email, verified=True, primary=True)],
     )
@@ -150,6 +150,7 @@ def test_third_party_sign_up_stops_at_the_agreement_tick_and_date_of_birth(clien
     page = client.get(reverse("socialaccount_signup"))
     assert page.status_code == 200
     assert "I have read and agree to" in page.text and "Date of birth" in page.text
+    assert 'value="Sam Social"' in page.text  # the provider's name, to confirm or change
     response = client.post(reverse("socialaccount_signup"), {"email": "social@example.com"})
     assert response.status_code == 200
     assert not User.objects.filter(email="social@example.com").exists()
@@ -162,7 +163,12 @@ def test_third_party_sign_up_records_the_acceptance(client, settings, agreements
     pending_google_signup(client, settings)
     response = client.post(
         reverse("socialaccount_signup"),
-        {"email": "social@example.com", "date_of_birth": "1988-02-02", "agree": "on"},
+        {
+            "email": "social@example.com",
+            "display_name": "Sam Social",
+            "date_of_birth": "1988-02-02",
+            "agree": "on",
+        },
     )
     assert response.status_code == 302
     user = User.objects.get(email="social@example.com")

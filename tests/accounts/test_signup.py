@@ -19,6 +19,7 @@ def signup_data(**overrides):
         "email": "new.member@example.com",
         "password1": STRONG_PASSWORD,
         "password2": STRONG_PASSWORD,
+        "display_name": "New Member",
         "date_of_birth": "1992-03-04",
         "agree": "on",
     }
@@ -40,6 +41,7 @@ def test_signup_records_acceptance_of_the_exact_versions_shown(
     assert response.status_code == 302
     user = User.objects.get(email="new.member@example.com")
     assert user.date_of_birth == datetime.date(1992, 3, 4)
+    assert user.display_name == "New Member"
     accepted = set(Acceptance.objects.filter(user=user, method="signup").values_list("version_id", flat=True))
     assert accepted == {ua.pk, pp.pk}
     assert not EmailAddress.objects.get(user=user).verified
@@ -178,3 +180,12 @@ def test_signup_form_shows_third_party_buttons_only_when_configured(client, agre
     page = client.get(reverse("account_signup"))
     assert "Continue with Google" not in page.text
     assert "Continue with Apple" not in page.text
+
+
+def test_signup_asks_for_the_name_licence_letters_give_the_licensee(client, agreements):
+    page = client.get(reverse("account_signup")).text
+    assert "licence letters name you as the licensee" in page and 'autocomplete="name"' in page
+    for missing in ("", "   "):
+        response = client.post(reverse("account_signup"), signup_data(display_name=missing))
+        assert response.status_code == 200 and "This field is required." in response.text
+    assert not User.objects.filter(email="new.member@example.com").exists()
