@@ -149,6 +149,20 @@ class TrackPlaylistsForm(forms.Form):
         ids = {whole_number(v) for v in values} - {None}
         return set(self.fields["playlists"].queryset.filter(pk__in=ids).values_list("pk", flat=True))
 
+    def redisplay(self, holding):
+        """Ready the sent form to be shown again after an error: the member's ticks kept for the
+        playlists their page showed, a playlist it did not show (made since, in another tab) ticked
+        as it is now (``holding``: ids of the playlists that hold the track), and every playlist
+        listed now counted as shown — so sending it again takes the track off only what it shows."""
+        before = self.cleaned_data.get("shown", set()) if hasattr(self, "cleaned_data") else set()
+        listed = self.fields["shown"].initial
+        ticked = [value for value in self.data.getlist("playlists") if whole_number(value) in before]
+        ticked += [str(pk) for pk in listed if pk in holding and pk not in before]
+        data = self.data.copy()
+        data.setlist("playlists", ticked)
+        data.setlist("shown", [str(pk) for pk in listed])
+        self.data = data
+
 
 class PlaylistMoveForm(forms.Form):
     """One move of a playlist's track: where to, and the position the page showed (so a form sent

@@ -487,6 +487,8 @@ def track_playlists(request, slug):
             if not added and not removed:
                 messages.info(request, "Your playlists are as they were.")
             return redirect(back)
+    if form.is_bound:
+        form.redisplay(set(current.values_list("pk", flat=True)))
     return render(request, "catalog/track_playlists.html", {"track": track, "form": form, "back": back})
 
 

@@ -64,6 +64,31 @@ def test_the_track_form_ticks_the_playlists_that_hold_it_and_unticking_takes_it_
     assert titles_in(b) == ["Golden Hour"]
 
 
+def test_a_form_shown_again_after_an_error_lists_playlists_as_they_are_now(owner_client, owner):
+    """Sent with an error from a page made before another tab added a playlist: the page shown again
+    keeps the member's ticks, shows the new playlist as it is (holding the track), and counts it as
+    shown — so sending it as it stands keeps the track on every playlist it is ticked on."""
+    track = playable(title="Golden Hour")
+    reel = services.create_playlist(user=owner, title="Reel")
+    shown = [str(pk) for pk in owner_client.get(pick_url(track)).context["form"]["shown"].value()]
+    picks, _ = services.save_as_playlist(user=owner, title="Client picks", tracks=[track])  # another tab
+
+    again = owner_client.post(
+        pick_url(track), {"playlists": [reel.pk], "shown": shown, "new_title": "x" * 81}
+    )
+    assert again.status_code == 200
+    form = again.context["form"]
+    assert sorted(int(v) for v in form["shown"].value()) == sorted([reel.pk, picks.pk])
+    assert sorted(int(v) for v in form["playlists"].value()) == sorted([reel.pk, picks.pk])
+    html = again.content.decode()
+    assert f'<input type="hidden" name="shown" value="{picks.pk}"' in html
+
+    owner_client.post(
+        pick_url(track), {"playlists": form["playlists"].value(), "shown": form["shown"].value()}
+    )
+    assert titles_in(reel) == titles_in(picks) == ["Golden Hour"]
+
+
 def test_a_form_from_before_another_playlist_was_made_leaves_that_playlist_alone(owner_client, owner):
     """Unticked boxes take the track off the playlists the page showed, not off one made since in
     another tab (the page never listed it, so its box could not be ticked)."""
