@@ -7,7 +7,11 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation, IncorrectLookupParameters
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
@@ -15,6 +19,7 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.formats import date_format
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
@@ -41,6 +46,7 @@ from .models import (
     Theme,
     Track,
     TrackVersion,
+    normalise_isrc,
 )
 from .tasks import ingest_job
 
@@ -232,11 +238,79 @@ class KeepOldAddressMixin:
             services.redirect_page(before.get_absolute_url(), obj.get_absolute_url())
 
 
+# --- pictures uploaded on a page -------------------------------------------------------------
+
+
+class PictureFormMixin:
+    """A picture staff upload on the page (``picture_field``) is checked and re-encoded as a file's
+    embedded artwork is at ingest (``ingest.process_artwork``): a decompression bomb, an SVG or
+    anything else that is no JPEG, PNG, WebP or GIF is refused; the metadata goes, the orientation
+    tag is applied and the size capped. ``picture`` is the result, kept by ``PictureAdminMixin``."""
+
+    picture_field = "artwork"
+    picture_help = (
+        f"JPEG, PNG or WebP. Kept as a JPEG of at most {ingest.ARTWORK_SIZE} px, without its metadata."
+    )
+    picture = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.picture_field in self.fields:
+            self.fields[self.picture_field].help_text = self.picture_help
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get(self.picture_field)
+        if isinstance(upload, UploadedFile):  # a new picture (not the one kept, nor a cleared one)
+            if upload.size > settings.MAX_UPLOAD_SIZE:
+                self.add_error(
+                    self.picture_field,
+                    f"This picture is {filesizeformat(upload.size)}; "
+                    f"the limit is {filesizeformat(settings.MAX_UPLOAD_SIZE)}.",
+                )
+                return cleaned
+            upload.seek(0)
+            try:
+                self.picture = ingest.process_artwork(upload.read(), label="This picture")
+            except ingest.IngestError as exc:
+                self.add_error(self.picture_field, str(exc))
+        return cleaned
+
+
+class PictureAdminMixin:
+    """Keeps the picture ``PictureFormMixin`` made of an upload, never the file as sent, with the
+    smaller copies made from it (``picture_copies``); the files a new or cleared picture replaces
+    are deleted once the change is committed."""
+
+    picture_copies = ()
+
+    def store_picture(self, obj, field, picture):
+        """Keep ``picture`` (an ``ingest.Artwork``; None: cleared, and the form emptied the field)."""
+        if picture is not None:
+            getattr(obj, field).save("a.jpg", ContentFile(picture.jpeg), save=False)
+
+    def save_model(self, request, obj, form, change):
+        field = form.picture_field
+        if field in form.changed_data:
+            files = [form.initial.get(field), *(getattr(obj, name) for name in self.picture_copies)]
+            replaced = {f.name for f in files if f}  # (named now: storing a copy renames its file)
+            self.store_picture(obj, field, form.picture)
+            storage = obj._meta.get_field(field).storage
+            for name in replaced:
+                transaction.on_commit(partial(storage.delete, name), robust=True)
+        super().save_model(request, obj, form, change)
+
+
 # --- artists ------------------------------------------------------------------------------
 
 
+class ArtistAdminForm(PictureFormMixin, forms.ModelForm):
+    picture_field = "image"
+
+
 @admin.register(Artist)
-class ArtistAdmin(KeepOldAddressMixin, admin.ModelAdmin):
+class ArtistAdmin(PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin):
+    form = ArtistAdminForm
     list_display = ["name", "slug", "track_count", "created_at"]
     actions = ["merge"]
     search_fields = ["name"]
@@ -331,9 +405,26 @@ class TrackVersionForm(forms.ModelForm):
         widgets = {"name": forms.TextInput(attrs={"size": 16})}
 
 
+class TrackVersionFormSet(forms.BaseInlineFormSet):
+    """A track's files. One that a licence names, or the main or last ready file of a track that
+    stays published, is not deleted (``services.undeletable_versions``): the page says why and
+    nothing is saved."""
+
+    def clean(self):
+        super().clean()
+        doomed = [form.instance for form in self.initial_forms if self._should_delete_form(form)]
+        if doomed:
+            refusals = services.undeletable_versions(
+                self.instance, doomed, published=self.instance.is_published
+            )
+            if refusals:
+                raise ValidationError(list(refusals.values()))
+
+
 class TrackVersionInline(admin.TabularInline):
     model = TrackVersion
     form = TrackVersionForm
+    formset = TrackVersionFormSet
     verbose_name = "file"
     verbose_name_plural = "files (full track, edits, loops and stems)"
     extra = 0
@@ -372,8 +463,28 @@ class TrackVersionInline(admin.TabularInline):
         )
 
 
-class TrackAdminForm(forms.ModelForm):
+class TrackAdminForm(PictureFormMixin, forms.ModelForm):
     """The track page's form (its fields come from ``TrackAdmin.fieldsets``)."""
+
+    picture_help = (
+        f"JPEG, PNG or WebP. Kept as a JPEG of at most {ingest.ARTWORK_SIZE} px, without its metadata, "
+        "with the smaller copies result rows and the track's page show."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "isrc" in self.fields:
+            self.fields["isrc"].help_text = "e.g. GB-AAA-24-00001 (hyphens optional)."
+
+    def clean_isrc(self):
+        text = self.cleaned_data.get("isrc", "")
+        isrc = normalise_isrc(text)
+        if text and not isrc:
+            raise ValidationError(
+                "Enter an ISRC: two letters for the country, three letters or digits for the registrant, "
+                "two digits for the year and five for the number, e.g. GB-AAA-24-00001."
+            )
+        return isrc
 
     def clean_is_published(self):
         published = self.cleaned_data.get("is_published")
@@ -386,7 +497,7 @@ class TrackAdminForm(forms.ModelForm):
 
 
 @admin.register(Track)
-class TrackAdmin(KeepOldAddressMixin, admin.ModelAdmin):
+class TrackAdmin(PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin):
     Media = CatalogAdminMedia
     form = TrackAdminForm
     # What staff scan for; BPM, key, duration and the rest are on each track's page and in the filters.
@@ -421,6 +532,7 @@ class TrackAdmin(KeepOldAddressMixin, admin.ModelAdmin):
         "artwork_preview",
     ]
     inlines = [TrackVersionInline]
+    picture_copies = ("artwork_medium", "artwork_small")
     actions = ["publish", "unpublish"]
     date_hierarchy = "created_at"
     fieldsets = [
@@ -450,6 +562,9 @@ class TrackAdmin(KeepOldAddressMixin, admin.ModelAdmin):
 
     def _can_upload(self, request):
         return self.admin_site.get_model_admin(IngestJob).has_add_permission(request)
+
+    def store_picture(self, obj, field, picture):
+        ingest.store_artwork(obj, picture)  # with its WebP copies and colour, as ingest stores one
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -487,9 +602,7 @@ class TrackAdmin(KeepOldAddressMixin, admin.ModelAdmin):
         if obj.pk is None:
             return "—"
         upload = reverse("admin:catalog_ingestjob_add") + "?" + urlencode({"attach_to": obj.pk})
-        uploads = (
-            reverse("admin:catalog_ingestjob_changelist") + "?" + urlencode({"track__id__exact": obj.pk})
-        )
+        uploads = reverse("admin:catalog_ingestjob_changelist") + "?" + urlencode({"track": obj.pk})
         return format_html(
             '<a href="{}">Upload another version or stem</a> · <a href="{}">Uploads of this track</a>',
             upload,
@@ -511,13 +624,37 @@ class TrackAdmin(KeepOldAddressMixin, admin.ModelAdmin):
         self._set_published(request, queryset, False)
 
     def _set_published(self, request, queryset, published):
-        try:
-            n = services.set_published(queryset, published, actor=request.user, request=request)
-        except services.CatalogError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return
-        word = "published" if published else "unpublished"
-        self.message_user(request, f"{n} track(s) {word}.", messages.SUCCESS)
+        done = services.set_published(queryset, published, actor=request.user, request=request)
+        if done.not_ready:
+            self.message_user(request, not_published_message(done), messages.WARNING)
+        else:
+            word = "published" if published else "unpublished"
+            self.message_user(request, f"{plural(done.count, 'track')} {word}.", messages.SUCCESS)
+
+
+# Why a track's audio is not ready, by its ``ingest_status``.
+NOT_READY = {
+    IngestStatus.PENDING: "waiting to be processed",
+    IngestStatus.PROCESSING: "still being processed",
+    IngestStatus.FAILED: "processing failed",
+}
+NAMED_AT_MOST = 10
+
+
+def not_published_message(done):
+    """What a publish that left tracks out (``services.Published``) did, naming them and why."""
+    left_out = done.not_ready
+    if done.count:
+        lead = f"{plural(done.count, 'track')} published. {len(left_out)} left unpublished, as their"
+    else:
+        lead = "Nothing was published, as the"
+    names = format_html_join(
+        ", ",
+        "{} ({})",
+        ((track_link(t), NOT_READY.get(t.ingest_status, t.ingest_status)) for t in left_out[:NAMED_AT_MOST]),
+    )
+    more = f", and {len(left_out) - NAMED_AT_MOST} more" if len(left_out) > NAMED_AT_MOST else ""
+    return format_html("{} audio is not ready: {}{}.", lead, names, more)
 
 
 # --- uploads and what became of them -------------------------------------------------------
@@ -591,6 +728,29 @@ class OutcomeFilter(admin.SimpleListFilter):
             case "failed":
                 return queryset.filter(status=Status.FAILED)
         return queryset
+
+
+class UploadTrackFilter(admin.SimpleListFilter):
+    """The uploads meant for one track (a track's “Uploads of this track”): those that made it or
+    added a version to it, and those given for it that failed or turned out to be duplicates."""
+
+    title = "track"
+    parameter_name = "track"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if not value:
+            return []  # shown only when a track's link leads here
+        track = Track.objects.filter(pk=value).first() if value.isdigit() else None
+        return [(value, str(track) if track else f"Track #{value} (since deleted)")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isdigit():
+            raise IncorrectLookupParameters(f"No track {value!r}.")
+        return queryset.filter(Q(track_id=value) | Q(options__track_id=int(value)))
 
 
 def outcome_message(jobs, *, again=False):
@@ -674,6 +834,15 @@ class IngestUploadForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["sound_category"].queryset = categories_in_tree_order()
 
+    def clean(self):
+        cleaned = super().clean()
+        track = cleaned.get("attach_to")
+        if track is not None and cleaned.get("version_kind") == TrackVersion.Kind.FULL:
+            refusal = ingest.second_full_version(track)  # checked again when the file is processed
+            if refusal:
+                self.add_error("version_kind", refusal)
+        return cleaned
+
     def clean_audio_file(self):
         upload = self.cleaned_data["audio_file"]
         if upload.size > settings.CATALOG_MAX_MASTER_SIZE:
@@ -747,12 +916,14 @@ def option_value(key, value):
 
 
 class IngestJobAdminBase(admin.ModelAdmin):
-    """What staff see of an upload: a read-only record of one file and what became of it."""
+    """What staff see of an upload: a read-only record of one file and what became of it. Only a
+    failed upload's record may be deleted, once dealt with (its file goes with it); the others are
+    the history of the catalogue's files."""
 
     Media = CatalogAdminMedia
     change_form_template = "admin/catalog/upload_change_form.html"
     list_display = ["original_filename", "outcome", "source", "created_at"]
-    list_filter = [OutcomeFilter, "source"]
+    list_filter = [OutcomeFilter, "source", UploadTrackFilter]
     search_fields = ["original_filename", "error"]
     list_select_related = ["track", "duplicate_of__track"]
     actions = ["retry"]
@@ -789,6 +960,11 @@ class IngestJobAdminBase(admin.ModelAdmin):
 
     def has_retry_permission(self, request):
         return self.has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status != IngestJob.Status.FAILED:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self.get_object(request, object_id)
@@ -901,6 +1077,11 @@ class IngestJobAdmin(IngestJobAdminBase):
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, extra_context={"title": "Uploads", **(extra_context or {})})
 
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
+        actions.pop("delete_selected", None)  # failed uploads are deleted from their own list
+        return actions
+
     def add_view(self, request, form_url="", extra_context=None):
         context = {"title": "Upload audio", "show_save_and_continue": False, **(extra_context or {})}
         return super().add_view(request, form_url, extra_context=context)
@@ -968,7 +1149,7 @@ class FailedIngestJobAdmin(IngestJobAdminBase):
     """Every upload or import that failed, with the reason, and a retry action."""
 
     list_display = ["original_filename", "reason", "source", "attempts", "failed_at"]
-    list_filter = ["source"]
+    list_filter = ["source", UploadTrackFilter]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status=IngestJob.Status.FAILED)
@@ -1004,9 +1185,46 @@ class CollectionItemForm(forms.ModelForm):
         return 1_000_000 if position is None else position  # blank: after every numbered track
 
 
+class SelectedTrackAutocomplete(AutocompleteSelect):
+    """The track autocomplete of a collection's rows. The stock widget looks up each row's track
+    with a query of its own; this one takes it from ``selected`` ({id as text: track}, which
+    ``CollectionItemFormSet`` loads once for every row) when it is there."""
+
+    selected = None
+
+    def optgroups(self, name, value, attr=None):
+        wanted = [str(v) for v in value if str(v) not in self.choices.field.empty_values]
+        if self.selected is None or any(v not in self.selected for v in wanted):
+            return super().optgroups(name, value, attr)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        for v in wanted[:1]:  # one track per row
+            label = self.choices.field.label_from_instance(self.selected[v])
+            options.append(self.create_option(name, self.selected[v].pk, label, set(wanted), len(options)))
+        return [(None, options, 0)]
+
+
+class CollectionItemFormSet(forms.BaseInlineFormSet):
+    """A collection's rows, whose tracks are loaded together (the queryset's, or those sent)."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        widget = form.fields["track"].widget
+        getattr(widget, "widget", widget).selected = self._shown_tracks  # inside the admin's wrapper
+        return form
+
+    @cached_property
+    def _shown_tracks(self):
+        if not self.is_bound:
+            return {str(item.track_id): item.track for item in self.get_queryset()}
+        sent = {self.data.get(f"{self.add_prefix(i)}-track") for i in range(self.total_form_count())}
+        ids = [value for value in sent if value and value.isdigit()]
+        return {str(t.pk): t for t in self.form.base_fields["track"].queryset.filter(pk__in=ids)}
+
+
 class CollectionItemInline(admin.TabularInline):
     model = CollectionItem
     form = CollectionItemForm
+    formset = CollectionItemFormSet
     verbose_name = "track"
     verbose_name_plural = "tracks (lower position first; a blank position puts a track at the end)"
     extra = 3
@@ -1014,10 +1232,23 @@ class CollectionItemInline(admin.TabularInline):
     autocomplete_fields = ["track"]
     ordering = ["position", "id"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("collection", "track")  # each row names both
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "track":
+            kwargs["widget"] = SelectedTrackAutocomplete(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class CollectionAdminForm(PictureFormMixin, forms.ModelForm):
+    picture_field = "cover"
+
 
 @admin.register(Collection)
-class CollectionAdmin(KeepOldAddressMixin, admin.ModelAdmin):
+class CollectionAdmin(PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin):
     Media = CatalogAdminMedia
+    form = CollectionAdminForm
     list_display = ["title", "is_published", "position", "item_count", "created_at"]
     list_editable = ["is_published", "position"]
     search_fields = ["title"]

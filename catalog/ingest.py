@@ -57,6 +57,7 @@ from .models import (
     Theme,
     Track,
     TrackVersion,
+    normalise_isrc,
 )
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,43 @@ def parse_bpm(text):
     return bpm if 20 <= bpm <= 300 else None
 
 
+# What a file's name says it holds, to tell staff what it does not (“not a WAV audio file”).
+NAMED_FORMATS = {
+    "wav": "a WAV",
+    "wave": "a WAV",
+    "flac": "a FLAC",
+    "aif": "an AIFF",
+    "aiff": "an AIFF",
+    "aifc": "an AIFF",
+    "mp3": "an MP3",
+}
+
+
+def _starts_as_audio(head):
+    """Whether ``head`` (a file's first 12 bytes) begins as a WAV, FLAC, AIFF or MP3 file does."""
+    return (
+        (head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE")
+        or head[:4] == b"fLaC"
+        or (head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"))
+        or head[:3] == b"ID3"
+        or (len(head) > 1 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0)  # an MPEG frame
+    )
+
+
+def unreadable_reason(path, exc):
+    """Why a file mutagen refused cannot be ingested, in words staff can act on; the library's own
+    message (“Root chunk must be a RIFF chunk…”) goes to the log."""
+    log.warning("cannot read %s as audio: %s: %s", path, exc.__class__.__name__, exc)
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    if _starts_as_audio(head):
+        return "This audio file is damaged and cannot be read. Export it again and upload the new file."
+    named = NAMED_FORMATS.get(Path(path).suffix.lower().lstrip("."))
+    if named:
+        return f"This file is not {named} audio file (its content is not audio). Upload {SUPPORTED_LABEL}."
+    return f"This file is not audio. Upload {SUPPORTED_LABEL}."
+
+
 def probe(path):
     """Read format, stream info, tags and artwork with mutagen, or raise IngestError."""
     import mutagen
@@ -169,10 +207,7 @@ def probe(path):
     try:
         audio = mutagen.File(path)
     except Exception as exc:  # mutagen raises many types for damaged files
-        raise IngestError(
-            f"This is not an audio file we can read ({exc}). Upload {SUPPORTED_LABEL}; a damaged file "
-            "needs exporting again."
-        ) from exc
+        raise IngestError(unreadable_reason(path, exc)) from exc
     if audio is None:
         raise IngestError(f"This is not an audio file we can read. Upload {SUPPORTED_LABEL}.")
     kind = type(audio).__name__
@@ -356,9 +391,12 @@ class Artwork:
     color: str
 
 
-def process_artwork(data):
-    """Re-encode embedded artwork (metadata stripped), or raise IngestError for a bomb or junk."""
-    from PIL import Image, UnidentifiedImageError
+def process_artwork(data, *, label="Embedded artwork"):
+    """Re-encode a picture (metadata stripped, turned as its orientation tag says, at most
+    ARTWORK_SIZE px) with its WebP copies and average colour, or raise IngestError for a bomb or
+    junk. ``label`` names the picture in that error (a file's embedded artwork, or one staff
+    uploaded on a page)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not data:
         return None
@@ -369,21 +407,25 @@ def process_artwork(data):
             previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, limit
             try:
                 img = Image.open(io.BytesIO(data))
-                if img.format not in ("JPEG", "PNG", "WEBP", "GIF"):
-                    raise IngestError(f"Embedded artwork in {img.format} format is not accepted.")
+                # A phone's multi-picture JPEG (MPO) is a JPEG; its first picture is the photo.
+                if img.format not in ("JPEG", "MPO", "PNG", "WEBP", "GIF"):
+                    raise IngestError(
+                        f"{label} in {img.format} format is not accepted: use JPEG, PNG or WebP."
+                    )
                 if img.width * img.height > limit:
                     raise IngestError(
-                        f"Embedded artwork is {img.width}×{img.height} pixels, too large to be safe to open."
+                        f"{label} is {img.width}×{img.height} pixels, too large to be safe to open."
                     )
                 img.draft("RGB", (ARTWORK_SIZE, ARTWORK_SIZE))  # JPEG: decode at reduced size
+                ImageOps.exif_transpose(img, in_place=True)  # the tag goes with the rest of the metadata
                 img.thumbnail((ARTWORK_SIZE, ARTWORK_SIZE))
                 img = img.convert("RGB")
             finally:
                 Image.MAX_IMAGE_PIXELS = previous
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise IngestError(f"Embedded artwork refused as a decompression bomb ({exc}).") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise IngestError("Embedded artwork is not a readable image.") from exc
+        raise IngestError(f"{label} is too large to be safe to open: more than {limit:,} pixels.") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise IngestError(f"{label} is not a readable image.") from exc
 
     def encode(image, fmt, size=None, **kw):
         if size:
@@ -400,6 +442,20 @@ def process_artwork(data):
         small_webp=encode(img, "WEBP", 160, quality=78, method=4),
         color=f"#{r:02x}{g:02x}{b:02x}",
     )
+
+
+def store_artwork(track, artwork):
+    """Give ``track`` the picture ``artwork`` (from ``process_artwork``): the JPEG pages show and
+    shares link to, its WebP copies for the track's page and result rows, its average colour. None
+    takes them all away. The files are stored now; the row is saved by the caller."""
+    if artwork is None:
+        track.artwork = track.artwork_medium = track.artwork_small = ""
+        track.artwork_color = ""
+        return
+    track.artwork.save("a.jpg", ContentFile(artwork.jpeg), save=False)
+    track.artwork_medium.save("m.webp", ContentFile(artwork.medium_webp), save=False)
+    track.artwork_small.save("s.webp", ContentFile(artwork.small_webp), save=False)
+    track.artwork_color = artwork.color
 
 
 # --- 7. saving -------------------------------------------------------------------------------
@@ -444,7 +500,7 @@ def _apply_track_fields(track, meta, options, probe_result):
     track.album = (options.get("album") or tags.get("album") or "")[:200]
     track.description = options.get("description") or tags.get("comment") or ""
     track.kind = options.get("kind") or Track.Kind.MUSIC
-    track.isrc = (options.get("isrc") or tags.get("isrc") or "").replace("-", "").upper()[:15]
+    track.isrc = normalise_isrc(options.get("isrc") or tags.get("isrc"))  # "" for a tag that is no ISRC
     track.bpm = parse_bpm(options.get("bpm") or tags.get("bpm"))
     key, mode = parse_key(tags.get("key", ""))
     track.key = options.get("key", key) or ""
@@ -460,6 +516,23 @@ def _apply_track_fields(track, meta, options, probe_result):
     if options.get("release_date"):
         track.release_date = options["release_date"]
     track.is_published = bool(options.get("publish", False))
+
+
+def second_full_version(track, *, content_hash=None):
+    """Why a new full version cannot join ``track``, or "" when it can: a track has one full
+    version, the main file its fingerprint, duration and waveform describe. (``content_hash``: the
+    file being stored, which may be that version already.)"""
+    existing = track.versions.filter(kind=TrackVersion.Kind.FULL)
+    if content_hash:
+        existing = existing.exclude(content_hash=content_hash)
+    existing = existing.first()
+    if existing is None:
+        return ""
+    return (
+        f"“{track.title}” already has its full track ({existing.original_filename or existing.label}). "
+        "Upload this file as another version (an edit, a loop or a stem), or delete that full track "
+        "first to replace it."
+    )
 
 
 def save_ingested(
@@ -480,6 +553,10 @@ def save_ingested(
                 raise IngestError("The track this version was meant for no longer exists.")
         version_kind = options.get("version_kind") or TrackVersion.Kind.FULL
         new_track = track is None
+        if not new_track and version_kind == TrackVersion.Kind.FULL:
+            refusal = second_full_version(track, content_hash=content_hash)
+            if refusal:
+                raise IngestError(refusal)
         if new_track:
             named = options.get("artist") or probe_result.tags.get("artist") or options.get("default_artist")
             track = Track(artist=_artist(named))
@@ -495,10 +572,7 @@ def save_ingested(
         elif not track.waveform:
             track.waveform = mini_waveform(peaks)
         if artwork and not track.artwork:
-            track.artwork.save("a.jpg", ContentFile(artwork.jpeg), save=False)
-            track.artwork_medium.save("m.webp", ContentFile(artwork.medium_webp), save=False)
-            track.artwork_small.save("s.webp", ContentFile(artwork.small_webp), save=False)
-            track.artwork_color = artwork.color
+            store_artwork(track, artwork)
         try:
             with transaction.atomic():
                 track.save()

@@ -6,6 +6,7 @@ unguessable names and are streamed to listeners only through signed preview URLs
 (``catalog.previews``).
 """
 
+import re
 import uuid
 
 from django.conf import settings
@@ -40,6 +41,18 @@ def preview_upload_to(instance, filename):
 def artwork_upload_to(instance, filename):
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
     return _random_name("artwork", ext[:4])
+
+
+# An ISRC: country (2 letters), registrant (3 letters or digits), year (2 digits), number (5 digits),
+# written with hyphens between them or without.
+ISRC_PATTERN = re.compile(r"([A-Z]{2})-?([A-Z0-9]{3})-?([0-9]{2})-?([0-9]{5})")
+
+
+def normalise_isrc(text):
+    """An ISRC as kept: upper case without hyphens ('gb-aaa-24-00001' → 'GBAAA2400001'); "" for
+    anything that is not one."""
+    match = ISRC_PATTERN.fullmatch((text or "").strip().upper())
+    return "".join(match.groups()) if match else ""
 
 
 class IngestStatus(models.TextChoices):

@@ -28,6 +28,7 @@ from .models import (
     DailyPlays,
     Favourite,
     FollowDigest,
+    IngestStatus,
     Playlist,
     PlaylistItem,
     Track,
@@ -753,29 +754,85 @@ def merge_artist(artist, *, into, actor, request=None):
     return moved
 
 
+class Published(NamedTuple):
+    """What ``set_published`` did: how many tracks it changed, and the selected tracks it left
+    unpublished because their audio is not ready (by title)."""
+
+    count: int
+    not_ready: list
+
+
 def set_published(queryset, published, *, actor, request=None):
-    """Publish or unpublish tracks; only ingested ones can be published. Returns the count changed."""
+    """Publish or unpublish the tracks of ``queryset`` that are not so already. Only a track whose
+    audio is ready can be published: the others are left as they are and named in the result, and
+    the ready ones published all the same. A first publication sets ``published_at``; remembered
+    search results are forgotten once committed; the change is audited (nothing changed: no entry)."""
     with transaction.atomic():
-        qs = queryset.exclude(is_published=published)
-        if published:
-            refused = qs.exclude(ingest_status="ready").count()
-            if refused:
-                raise CatalogError(
-                    f"{refused} selected track(s) have not finished ingest and cannot be published."
-                )
-        ids = list(qs.values_list("pk", flat=True))
-        changed = {"is_published": published}
-        if published:  # the first publication's time stays (``Track.published_at``)
-            changed["published_at"] = Coalesce("published_at", Value(timezone.now()))
-        Track.objects.filter(pk__in=ids).update(**changed)
-        transaction.on_commit(forget_search_results, robust=True)  # a bulk update sends no signals
-        audit.record(
-            "catalog.publish" if published else "catalog.unpublish",
-            actor=actor,
-            request=request,
-            track_ids=ids,
+        selected = (
+            Track.objects.select_for_update()
+            .filter(pk__in=queryset.values("pk"))
+            .exclude(is_published=published)
+            .only("pk", "title", "ingest_status")
+            .order_by("title", "pk")
         )
-    return len(ids)
+        ids, not_ready = [], []
+        for track in selected:
+            if published and track.ingest_status != IngestStatus.READY:
+                not_ready.append(track)
+            else:
+                ids.append(track.pk)
+        if ids:
+            changed = {"is_published": published}
+            if published:  # the first publication's time stays (``Track.published_at``)
+                changed["published_at"] = Coalesce("published_at", Value(timezone.now()))
+            Track.objects.filter(pk__in=ids).update(**changed)
+            transaction.on_commit(forget_search_results, robust=True)  # a bulk update sends no signals
+            audit.record(
+                "catalog.publish" if published else "catalog.unpublish",
+                actor=actor,
+                request=request,
+                track_ids=ids,
+            )
+    return Published(len(ids), not_ready)
+
+
+def undeletable_versions(track, versions, *, published):
+    """{version id: why it cannot be deleted} among ``versions``, files of ``track`` staff mean to
+    delete; empty when they may all go. A file a licence names (as the file first downloaded, or in
+    one of its downloads) stays: it is what customers licensed. A published track (``published``:
+    as it is being saved) keeps its full version and at least one ready file: staff unpublish it
+    first. Run in the deleting transaction: the track's files are locked, so no licence can name
+    one meanwhile."""
+    license_model = Track._meta.get_field("licenses").related_model
+    download_model = license_model._meta.get_field("downloads").related_model
+    ids = {v.pk for v in versions}
+    files = TrackVersion.objects.select_for_update().filter(track=track).values_list("pk", "ingest_status")
+    ready_left = [pk for pk, status in files if pk not in ids and status == IngestStatus.READY]
+    licences = {pk: set() for pk in ids}
+    for version_id, license_id in [
+        *license_model.objects.filter(version__in=ids).values_list("version", "pk"),
+        *download_model.objects.filter(version__in=ids).values_list("version", "license"),
+    ]:
+        licences[version_id].add(license_id)
+    unpublish_first = "Unpublish the track first (untick “Published” and save), then delete the file."
+    refusals = {}
+    for version in versions:
+        named = f"“{version.label}”"
+        if version.original_filename:
+            named += f" ({version.original_filename})"
+        n = len(licences[version.pk])
+        if n:
+            refusals[version.pk] = (
+                f"{named} cannot be deleted: {n} licence{'s name' if n > 1 else ' names'} this file, "
+                f"and customers download it under {'them' if n > 1 else 'it'}."
+            )
+        elif published and version.kind == TrackVersion.Kind.FULL:
+            refusals[version.pk] = f"{named} is the main file of this published track. {unpublish_first}"
+        elif published and not ready_left:
+            refusals[version.pk] = (
+                f"Deleting {named} would leave this published track no file. {unpublish_first}"
+            )
+    return refusals
 
 
 # What one use adds to a track's popularity (``refresh_popularity``): a preview play is cheap and

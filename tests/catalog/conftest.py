@@ -1,7 +1,9 @@
-"""Real audio for catalogue tests: short tones written with numpy and encoded by ffmpeg."""
+"""Real audio for catalogue tests (short tones written with numpy and encoded by ffmpeg), and the
+staff site's client."""
 
 import numpy as np
 import pytest
+from django.urls import reverse
 
 from catalog import synth
 
@@ -40,3 +42,13 @@ def golden_hour(make_audio):
     path = make_audio("wav", name="golden.wav", seconds=12, freq=392)
     options = {"title": "Golden Hour", "artist": "Mira Vale", "genres": "Ambient", "publish": True}
     return ingest_path(path, options=options).version.track
+
+
+@pytest.fixture
+def admin_client(staff, staff_client):
+    """The staff persona with an authenticator app set up (the staff site asks for two factors)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    TOTP.activate(staff, generate_totp_secret())
+    assert staff_client.get(reverse("admin:catalog_track_changelist")).status_code == 200
+    return staff_client

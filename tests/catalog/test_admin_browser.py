@@ -67,7 +67,7 @@ def test_staff_retry_a_failed_upload_from_its_page(staff_page):
     expect(page.get_by_role("heading", name="notes.wav — Failed")).to_be_visible()
     page.get_by_role("button", name="Retry this upload").click()
     expect(page.locator(".messagelist")).to_contain_text(
-        "“notes.wav” failed again: This is not an audio file"
+        "“notes.wav” failed again: This file is not a WAV audio file"
     )
     job.refresh_from_db()
     assert job.attempts == 2

@@ -83,7 +83,7 @@ def test_a_version_is_attached_to_an_existing_track(make_audio):
     ("name", "content", "reason"),
     [
         ("empty.wav", b"", "empty"),
-        ("notes.wav", b"These are my notes, not audio at all.\n" * 20, "not an audio file we can read"),
+        ("notes.wav", b"These are my notes, not audio at all.\n" * 20, "not a WAV audio file"),
     ],
 )
 def test_non_audio_and_empty_files_fail_with_a_reason(tmp_path, name, content, reason):
@@ -154,7 +154,7 @@ def test_a_failed_job_keeps_its_reason_and_the_batch_continues(tmp_path, make_au
 
     bad.refresh_from_db()
     good.refresh_from_db()
-    assert bad.status == IngestJob.Status.FAILED and "not an audio file we can read" in bad.error
+    assert bad.status == IngestJob.Status.FAILED and "not a WAV audio file" in bad.error
     assert good.status == IngestJob.Status.DONE and good.version.master.name == good.upload.name
     assert good.track.title == "good"
 

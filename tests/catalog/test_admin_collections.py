@@ -1,0 +1,57 @@
+"""A collection's staff page costs the same queries however many tracks it holds."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from catalog.models import CollectionItem
+from tests.catalog.admin_pages import sent_as_shown
+from tests.factories import CollectionFactory, TrackFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def add_tracks(collection, count):
+    start = collection.items.count()
+    for n in range(count):
+        CollectionItem.objects.create(collection=collection, track=TrackFactory(), position=start + n)
+
+
+def queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response
+
+
+def test_a_collection_s_page_runs_the_same_queries_for_5_or_40_tracks(admin_client):
+    collection = CollectionFactory()
+    add_tracks(collection, 5)
+    url = reverse("admin:catalog_collection_change", args=[collection.pk])
+    admin_client.get(url)  # the first page of a session looks up what later ones remember
+    five, _ = queries(admin_client, url)
+
+    add_tracks(collection, 35)
+    forty, response = queries(admin_client, url)
+
+    assert forty == five
+    html = response.content.decode()
+    for item in collection.items.select_related("track"):  # each row shows its track, selected
+        assert f'<option value="{item.track_id}" selected>{item.track.title}</option>' in html
+
+
+def test_a_collection_s_page_sent_back_with_an_error_still_shows_each_row_s_track(admin_client):
+    collection = CollectionFactory()
+    add_tracks(collection, 3)
+    new = TrackFactory(title="Night Drive")
+    url = reverse("admin:catalog_collection_change", args=[collection.pk])
+    data = sent_as_shown(admin_client.get(url), title="", **{"items-3-track": new.pk, "items-3-position": ""})
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    html = response.content.decode()
+    for item in collection.items.select_related("track"):
+        assert f'<option value="{item.track_id}" selected>{item.track.title}</option>' in html
+    assert f'<option value="{new.pk}" selected>Night Drive</option>' in html  # chosen, not yet saved

@@ -1,0 +1,111 @@
+"""Deleting a track's files on its staff page: never a file a licence names, nor the file a published
+track plays from."""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from catalog.models import Track, TrackVersion
+from tests.catalog.admin_pages import sent_as_shown
+from tests.factories import TrackFactory, TrackVersionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def licence_of(version, *, also_downloaded=None):
+    """A licence of ``version``'s track naming it as the file first downloaded (and a download of
+    ``also_downloaded`` under it)."""
+    from licensing.models import Download, EndUser, License, Project, new_code
+
+    account = UserFactory()
+    licence = License.objects.create(
+        code=new_code(),
+        account=account,
+        end_user=EndUser.objects.create(account=account, kind="sole", name="Client Co"),
+        project=Project.objects.create(account=account, title="Spring campaign", platform="youtube"),
+        track=version.track,
+        version=version,
+        agreement_version=1,
+        source_type="membership",
+        source_id=1,
+        submission=uuid.uuid4(),
+    )
+    Download.objects.create(license=licence, version=version, first=True)
+    if also_downloaded is not None:
+        Download.objects.create(license=licence, version=also_downloaded)
+    return licence
+
+
+def delete_files(client, track, *versions, **changes):
+    """Tick Delete on ``versions`` in the track's page and save it."""
+    url = reverse("admin:catalog_track_change", args=[track.pk])
+    page = client.get(url)
+    rows = {form.instance.pk: form.prefix for form in page.context["inline_admin_formsets"][0].formset.forms}
+    ticked = {f"{rows[v.pk]}-DELETE": "on" for v in versions}
+    return client.post(url, sent_as_shown(page, **ticked, **changes))
+
+
+def test_the_only_file_of_a_published_licensed_track_cannot_be_deleted(admin_client):
+    full = TrackVersionFactory(kind="full", original_filename="golden-hour.wav")
+    licence = licence_of(full)
+
+    response = delete_files(admin_client, full.track, full)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "“Full track” (golden-hour.wav) cannot be deleted: 1 licence names this file" in html
+    assert "was changed successfully" not in html
+    assert TrackVersion.objects.filter(pk=full.pk).exists()
+    licence.refresh_from_db()
+    assert licence.version_id == full.pk and Track.objects.get(pk=full.track_id).is_published
+
+
+def test_a_file_downloaded_under_a_licence_cannot_be_deleted_even_from_a_draft(admin_client):
+    track = TrackFactory(is_published=False)
+    full = TrackVersionFactory(track=track, kind="full")
+    stem = TrackVersionFactory(track=track, kind="stem", name="Drums stem")
+    licence_of(full, also_downloaded=stem)
+
+    response = delete_files(admin_client, track, stem)
+
+    assert response.status_code == 200
+    assert "“Drums stem” cannot be deleted: 1 licence names this file" in response.content.decode()
+    assert TrackVersion.objects.filter(pk=stem.pk).exists()
+
+
+def test_a_published_track_keeps_its_full_file_and_its_last_file_until_it_is_unpublished(admin_client):
+    track = TrackFactory(title="Harbour Lights")
+    full = TrackVersionFactory(track=track, kind="full")
+    response = delete_files(admin_client, track, full)
+    assert response.status_code == 200
+    assert "“Full track” is the main file of this published track. Unpublish the track first" in (
+        response.content.decode()
+    )
+
+    edit = TrackFactory(title="Short Edit Only")
+    only = TrackVersionFactory(track=edit, kind="30s")
+    response = delete_files(admin_client, edit, only)
+    assert response.status_code == 200
+    assert "Deleting “30 seconds” would leave this published track no file." in response.content.decode()
+    assert TrackVersion.objects.filter(pk__in=[full.pk, only.pk]).count() == 2
+
+    # Unpublished in the same save: the file may go.
+    response = delete_files(admin_client, edit, only, is_published=None)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    edit.refresh_from_db()
+    assert not edit.is_published and not edit.versions.exists()
+
+
+def test_an_unlicensed_extra_version_of_a_licensed_track_can_still_be_deleted(admin_client):
+    track = TrackFactory()
+    full = TrackVersionFactory(track=track, kind="full")
+    stem = TrackVersionFactory(track=track, kind="stem", name="Drums stem")
+    licence_of(full)
+
+    response = delete_files(admin_client, track, stem)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert list(track.versions.all()) == [full]
+    track.refresh_from_db()
+    assert track.is_published
