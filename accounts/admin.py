@@ -1,5 +1,7 @@
 """Staff moderation in Django admin. Every action goes through a service and is audited."""
 
+from urllib.parse import urlencode
+
 from allauth.account.decorators import secure_admin_login
 from allauth.account.models import EmailAddress
 from allauth.mfa.admin import AuthenticatorAdmin as AllauthAuthenticatorAdmin
@@ -14,7 +16,9 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -25,6 +29,7 @@ from allmytracks.admin import (
     ReadOnlyAdmin,
     ResolvedFilter,
     account_filter,
+    admin_change_url,
     audit_log_url,
     changelist_url,
     confirm_action,
@@ -85,6 +90,19 @@ class SuspendForm(ReasonForm):
         if until is not None and until <= timezone.now():
             raise forms.ValidationError("The end of the suspension must be in the future.")
         return until
+
+
+class AccountCreationForm(AdminUserCreationForm):
+    """An account added by staff. Its email is the account ID: stored in lower case as sign-up
+    stores it (``UserManager``), and refused, as a field error, when an account has the address
+    in any capitals (the database's constraint would refuse it with a message no one can act on).
+    On an account's page the email is read-only."""
+
+    def clean_email(self):
+        email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email already exists.")
+        return email
 
 
 # --- an account's state, in words -------------------------------------------------------------
@@ -235,6 +253,7 @@ class UserAdmin(AuditLogMixin, AuditedEditsMixin, PageActionsMixin, BaseUserAdmi
     edit_audit_action = "accounts.admin_edited"
     add_audit_action = "accounts.admin_created"
     actions = ["suspend", "ban", "reinstate", "force_rename", "refuse_registration_data"]
+    add_form = AccountCreationForm
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     MODERATION_FIELDS = [
         "moderation",
@@ -254,7 +273,7 @@ class UserAdmin(AuditLogMixin, AuditedEditsMixin, PageActionsMixin, BaseUserAdmi
         if obj is None:
             return super().get_fieldsets(request, obj)
         if obj.is_enterprise:
-            account = ["account_type", "enterprise_source", "enterprise_since", "designated_seats"]
+            account = ["account_type", "enterprise_source", "enterprise_since", "seats"]
         else:
             # Designated seats mean something for enterprise accounts only.
             account = ["account_type", "end_user_rule"]
@@ -311,6 +330,7 @@ class UserAdmin(AuditLogMixin, AuditedEditsMixin, PageActionsMixin, BaseUserAdmi
                 "history",
                 "related_records",
                 "end_user_rule",
+                "seats",
                 *self.MODERATION_FIELDS,
             ]
         return []
@@ -356,6 +376,26 @@ class UserAdmin(AuditLogMixin, AuditedEditsMixin, PageActionsMixin, BaseUserAdmi
             '{}<div class="staff-note">An individual account has exactly one end user, fixed by its '
             "first download; designated seats apply to enterprise accounts only.</div>",
             fixed,
+        )
+
+    @admin.display(description="Designated seats")
+    def seats(self, obj):
+        # One source of truth: the seats follow from the business membership and the extra seats
+        # staff grant on the account's billing details (audited), never from an edit here.
+        billing = apps.get_model("billing.BillingAccount")
+        account = billing.objects.filter(user=obj).first()
+        if account is not None:
+            url, where = admin_change_url(account), f"its billing details ({account.extra_seats} extra now)"
+        else:
+            add = reverse("admin:billing_billingaccount_add")
+            url, where = f"{add}?{urlencode({'account_email': obj.email})}", "new billing details"
+        return format_html(
+            '{}<div class="staff-note">The seats a business membership includes (the quantity bought, at '
+            "least the plan's seats) plus the extra seats staff grant. To change them, grant extra seats "
+            'in <a href="{}">{}</a>: the change is audited and kept when the membership changes.</div>',
+            obj.designated_seats,
+            url,
+            where,
         )
 
     @admin.display(description="This account's records")

@@ -173,17 +173,31 @@ def decide_enterprise_application(*, application, approve, actor, reason="", req
     application.decided_at = timezone.now()
     application.decided_by = actor
     application.save()
+    company = {}
     if approve:
         mark_enterprise(user=application.user, source="verification", actor=actor, request=request)
+        company = _take_company_name(application)
     record(
         f"accounts.enterprise_{application.status}",
         actor=actor,
         target=application,
         reason=reason,
         request=request,
+        **company,
     )
     emails.enterprise_decided(application)
     return application
+
+
+def _take_company_name(application):
+    """An approved account without a company takes the company it applied as (licence letters name
+    it as the licensee). Returns the audit detail of the change: {"company": name}, or {}."""
+    user = application.user
+    name = application.company_name.strip()[: User._meta.get_field("company").max_length]
+    if not name or not User.objects.filter(pk=user.pk, company="").update(company=name):
+        return {}
+    user.company = name
+    return {"company": name}
 
 
 # --- minors -----------------------------------------------------------------------------
@@ -290,10 +304,11 @@ def _staff_change(user, action, *, actor, reason, request, notify=None, **fields
         notify(user)
 
 
-def _not_oneself(user, actor, what):
-    """Staff do not lock themselves out: another staff member suspends or bans their account."""
+def _not_oneself(user, actor, what, instead="ask another staff member"):
+    """Staff do not lock themselves out: another staff member suspends, bans or questions their
+    account."""
     if actor is not None and actor.pk == user.pk:
-        raise AccountRestricted(f"You cannot {what} your own account; ask another staff member.")
+        raise AccountRestricted(f"You cannot {what} your own account; {instead}.")
 
 
 @transaction.atomic
@@ -354,9 +369,20 @@ def reinstate_user(*, user, actor, reason="", request=None):
 
 @transaction.atomic
 def request_profile_review(*, user, actor, kind, message, request=None):
-    """Force a rename ("rename") or ask for registration data again ("resubmit")."""
+    """Force a rename ("rename") or ask for registration data again ("resubmit").
+
+    Not for staff accounts: until the profile is updated every page, the staff site's too, sends its
+    owner to it. Staff update their own details on their profile page, and correct another staff
+    member's on the account's page."""
     if kind not in (ProfileReview.RENAME, ProfileReview.RESUBMIT):
         raise ValueError(kind)
+    asking = "force a new name on" if kind == ProfileReview.RENAME else "refuse the registration data of"
+    _not_oneself(user, actor, asking, instead="update your details on your profile page")
+    if user.is_staff:
+        raise AccountRestricted(
+            f"You cannot {asking} a staff account: it would keep them out of the staff site until they "
+            "update their profile. Ask them to, or correct the details on the account's page."
+        )
     if not message.strip():
         raise AccountRestricted("Write the message the member sees.")
     action = "accounts.rename_forced" if kind == ProfileReview.RENAME else "accounts.registration_refused"

@@ -2,6 +2,7 @@
 of staff actions, links between admin pages, the audit log, and the order of the staff menu."""
 
 from collections import defaultdict
+from contextlib import suppress
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -11,7 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_permission_codename
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -248,6 +249,16 @@ def note_form(label, help_text, *, name="reason", required=True):
 # --- the confirmation page of a staff action ------------------------------------------------
 
 
+def reloaded(obj):
+    """``obj`` read again from the database, as an action left it, with the related records it
+    had loaded (in the same query); as it was when the action removed it."""
+    loaded = [f.name for f in obj._meta.concrete_fields if f.is_relation and f.is_cached(obj)]
+    rows = type(obj)._base_manager
+    with suppress(ObjectDoesNotExist):
+        obj.refresh_from_db(from_queryset=rows.select_related(*loaded) if loaded else rows.all())
+    return obj
+
+
 def confirm_action(
     modeladmin,
     request,
@@ -262,6 +273,7 @@ def confirm_action(
     describe=None,
     done="Done",
     after=None,
+    report=None,
 ):
     """An admin action that first shows who is affected and what happens, then asks for its
     details (a reason, an end date) and applies them one object at a time.
@@ -270,8 +282,11 @@ def confirm_action(
     change nothing for ``obj`` ("already suspended"), or "": such objects are left alone, not
     audited, and reported; ``data`` is None while the page is first shown. ``describe(obj)`` is
     the object's state now, for the table; ``after`` what the table says each becomes (default
-    ``done``, which also heads the message of what was changed). The change page's action buttons
-    post here too, with ``_return_to=change`` so that the staff member lands back on the object.
+    ``done``, which also heads the message of what was changed). The message names each object as
+    the action left it (read again from the database); ``report(obj, result)``, given ``apply``'s
+    result, says instead in a sentence what was done to one object ("Published … in force from …"),
+    and the message is those sentences. The change page's action buttons post here too, with
+    ``_return_to=change`` so that the staff member lands back on the object.
     """
     opts = modeladmin.model._meta
     objects = list(queryset)
@@ -287,12 +302,15 @@ def confirm_action(
                 skipped.append(f"{obj} ({why})")
                 continue
             try:
-                apply(obj, form.cleaned_data)
+                result = apply(obj, form.cleaned_data)
             except UserFacingError as exc:
                 modeladmin.message_user(request, f"{obj}: {exc}", messages.ERROR)
             else:
-                changed.append(str(obj))
-        if changed:
+                obj = reloaded(obj)
+                changed.append(report(obj, result) if report else str(obj))
+        if changed and report:
+            modeladmin.message_user(request, " ".join(changed), messages.SUCCESS)
+        elif changed:
             modeladmin.message_user(request, f"{done}: {', '.join(changed)}.", messages.SUCCESS)
         if skipped:
             modeladmin.message_user(
@@ -549,6 +567,9 @@ class AboutFilter(admin.SimpleListFilter):
 
     def _target(self):
         target_type, _, target_id = (self.value() or "").partition(":")
+        # A staff view of a model (a proxy) links here too: its entries are kept under the model's name.
+        with suppress(LookupError, ValueError):
+            target_type = apps.get_model(target_type)._meta.concrete_model._meta.label_lower
         return target_type, target_id
 
     def lookups(self, request, model_admin):

@@ -21,6 +21,7 @@ from allmytracks.admin import (
     ReadOnlyAdmin,
     ResolvedFilter,
     account_filter,
+    admin_change_url,
     audit_table,
     confirm_action,
     link_to,
@@ -385,6 +386,16 @@ class ComplimentaryForm(forms.ModelForm):
             raise forms.ValidationError("The end date must be in the future.")
         return ends_at
 
+    def clean(self):
+        cleaned = super().clean()
+        user = cleaned.get("user")
+        if user is not None:
+            try:
+                services.check_can_grant_complimentary(user)
+            except services.CheckoutError as exc:
+                self.add_error("account_email", str(exc))
+        return cleaned
+
 
 @admin.register(ComplimentaryMembership)
 class ComplimentaryMembershipAdmin(PageActionsMixin, admin.ModelAdmin):
@@ -453,28 +464,28 @@ class ComplimentaryMembershipAdmin(PageActionsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
+    def add_view(self, request, form_url="", extra_context=None):
+        # The form refuses what the grant would (ComplimentaryForm.clean). Should the account get a
+        # membership between that check and the grant, the grant refuses under the account's lock:
+        # nothing is saved (the add page's transaction rolls back) and the page says why.
         try:
-            sub = services.grant_complimentary_membership(
-                user=form.cleaned_data["user"],
-                plan=form.cleaned_data["plan"],
-                ends_at=form.cleaned_data["ends_at"],
-                quantity=form.cleaned_data.get("quantity") or 1,
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-                request=request,
-            )
+            return super().add_view(request, form_url, extra_context)
         except services.CheckoutError as exc:
             self.message_user(request, str(exc), level=messages.ERROR)
-            obj.pk = None
-            return
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        sub = services.grant_complimentary_membership(
+            user=form.cleaned_data["user"],
+            plan=form.cleaned_data["plan"],
+            ends_at=form.cleaned_data["ends_at"],
+            quantity=form.cleaned_data.get("quantity") or 1,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            request=request,
+        )
         obj.pk = sub.pk
         obj.__dict__.update(sub.__dict__)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        if obj.pk is None:
-            return HttpResponseRedirect(request.path)
-        return super().response_add(request, obj, post_url_continue)
 
     @admin.action(description="End the selected memberships now", permissions=["change"])
     def end_complimentary(self, request, queryset):
@@ -497,19 +508,60 @@ class BillingAccountForm(forms.ModelForm):
         return cleaned
 
 
+class BillingAccountAddForm(BillingAccountForm):
+    """Extra seats for an account without billing details yet (it never paid through Stripe: an
+    enterprise by verification, a complimentary membership). The details are made with the seats."""
+
+    account_email = forms.EmailField(help_text="The account that receives the seats.")
+    field_order = ["account_email", "extra_seats", "reason"]
+
+    def clean_account_email(self):
+        email = self.cleaned_data["account_email"].strip().lower()
+        user = get_user_model().objects.filter(email__iexact=email).first()
+        if user is None:
+            raise forms.ValidationError("No account has this email.")
+        existing = BillingAccount.objects.filter(user=user).first()
+        if existing is not None:
+            raise forms.ValidationError(
+                format_html(
+                    'This account has billing details already: change its extra seats <a href="{}">on '
+                    "them</a>.",
+                    admin_change_url(existing),
+                )
+            )
+        self.cleaned_data["user"] = user
+        return email
+
+    def clean_extra_seats(self):
+        extra_seats = self.cleaned_data["extra_seats"]
+        if not extra_seats:
+            raise forms.ValidationError("Grant at least one extra seat.")
+        return extra_seats
+
+
 @admin.register(BillingAccount)
 class BillingAccountAdmin(admin.ModelAdmin):
-    """Extra designated-user seats granted by staff go through a service (audited)."""
+    """Extra designated-user seats granted by staff go through a service (audited): on an account's
+    billing details, or, for an account that has none yet, by adding them here."""
 
     form = BillingAccountForm
     list_display = ["account", "stripe_customer_id", "extra_seats", "created_at"]
     search_fields = ["user__email", "stripe_customer_id"]
     fields = ["account", "stripe_customer_id", "seats_now", "extra_seats", "reason", "records", "created_at"]
     readonly_fields = ["account", "stripe_customer_id", "seats_now", "records", "created_at"]
+    add_fields = ["account_email", "extra_seats", "reason"]
     list_select_related = ["user"]
 
-    def has_add_permission(self, request):
-        return False
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = BillingAccountAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -534,14 +586,19 @@ class BillingAccountAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        if "extra_seats" in form.changed_data:
-            services.set_extra_seats(
-                user=obj.user,
-                extra_seats=form.cleaned_data["extra_seats"],
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-                request=request,
-            )
+        if change and "extra_seats" not in form.changed_data:
+            return
+        account = services.set_extra_seats(
+            user=obj.user if change else form.cleaned_data["user"],
+            extra_seats=form.cleaned_data["extra_seats"],
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            request=request,
+        )
+        if not change:  # the service made the billing details: this page goes on with them
+            obj.pk = account.pk
+            obj.refresh_from_db()
+            obj._state.adding = False
 
 
 # --- purchases and their Stripe records ---------------------------------------------------------

@@ -402,6 +402,13 @@ def apply_business_seats(sub, *, actor=None):
 # --- staff actions -------------------------------------------------------------------------
 
 
+def check_can_grant_complimentary(user):
+    """Raise CheckoutError unless staff may grant ``user`` a membership now: not on top of a live one
+    (the grant form asks first; the grant asks again under the account's lock)."""
+    if live_membership(user) is not None:
+        raise CheckoutError(f"{user} already has a membership; end it first.")
+
+
 @transaction.atomic
 def grant_complimentary_membership(*, user, plan, ends_at, actor, reason, quantity=1, request=None):
     """Staff give an account a membership without payment (also how development runs
@@ -412,8 +419,7 @@ def grant_complimentary_membership(*, user, plan, ends_at, actor, reason, quanti
     if not reason.strip():
         raise CheckoutError("Say why this membership is granted.")
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-    if live_membership(user) is not None:
-        raise CheckoutError(f"{user} already has a membership; end it first.")
+    check_can_grant_complimentary(user)
     sub = Subscription.objects.create(
         user=user,
         plan=plan,

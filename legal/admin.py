@@ -203,17 +203,25 @@ class VersionAdmin(admin.ModelAdmin):
     @admin.action(description="Publish the selected drafts (notifies users)")
     def publish_selected(self, request, queryset):
         """Asks first (the preview's button is that question already: it posts ``apply``)."""
+        versions = list(queryset.select_related("document").order_by("document_id", "number"))
+        drafts = [version for version in versions if not version.is_published]
+        refusals = _one_per_agreement(drafts, "publish one version of an agreement at a time")
+        refusals += [refusal for refusal in map(_publish_refusal, drafts) if refusal]
+        if refusals:
+            self.message_user(request, " ".join(["Nothing was published.", *refusals]), messages.ERROR)
+            return None
 
         def publish(version, data):
             try:
-                result = services.publish_version(version=version, actor=request.user)
+                return services.publish_version(version=version, actor=request.user)
             except services.LegalError as exc:
                 raise UserFacingError(str(exc)) from exc
+
+        def report(version, result):
             when = timezone.localtime(result.version.effective_at)
-            text = f"Published {result.version}, in force from {when:%d %b %Y %H:%M}. " + " ".join(
-                result.notes
+            return " ".join(
+                [f"Published {result.version}, in force from {when:%d %b %Y %H:%M}.", *result.notes]
             )
-            self.message_user(request, text, messages.SUCCESS)
 
         def describe(version):
             change = (
@@ -226,7 +234,7 @@ class VersionAdmin(admin.ModelAdmin):
         return confirm_action(
             self,
             request,
-            queryset.select_related("document").order_by("document_id", "number"),
+            versions,
             title="Publish agreement versions",
             submit="Publish",
             done="Published",
@@ -240,13 +248,94 @@ class VersionAdmin(admin.ModelAdmin):
             describe=describe,
             skip=lambda version, data: "already published" if version.is_published else "",
             apply=publish,
+            report=report,
         )
 
     @admin.action(description="Start a new draft from the selected version")
     def new_draft_from_selected(self, request, queryset):
-        for version in queryset:
-            draft = services.new_draft_from(version=version, actor=request.user)
-            self.message_user(request, f"Draft {draft} created from {version}.", messages.SUCCESS)
+        versions = list(queryset.select_related("document").order_by("document_id", "number"))
+        refusals = _one_per_agreement(versions, "start one draft of an agreement at a time")
+        refusals += [refusal for refusal in map(_draft_refusal, versions) if refusal]
+        if refusals:
+            self.message_user(request, " ".join(["No draft was started.", *refusals]), messages.ERROR)
+            return None
+
+        def start(version, data):
+            try:
+                return services.new_draft_from(version=version, actor=request.user)
+            except services.LegalError as exc:
+                raise UserFacingError(str(exc)) from exc
+
+        return confirm_action(
+            self,
+            request,
+            versions,
+            title="Start new drafts",
+            submit="Start a draft from",
+            done="Draft started",
+            form_class=forms.Form,
+            consequences=[
+                "A draft numbered after the agreement's latest version is made with this version's text. "
+                "Nothing is published and no one is told.",
+                "The draft is marked as a material change with an empty summary: write the summary of "
+                "changes (or untick material) before publishing it.",
+                "An agreement has one draft at a time: edit that draft, or delete it to start again.",
+            ],
+            describe=lambda version: version.get_status_display(),
+            apply=start,
+            report=lambda version, draft: f"Started the draft {draft} from {version}.",
+        )
+
+
+def _and(words):
+    words = list(words)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _one_per_agreement(versions, what):
+    """The refusals of a selection holding more than one version of an agreement, one sentence each."""
+    by_document = {}
+    for version in versions:
+        by_document.setdefault(version.document_id, []).append(version)
+    return [
+        f"{_and(f'v{v.number}' for v in same)} of the {same[0].document} are selected together: {what}."
+        for same in by_document.values()
+        if len(same) > 1
+    ]
+
+
+def _publish_refusal(draft):
+    """Why ``draft`` may not be published, in a sentence; "" when it may.
+
+    A text already published (in force, or to take effect later) announced again would only ask
+    everyone to accept what they accepted; a material change is accepted again by every member, and
+    its notice and banner say what changed from the summary (an agreement's first version changes
+    nothing, and needs none)."""
+    kind, now = draft.document.kind, timezone.now()
+    published = (
+        (services.current_version(kind, now=now), "the version in force"),
+        (services.upcoming_version(kind, now=now), "already published to take effect later"),
+    )
+    for version, which in published:
+        if version is not None and version.body_sha256 == draft.body_sha256:
+            return f"{draft} has the same text as v{version.number}, {which}: there is no change to publish."
+    first = not draft.document.versions.published().exists()
+    if draft.material and not draft.summary.strip() and not first:
+        return (
+            f"{draft} is a material change without a summary of changes: write what changed (members "
+            "are asked to accept it again, and the notice tells them what changed)."
+        )
+    return ""
+
+
+def _draft_refusal(version):
+    """Why no draft may start from ``version`` (its agreement has one already); "" when it may."""
+    drafts = Version.objects.filter(document_id=version.document_id, status=Version.Status.DRAFT)
+    numbers = sorted(drafts.values_list("number", flat=True))
+    if not numbers:
+        return ""
+    named = f"a draft, v{numbers[0]}" if len(numbers) == 1 else f"drafts {_and(f'v{n}' for n in numbers)}"
+    return f"The {version.document} already has {named}: edit it, or delete it to start again."
 
 
 @admin.register(Announcement)
