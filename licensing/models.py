@@ -260,7 +260,8 @@ class Letter(models.Model):
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="license_letters"
     )
-    key = models.CharField(max_length=200, unique=True, editable=False)
+    # "L:" and the sorted licence ids: up to LETTER_MAX_LICENCES (51) ids of up to 18 digits each.
+    key = models.CharField(max_length=1000, unique=True, editable=False)
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="letters")
     licenses = models.ManyToManyField(License, related_name="letters", verbose_name="licences")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -261,3 +261,13 @@ def test_a_value_longer_than_the_rest_of_the_page_goes_on_on_the_next_one():
     text = " ".join(text for _, text in pages)
     assert all(f"{name};" in text for name in end_users[:-1]) and end_users[-1] in text
     assert [row[0].text for texts, _ in pages for row in table_rows(texts)] == codes
+
+
+def test_the_key_of_the_largest_letter_fits_its_column():
+    """A letter is found again by its key: the sorted ids of its licences, the longest ids there are."""
+    from types import SimpleNamespace
+
+    from licensing.models import Letter
+
+    largest = [SimpleNamespace(pk=10**18 - 1 - n) for n in range(LETTER_MAX_LICENCES)]
+    assert len(services.letter_key(largest)) <= Letter._meta.get_field("key").max_length
