@@ -28,6 +28,7 @@ from django.utils.timezone import localtime
 from allmytracks import audit
 from allmytracks.admin import confirm_action, waiting_for_staff
 from allmytracks.errors import UserFacingError
+from allmytracks.numbers import whole_number
 from allmytracks.storage import private_download_url
 from allmytracks.tasks import enqueue_on_commit
 
@@ -741,16 +742,18 @@ class UploadTrackFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return []  # shown only when a track's link leads here
-        track = Track.objects.filter(pk=value).first() if value.isdigit() else None
+        pk = whole_number(value)
+        track = Track.objects.filter(pk=pk).first() if pk is not None else None
         return [(value, str(track) if track else f"Track #{value} (since deleted)")]
 
     def queryset(self, request, queryset):
         value = self.value()
         if value is None:
             return queryset
-        if not value.isdigit():
+        pk = whole_number(value)
+        if pk is None:
             raise IncorrectLookupParameters(f"No track {value!r}.")
-        return queryset.filter(Q(track_id=value) | Q(options__track_id=int(value)))
+        return queryset.filter(Q(track_id=pk) | Q(options__track_id=pk))
 
 
 def outcome_message(jobs, *, again=False):
@@ -1193,9 +1196,11 @@ class SelectedTrackAutocomplete(AutocompleteSelect):
     selected = None
 
     def optgroups(self, name, value, attr=None):
-        wanted = [str(v) for v in value if str(v) not in self.choices.field.empty_values]
+        # A sent value that is not an id (a form shown again with its error) selects nothing: the
+        # stock widget would look it up and fail.
+        wanted = [str(v) for v in value if whole_number(v) is not None]
         if self.selected is None or any(v not in self.selected for v in wanted):
-            return super().optgroups(name, value, attr)
+            return super().optgroups(name, wanted, attr)
         options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
         for v in wanted[:1]:  # one track per row
             label = self.choices.field.label_from_instance(self.selected[v])
@@ -1217,7 +1222,7 @@ class CollectionItemFormSet(forms.BaseInlineFormSet):
         if not self.is_bound:
             return {str(item.track_id): item.track for item in self.get_queryset()}
         sent = {self.data.get(f"{self.add_prefix(i)}-track") for i in range(self.total_form_count())}
-        ids = [value for value in sent if value and value.isdigit()]
+        ids = [pk for pk in map(whole_number, sent) if pk is not None]
         return {str(t.pk): t for t in self.form.base_fields["track"].queryset.filter(pk__in=ids)}
 
 

@@ -55,3 +55,15 @@ def test_a_collection_s_page_sent_back_with_an_error_still_shows_each_row_s_trac
     for item in collection.items.select_related("track"):
         assert f'<option value="{item.track_id}" selected>{item.track.title}</option>' in html
     assert f'<option value="{new.pk}" selected>Night Drive</option>' in html  # chosen, not yet saved
+
+
+def test_a_collection_row_sent_with_a_track_that_is_not_an_id_is_refused_on_the_form(admin_client):
+    collection = CollectionFactory()
+    add_tracks(collection, 1)
+    url = reverse("admin:catalog_collection_change", args=[collection.pk])
+    for forged in ("²", "9" * 23):
+        data = sent_as_shown(admin_client.get(url), **{"items-1-track": forged, "items-1-position": "2"})
+        response = admin_client.post(url, data)
+        assert response.status_code == 200
+        assert "Select a valid choice" in response.content.decode()
+    assert collection.items.count() == 1
