@@ -233,19 +233,14 @@ def _resolve_project(account, *, project, new_project):
     )
 
 
-def _check_project_end_user(project, *, end_user, new_end_user):
+def _check_project_end_user(project, end_user):
     """One end user and one project for every download: a project already licensed for an end user
     takes licences for that end user only (another end user starts a project of their own)."""
-    holder = (
-        License.objects.filter(project=project)
-        .order_by("issued_at", "pk")
-        .values_list("end_user_id", "end_user__name")
-        .first()
+    holder_id = (
+        License.objects.filter(project=project).order_by("issued_at", "pk").values_list("end_user_id").first()
     )
-    if holder is None:
-        return
-    holder_id, name = holder
-    if new_end_user is not None and end_user is None or end_user is not None and end_user.pk != holder_id:
+    if holder_id is not None and holder_id[0] != end_user.pk:
+        name = EndUser.objects.filter(pk=holder_id[0]).values_list("name", flat=True).get()
         raise LicensingError(
             f"“{project.title}” is licensed for {name}, and a project has one end user. "
             f"Choose {name}, or start a new project for this end user."
@@ -304,9 +299,13 @@ def _check_version(track, version):
         raise LicensingError("That file of this track is not available. Choose another version.")
 
 
-def _record_download(license, version, request, *, first=False):
+def _record_download(license, version, request, *, counted=False):
+    """One download of ``license``'s ``version``; the licence's first is marked so (for a playlist's
+    licences, issued without a download, it comes later). ``counted``: a new licence, created with
+    this download counted."""
+    first = counted or license.download_count == 0
     Download.objects.create(license=license, version=version, ip=audit.client_ip(request), first=first)
-    if not first:  # a new licence is created with its first download counted
+    if not counted:
         License.objects.filter(pk=license.pk).update(
             download_count=F("download_count") + 1, last_downloaded_at=timezone.now()
         )
@@ -358,6 +357,8 @@ def grant_license(
         except IntegrityError:
             if License.objects.filter(code=code).exists():
                 continue  # a code collision: draw another
+            if not type(version).objects.filter(pk=version.pk).exists():  # staff deleted it meanwhile
+                raise LicensingError("That file is no longer available. Choose another one.") from None
             raise
         if grant.created:
             grant.license.track = track
@@ -383,8 +384,17 @@ def _grant(user, track, version, submission, agreement, code, *, end_user, new_e
         )
         return Grant(existing, False, signed_download_url(existing, version), "already-issued")
     the_project, project_is_new = _resolve_project(account, project=project, new_project=new_project)
+    # Named (or designated) first: a refusal below rolls a new designation back with the rest.
+    the_end_user = _resolve_end_user(
+        account,
+        user,
+        end_user=end_user,
+        new_end_user=new_end_user,
+        version_number=agreement.number,
+        request=request,
+    )
     if not project_is_new:
-        _check_project_end_user(the_project, end_user=end_user, new_end_user=new_end_user)
+        _check_project_end_user(the_project, the_end_user)
         same = (
             License.objects.filter(project=the_project, track=track)
             .order_by("status", "-issued_at")
@@ -401,14 +411,6 @@ def _grant(user, track, version, submission, agreement, code, *, end_user, new_e
                 f"Your licence {same.code} for this track in this project was revoked, so it cannot be "
                 f"downloaded again for it. Questions: write to support."
             )
-    the_end_user = _resolve_end_user(
-        account,
-        user,
-        end_user=end_user,
-        new_end_user=new_end_user,
-        version_number=agreement.number,
-        request=request,
-    )
     try:
         consumption = entitlements.consume(user, track=track)
     except entitlements.EntitlementError as exc:
@@ -428,7 +430,7 @@ def _grant(user, track, version, submission, agreement, code, *, end_user, new_e
         last_downloaded_at=timezone.now() if download else None,
     )
     if download:
-        _record_download(license, version, request, first=True)
+        _record_download(license, version, request, counted=True)
     audit.record(
         "licensing.license_granted",
         actor=user,

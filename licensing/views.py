@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Max
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
@@ -298,7 +298,10 @@ def _csv_cell(value):
 @require_GET
 @ratelimit("licensing-export", "10/m")
 def export_csv(request):
-    _form, qs = _filtered(request)
+    form, qs = _filtered(request)
+    if form.is_bound and not form.is_valid():  # a file of no rows would not say why
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return HttpResponseBadRequest(f"These filters are not valid: {problems}", content_type="text/plain")
     writer = csv.writer(_Echo())
     header = [
         "code", "status", "issued_at", "track", "artist", "version", "end_user", "end_user_role",

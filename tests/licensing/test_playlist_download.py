@@ -76,7 +76,12 @@ def test_licensing_a_playlist_records_no_download_until_a_file_is_downloaded(
     assert response.status_code == 302
     lic.refresh_from_db()
     assert lic.download_count == 1 and lic.last_downloaded_at is not None
-    assert Download.objects.filter(license=lic).count() == 1
+    assert list(Download.objects.filter(license=lic).values_list("first", flat=True)) == [True]
+    owner_client.post(redownload, {"version": lic.version_id})
+    assert list(Download.objects.filter(license=lic).order_by("pk").values_list("first", flat=True)) == [
+        True,
+        False,
+    ]
 
 
 def test_the_form_lists_the_tracks_in_the_playlists_order(owner_client, playlist, track, second_track):

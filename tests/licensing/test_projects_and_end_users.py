@@ -1,9 +1,12 @@
 """One end user and one project for every download: a project keeps the end user it was first
 licensed for; any of the member's projects can be chosen, however many they have."""
 
+import uuid
+
 import pytest
 from django.urls import reverse
 
+from catalog.models import TrackVersion
 from licensing import services
 from licensing.forms import FILTER_PROJECTS, MENU_PROJECTS
 from licensing.models import License, Project
@@ -131,6 +134,10 @@ def test_a_filter_that_is_not_valid_matches_nothing_and_says_why(
     assert list(response.context["licenses"]) == []
     html = response.content.decode()
     assert "Select a valid choice" in html and "No licences match" in html
+    too_long = owner_client.get(reverse("licensing:license-list"), {"q": "x" * 101}).content.decode()
+    assert "Ensure this value has at most 100 characters" in too_long
+    export = owner_client.get(reverse("licensing:export-csv"), {"project": str(theirs.pk)})
+    assert export.status_code == 400 and "project: Select a valid choice" in export.content.decode()
 
 
 def test_a_licence_address_typed_in_lower_case_or_without_dashes_leads_to_the_licence(
@@ -158,3 +165,25 @@ def test_the_end_users_page_of_a_one_seat_enterprise_says_its_seat_is_taken(agre
     client.force_login(studio)
     page = client.get(reverse("licensing:end-users")).content.decode()
     assert "Your one seat is taken." in page and "All 1 seat" not in page
+
+
+def test_an_individuals_end_user_named_again_is_their_own_on_an_existing_project(member, track, second_track):
+    project = grant(member, track, name="Olivia Owner").license.project
+    again = services.grant_license(
+        user=member,
+        track=second_track,
+        version=second_track.versions.get(kind="full"),
+        submission=uuid.uuid4(),
+        new_end_user={"name": "olivia owner", "role": ""},
+        project=project,
+    )
+    assert again.created and again.license.end_user.name == "Olivia Owner"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_deleted_by_staff_while_a_grant_was_under_way_is_refused_in_words(member, track):
+    stale = track.versions.get(kind="instrumental")  # the form was built with it
+    TrackVersion.objects.filter(pk=stale.pk).delete()
+    with pytest.raises(services.LicensingError, match="That file is no longer available"):
+        grant(member, track, version=stale, name="Olivia Owner")
+    assert not License.objects.exists()
