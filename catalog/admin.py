@@ -479,6 +479,8 @@ class TrackAdminForm(PictureFormMixin, forms.ModelForm):
 
     def clean_isrc(self):
         text = self.cleaned_data.get("isrc", "")
+        if self.instance.pk and text == self.instance.isrc:
+            return text  # as stored (an older ingest kept any tag text): checked only when edited
         isrc = normalise_isrc(text)
         if text and not isrc:
             raise ValidationError(

@@ -264,3 +264,17 @@ def test_avatar_that_is_not_an_image_is_refused(owner_client, members):
     assert response.status_code == 200
     assert "not" in response.text.lower() and "image" in response.text.lower()
     assert not User.objects.get(pk=members[0].pk).avatar
+
+
+def test_countries_saved_before_the_list_become_iso_codes_or_are_cleared(members):
+    """Migration accounts/0006: "UK" is GB, a real code stays, what is no country's code is cleared."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("accounts.migrations.0006_countries_from_the_iso_list")
+    owner, other, third = members
+    for user, country in ((owner, "UK"), (other, "ĞB"), (third, "DE")):
+        User.objects.filter(pk=user.pk).update(country=country)
+    migration.to_iso_codes(apps, None)
+    assert [User.objects.get(pk=u.pk).country for u in (owner, other, third)] == ["GB", "", "DE"]

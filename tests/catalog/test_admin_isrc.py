@@ -41,6 +41,17 @@ def test_an_isrc_is_kept_upper_case_without_hyphens(admin_client, typed, kept):
     assert track.isrc == kept
 
 
+def test_a_track_with_an_older_unchecked_isrc_can_still_be_saved_until_the_isrc_is_edited(admin_client):
+    track = TrackFactory(isrc="ISRC 123", title="Old tags")
+    url = reverse("admin:catalog_track_change", args=[track.pk])
+    kept = admin_client.post(url, sent_as_shown(admin_client.get(url), title="Old tags, renamed"))
+    assert kept.status_code == 302
+    track.refresh_from_db()
+    assert track.title == "Old tags, renamed" and track.isrc == "ISRC 123"
+    edited = admin_client.post(url, sent_as_shown(admin_client.get(url), isrc="ISRC 124"))
+    assert "Enter an ISRC: two letters for the country" in edited.content.decode()
+
+
 def test_a_file_s_isrc_tag_that_is_no_isrc_is_not_kept(make_audio):
     from catalog.ingest import ingest_path
 
