@@ -347,7 +347,25 @@ class SubscriptionAdmin(AuditLogMixin, PageActionsMixin, ReadOnlyAdmin):
         return end_complimentary(self, request, queryset)
 
 
-class ComplimentaryForm(forms.ModelForm):
+class AccountEmailMixin:
+    """A staff form's ``account_email`` field names an existing account, in any case: cleaned to the
+    address in lower case, with the account in ``cleaned_data["user"]``. ``check_account(user)``
+    raises a ValidationError for an account the form may not pick."""
+
+    def clean_account_email(self):
+        email = self.cleaned_data["account_email"].strip().lower()
+        user = get_user_model().objects.filter(email__iexact=email).first()
+        if user is None:
+            raise forms.ValidationError("No account has this email.")
+        self.check_account(user)
+        self.cleaned_data["user"] = user
+        return email
+
+    def check_account(self, user):
+        pass
+
+
+class ComplimentaryForm(AccountEmailMixin, forms.ModelForm):
     account_email = forms.EmailField(help_text="The account that receives the membership.")
     ends_at = forms.SplitDateTimeField(
         label="Ends at",
@@ -371,14 +389,6 @@ class ComplimentaryForm(forms.ModelForm):
         # Plans are edited in their own list, not from here.
         for tool in ("can_add_related", "can_change_related", "can_view_related", "can_delete_related"):
             setattr(plan.widget, tool, False)
-
-    def clean_account_email(self):
-        email = self.cleaned_data["account_email"].strip().lower()
-        user = get_user_model().objects.filter(email__iexact=email).first()
-        if user is None:
-            raise forms.ValidationError("No account has this email.")
-        self.cleaned_data["user"] = user
-        return email
 
     def clean_ends_at(self):
         ends_at = self.cleaned_data["ends_at"]
@@ -508,18 +518,14 @@ class BillingAccountForm(forms.ModelForm):
         return cleaned
 
 
-class BillingAccountAddForm(BillingAccountForm):
+class BillingAccountAddForm(AccountEmailMixin, BillingAccountForm):
     """Extra seats for an account without billing details yet (it never paid through Stripe: an
     enterprise by verification, a complimentary membership). The details are made with the seats."""
 
     account_email = forms.EmailField(help_text="The account that receives the seats.")
     field_order = ["account_email", "extra_seats", "reason"]
 
-    def clean_account_email(self):
-        email = self.cleaned_data["account_email"].strip().lower()
-        user = get_user_model().objects.filter(email__iexact=email).first()
-        if user is None:
-            raise forms.ValidationError("No account has this email.")
+    def check_account(self, user):
         existing = BillingAccount.objects.filter(user=user).first()
         if existing is not None:
             raise forms.ValidationError(
@@ -529,8 +535,6 @@ class BillingAccountAddForm(BillingAccountForm):
                     admin_change_url(existing),
                 )
             )
-        self.cleaned_data["user"] = user
-        return email
 
     def clean_extra_seats(self):
         extra_seats = self.cleaned_data["extra_seats"]

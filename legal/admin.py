@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -116,6 +117,11 @@ class VersionForm(forms.ModelForm):
             clash = Version.objects.filter(document=document, number=number).exclude(pk=self.instance.pk)
             if clash.exists():
                 raise ValidationError({"number": f"Version {number} of the {document} already exists."})
+        if document and not self.instance.is_published:
+            # Asked again under the agreement's lock when saving (services.save_draft).
+            refusal = services.draft_refusal(document, editing=self.instance)
+            if refusal:
+                raise ValidationError(refusal)
         return cleaned
 
 
@@ -147,6 +153,21 @@ class VersionAdmin(admin.ModelAdmin):
         actions = super().get_actions(request, action_location=action_location)
         actions.pop("delete_selected", None)  # published versions are never deleted
         return actions
+
+    def save_model(self, request, obj, form, change):
+        services.save_draft(version=obj, actor=request.user)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.LegalError as exc:
+            # Another draft was saved between the form's check and this save (which rolled back):
+            # shown again, the form says why, and keeps what was typed.
+            try:
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            except services.LegalError:
+                self.message_user(request, f"Nothing was saved. {exc}", messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:legal_version_changelist"))
 
     def get_urls(self):
         return [
@@ -206,7 +227,7 @@ class VersionAdmin(admin.ModelAdmin):
         versions = list(queryset.select_related("document").order_by("document_id", "number"))
         drafts = [version for version in versions if not version.is_published]
         refusals = _one_per_agreement(drafts, "publish one version of an agreement at a time")
-        refusals += [refusal for refusal in map(_publish_refusal, drafts) if refusal]
+        refusals += [refusal for refusal in map(services.publish_refusal, drafts) if refusal]
         if refusals:
             self.message_user(request, " ".join(["Nothing was published.", *refusals]), messages.ERROR)
             return None
@@ -255,7 +276,8 @@ class VersionAdmin(admin.ModelAdmin):
     def new_draft_from_selected(self, request, queryset):
         versions = list(queryset.select_related("document").order_by("document_id", "number"))
         refusals = _one_per_agreement(versions, "start one draft of an agreement at a time")
-        refusals += [refusal for refusal in map(_draft_refusal, versions) if refusal]
+        documents = dict.fromkeys(version.document for version in versions)
+        refusals += [refusal for refusal in map(services.draft_refusal, documents) if refusal]
         if refusals:
             self.message_user(request, " ".join(["No draft was started.", *refusals]), messages.ERROR)
             return None
@@ -302,40 +324,6 @@ def _one_per_agreement(versions, what):
         for same in by_document.values()
         if len(same) > 1
     ]
-
-
-def _publish_refusal(draft):
-    """Why ``draft`` may not be published, in a sentence; "" when it may.
-
-    A text already published (in force, or to take effect later) announced again would only ask
-    everyone to accept what they accepted; a material change is accepted again by every member, and
-    its notice and banner say what changed from the summary (an agreement's first version changes
-    nothing, and needs none)."""
-    kind, now = draft.document.kind, timezone.now()
-    published = (
-        (services.current_version(kind, now=now), "the version in force"),
-        (services.upcoming_version(kind, now=now), "already published to take effect later"),
-    )
-    for version, which in published:
-        if version is not None and version.body_sha256 == draft.body_sha256:
-            return f"{draft} has the same text as v{version.number}, {which}: there is no change to publish."
-    first = not draft.document.versions.published().exists()
-    if draft.material and not draft.summary.strip() and not first:
-        return (
-            f"{draft} is a material change without a summary of changes: write what changed (members "
-            "are asked to accept it again, and the notice tells them what changed)."
-        )
-    return ""
-
-
-def _draft_refusal(version):
-    """Why no draft may start from ``version`` (its agreement has one already); "" when it may."""
-    drafts = Version.objects.filter(document_id=version.document_id, status=Version.Status.DRAFT)
-    numbers = sorted(drafts.values_list("number", flat=True))
-    if not numbers:
-        return ""
-    named = f"a draft, v{numbers[0]}" if len(numbers) == 1 else f"drafts {_and(f'v{n}' for n in numbers)}"
-    return f"The {version.document} already has {named}: edit it, or delete it to start again."
 
 
 @admin.register(Announcement)

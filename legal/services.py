@@ -658,12 +658,63 @@ def _notice_text(version, effective_at):
     return "\n".join(lines)
 
 
+def _and(words):
+    words = list(words)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def draft_refusal(document, *, editing=None):
+    """Why no new draft of ``document`` may be saved (it has one already), in a sentence; "" when
+    one may. ``editing`` is the draft being saved, when it exists already: it does not count.
+
+    Answers without locking, for forms and confirmation pages; ``new_draft_from`` and
+    ``save_draft`` ask again under the document's lock."""
+    drafts = Version.objects.filter(document=document, status=Version.Status.DRAFT)
+    if editing is not None and editing.pk:
+        drafts = drafts.exclude(pk=editing.pk)
+    numbers = sorted(drafts.values_list("number", flat=True))
+    if not numbers:
+        return ""
+    named = f"a draft, v{numbers[0]}" if len(numbers) == 1 else f"drafts {_and(f'v{n}' for n in numbers)}"
+    return f"The {document.title} already has {named}: edit it, or delete it to start again."
+
+
+def publish_refusal(draft, *, now=None):
+    """Why ``draft`` may not be published, in a sentence; "" when it may.
+
+    A text already published (in force, or to take effect later) announced again would only ask
+    everyone to accept what they accepted; a material change is accepted again by every member, and
+    its notice and banner say what changed from the summary (an agreement's first version changes
+    nothing, and needs none). Answers without locking; ``publish_version`` asks again under the
+    document's lock."""
+    now = now or timezone.now()
+    document = draft.document
+    published = [(current_version(document.kind, now=now), "the version in force")]
+    published += [
+        (version, "already published to take effect later")
+        for version in Version.objects.upcoming(now).filter(document=document).order_by("effective_at")
+    ]
+    for version, which in published:
+        if version is not None and version.pk != draft.pk and version.body_sha256 == draft.body_sha256:
+            return f"{draft} has the same text as v{version.number}, {which}: there is no change to publish."
+    first = not document.versions.published().exclude(pk=draft.pk).exists()
+    if draft.material and not draft.summary.strip() and not first:
+        return (
+            f"{draft} is a material change without a summary of changes: write what changed (members "
+            "are asked to accept it again, and the notice tells them what changed)."
+        )
+    return ""
+
+
 def publish_version(*, version, actor, notify=True, now=None):
     """Publish a draft: freeze it, and announce it by banner, private message and email.
 
     - An effective date that is empty or in the past becomes "now" (and the result says so).
     - If two staff publish at the same time, exactly one wins; the other gets a LegalError.
     - A version number at or below one already published for the document is refused.
+    - So is what ``publish_refusal`` refuses: the text of a version already published (in force or
+      upcoming), or a material change without a summary. Checked under the document's lock, so two
+      staff publishing at once cannot both get past it.
     """
     now = now or timezone.now()
     notes = []
@@ -684,6 +735,9 @@ def publish_version(*, version, actor, notify=True, now=None):
             raise LegalError(
                 f"Version {latest} of the {document.title} is already published; number this draft above it."
             )
+        refusal = publish_refusal(fresh, now=now)
+        if refusal:
+            raise LegalError(refusal)
         effective = fresh.effective_at
         if effective is None or effective < now:
             if effective is not None:
@@ -752,19 +806,47 @@ def _announce(version, effective, actor):
 
 
 def new_draft_from(*, version, actor):
-    """Editing a published version means starting the next draft from its text."""
+    """Editing a published version means starting the next draft from its text.
+
+    An agreement has one draft at a time: refused (LegalError) while it has one, checked under the
+    document's lock so that two staff starting drafts at once get one draft between them."""
     with transaction.atomic():
-        latest = Version.objects.filter(document_id=version.document_id).aggregate(n=Max("number"))["n"] or 0
+        document = Document.objects.select_for_update().get(pk=version.document_id)
+        refusal = draft_refusal(document)
+        if refusal:
+            raise LegalError(refusal)
+        latest = document.versions.aggregate(n=Max("number"))["n"] or 0
         try:
             draft = Version.objects.create(
-                document_id=version.document_id,
+                document=document,
                 number=latest + 1,
                 title=version.title,
                 body=version.body,
                 summary="",
                 material=True,
             )
-        except IntegrityError as exc:  # pragma: no cover - two staff at once; the other one won
+        except IntegrityError as exc:  # pragma: no cover - a number taken outside this service
             raise LegalError("Another draft was created at the same moment; reload the list.") from exc
         audit.record("legal.draft", actor=actor, target=draft, source_version=version.pk)
     return draft
+
+
+def save_draft(*, version, actor):
+    """Save a draft written by staff (the staff site's add and change pages).
+
+    Refused (LegalError) when its agreement has another draft, under the document's lock: a second
+    draft could never be published once the other one is (its number would be at or below the
+    latest), or would strand the other one. A published version is never saved here."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=version.document_id)
+        if version.pk and Version.objects.filter(pk=version.pk, status=Version.Status.PUBLISHED).exists():
+            raise LegalError(f"{version} is published and cannot be changed. Make a new draft instead.")
+        refusal = draft_refusal(document, editing=version)
+        if refusal:
+            raise LegalError(refusal)
+        created = version.pk is None
+        version.status = Version.Status.DRAFT
+        version.save()
+        if created:
+            audit.record("legal.draft", actor=actor, target=version)
+    return version

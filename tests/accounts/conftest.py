@@ -16,7 +16,9 @@ def publish(kind, number=1, body="Text of the agreement."):
 
     # get_or_create: transactional (browser) tests flush the rows data migrations made.
     document, _ = Document.objects.get_or_create(kind=kind, defaults={"title": DocumentKind(kind).label})
-    version = Version.objects.create(document=document, number=number, title=document.title, body=body)
+    version = Version.objects.create(
+        document=document, number=number, title=document.title, body=body, summary="Changes for testing."
+    )
     publish_version(
         version=version, actor=None, notify=False, now=timezone.now() - datetime.timedelta(seconds=1)
     )

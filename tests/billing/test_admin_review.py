@@ -179,3 +179,16 @@ def test_a_complimentary_membership_history_page_finds_its_audit_entries(staff_c
     assert f'<a href="{url}">audit log entries about this complimentary membership</a>' in page
     listed = staff_client.get(url).context["cl"].result_list
     assert [entry.action for entry in listed] == ["billing.complimentary_granted"]
+
+
+def test_both_add_pages_find_the_account_by_its_email_in_any_case_and_refuse_an_unknown_one(
+    staff_client, owner, plans
+):
+    unknown = staff_client.post(GRANT, grant_form(plans["pro-monthly"], "nobody@example.com"))
+    assert unknown.context["adminform"].form.errors == {"account_email": ["No account has this email."]}
+    granted = staff_client.post(GRANT, grant_form(plans["pro-monthly"], "OWNER@Example.COM"))
+    assert granted.status_code == 302 and Subscription.objects.filter(user=owner).exists()
+    seats = staff_client.post(
+        ADD_SEATS, {"account_email": "OWNER@Example.COM", "extra_seats": 1, "reason": "x"}
+    )
+    assert seats.status_code == 302 and BillingAccount.objects.get(user=owner).extra_seats == 1

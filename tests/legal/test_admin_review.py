@@ -2,9 +2,12 @@
 question and over other drafts, and publications of the same agreement twice at once, of unchanged
 text, or of a material change that did not say what changed; each said twice."""
 
+import datetime
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
+from django.utils import timezone
 
 from allmytracks.models import AuditLog
 from legal import services
@@ -131,3 +134,98 @@ def test_publishing_says_so_once(staff_client, v1, django_capture_on_commit_call
     assert "Users are being notified" in said[0]
     v2.refresh_from_db()
     assert v2.is_published and Notice.objects.filter(version=v2).count() == 1
+
+
+# --- the same rules outside the list actions -----------------------------------------------------
+
+ADD = reverse("admin:legal_version_add")
+
+
+def add_form(document, number, **fields):
+    return {
+        "document": document.pk,
+        "number": number,
+        "title": f"{document.title} v{number}",
+        "material": "on",
+        "summary": "Clause 3 changes.",
+        "body": f"## Terms\n\nThe terms, version {number}.\n",
+        **fields,
+    }
+
+
+def test_the_add_page_refuses_a_second_draft_of_an_agreement(staff_client, staff, v1):
+    started = services.new_draft_from(version=v1, actor=staff)
+    response = staff_client.post(ADD, add_form(v1.document, 3))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [
+        "The User Agreement already has a draft, v2: edit it, or delete it to start again."
+    ]
+    assert list(Version.objects.order_by("number").values_list("number", flat=True)) == [1, 2]
+    # The draft itself can still be edited from its own page.
+    change = reverse("admin:legal_version_change", args=[started.pk])
+    edited = staff_client.post(change, add_form(v1.document, 2, summary="Clause 4 too."))
+    assert edited.status_code == 302
+    started.refresh_from_db()
+    assert started.summary == "Clause 4 too."
+
+
+def test_the_add_page_saves_the_only_draft_through_the_service(staff_client, staff, v1):
+    response = staff_client.post(ADD, add_form(v1.document, 2))
+    assert response.status_code == 302
+    new = Version.objects.get(number=2)
+    assert new.status == Version.Status.DRAFT
+    assert AuditLog.objects.filter(action="legal.draft", actor=staff, target_id=str(new.pk)).exists()
+
+
+def test_a_draft_saved_between_the_check_and_the_save_is_refused_and_the_form_says_why(
+    staff_client, v1, monkeypatch
+):
+    draft(2, body=v1.body)  # another staff member's "Start a new draft", committed after the form's check
+    checked, calls = services.draft_refusal, []
+
+    def not_there_yet_when_the_form_checks(document, **kwargs):
+        calls.append(document)
+        return "" if len(calls) == 1 else checked(document, **kwargs)
+
+    monkeypatch.setattr(services, "draft_refusal", not_there_yet_when_the_form_checks)
+    response = staff_client.post(ADD, add_form(v1.document, 3))
+    assert response.status_code == 200
+    assert "already has a draft, v2" in str(response.context["adminform"].form.non_field_errors())
+    assert 'value="User Agreement v3"' in response.text  # what was typed is kept
+    assert len(calls) == 3  # the form's check, the locked check when saving, the form shown again
+    assert list(Version.objects.order_by("number").values_list("number", flat=True)) == [1, 2]
+
+
+def test_the_service_refuses_a_second_draft(staff, v1):
+    services.new_draft_from(version=v1, actor=staff)
+    with pytest.raises(services.LegalError, match="already has a draft, v2: edit it"):
+        services.new_draft_from(version=v1, actor=staff)
+    with pytest.raises(services.LegalError, match="already has a draft, v2"):
+        services.save_draft(
+            version=Version(document=v1.document, number=3, title="v3", body="x"), actor=staff
+        )
+    assert Version.objects.count() == 2
+
+
+@pytest.mark.parametrize("effective_in_days", [None, 7])
+def test_the_service_refuses_to_publish_text_already_published(staff, v1, effective_in_days):
+    if effective_in_days:
+        effective = timezone.now() + datetime.timedelta(days=effective_in_days)
+        scheduled = draft(2, body="Later terms.\n", effective_at=effective)
+        services.publish_version(version=scheduled, actor=staff, notify=False)
+        same, which = draft(3, body=scheduled.body), "v2, already published to take effect later"
+    else:
+        same, which = draft(2, body=v1.body), "v1, the version in force"
+    with pytest.raises(services.LegalError) as refused:
+        services.publish_version(version=same, actor=staff, notify=False)
+    assert str(refused.value) == f"{same} has the same text as {which}: there is no change to publish."
+    same.refresh_from_db()
+    assert not same.is_published and not Notice.objects.exists()
+
+
+def test_the_service_refuses_to_publish_a_material_change_without_a_summary(staff, v1):
+    silent = draft(2, body="New terms.\n", summary=" ", material=True)
+    with pytest.raises(services.LegalError, match="v2 is a material change without a summary of changes"):
+        services.publish_version(version=silent, actor=staff, notify=False)
+    silent.refresh_from_db()
+    assert not silent.is_published
