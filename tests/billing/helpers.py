@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import stripe_client
+from billing import services, stripe_client
 
 WEBHOOK_SECRET = "whsec_test_allmytracks"
 _ids = itertools.count(1)
@@ -317,3 +317,15 @@ def membership_terms(db):
     from tests.factories import publish_agreement
 
     return publish_agreement("premium-membership")
+
+
+@pytest.fixture
+def comp(staff, owner, plans):
+    """A complimentary Pro membership staff granted ``owner`` for 30 days."""
+    return services.grant_complimentary_membership(
+        user=owner,
+        plan=plans["pro-monthly"],
+        ends_at=timezone.now() + datetime.timedelta(days=30),
+        actor=staff,
+        reason="Launch partner",
+    )

@@ -1,8 +1,6 @@
 """The billing pages of the staff site: money in words and currency, records linked to each other,
 state changes asked for on a confirmation page, odd searches answered."""
 
-import datetime
-
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
@@ -19,17 +17,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _staff_without_second_factor(settings):
     settings.ACCOUNTS_STAFF_REQUIRE_MFA = False
-
-
-@pytest.fixture
-def comp(staff, owner, plans):
-    return services.grant_complimentary_membership(
-        user=owner,
-        plan=plans["pro-monthly"],
-        ends_at=timezone.now() + datetime.timedelta(days=30),
-        actor=staff,
-        reason="Launch partner",
-    )
 
 
 def test_a_complimentary_membership_page_ends_it_with_a_reason_and_comes_back(staff_client, staff, comp):

@@ -149,14 +149,8 @@ def test_seats_granted_to_an_approved_enterprise_survive_a_business_membership(
 # --- messages name the record as the action left it ------------------------------------------------
 
 
-def test_ending_a_membership_says_it_ended(staff_client, staff, owner, plans):
-    sub = services.grant_complimentary_membership(
-        user=owner,
-        plan=plans["pro-monthly"],
-        ends_at=timezone.now() + datetime.timedelta(days=30),
-        actor=staff,
-        reason="Launch partner",
-    )
+def test_ending_a_membership_says_it_ended(staff_client, owner, comp):
+    sub = comp
     response = staff_client.post(
         reverse("admin:billing_complimentarymembership_changelist"),
         {"action": "end_complimentary", ACTION_CHECKBOX_NAME: [sub.pk], "apply": "1", "reason": "Over"},
@@ -164,14 +158,8 @@ def test_ending_a_membership_says_it_ended(staff_client, staff, owner, plans):
     assert notes(response) == [f"Ended: {sub.plan} for {owner.email} (Ended)."]
 
 
-def test_a_complimentary_membership_history_page_finds_its_audit_entries(staff_client, staff, owner, plans):
-    sub = services.grant_complimentary_membership(
-        user=owner,
-        plan=plans["pro-monthly"],
-        ends_at=timezone.now() + datetime.timedelta(days=30),
-        actor=staff,
-        reason="Launch partner",
-    )
+def test_a_complimentary_membership_history_page_finds_its_audit_entries(staff_client, comp):
+    sub = comp
     page = staff_client.get(reverse("admin:billing_complimentarymembership_history", args=[sub.pk])).text
     url = (
         reverse("admin:allmytracks_auditlog_changelist") + f"?about=billing.complimentarymembership:{sub.pk}"
