@@ -240,8 +240,12 @@ class LicenseFilterForm(forms.Form):
     platform = forms.ChoiceField(
         label="Platform", required=False, choices=[("", "Any platform"), *Platform.choices]
     )
-    end_user = forms.ChoiceField(label="End user", required=False)
-    project = forms.ChoiceField(label="Project", required=False)
+    end_user = forms.ChoiceField(
+        label="End user", required=False, error_messages={"invalid_choice": "not one of your end users."}
+    )
+    project = forms.ChoiceField(
+        label="Project", required=False, error_messages={"invalid_choice": "not one of your projects."}
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -133,11 +133,11 @@ def test_a_filter_that_is_not_valid_matches_nothing_and_says_why(
     response = owner_client.get(reverse("licensing:license-list"), {"project": str(theirs.pk)})
     assert list(response.context["licenses"]) == []
     html = response.content.decode()
-    assert "Select a valid choice" in html and "No licences match" in html
+    assert "Project: not one of your projects." in html and "No licences match" in html
     too_long = owner_client.get(reverse("licensing:license-list"), {"q": "x" * 101}).content.decode()
     assert "Ensure this value has at most 100 characters" in too_long
     export = owner_client.get(reverse("licensing:export-csv"), {"project": str(theirs.pk)})
-    assert export.status_code == 400 and "project: Select a valid choice" in export.content.decode()
+    assert export.status_code == 400 and "project: not one of your projects." in export.content.decode()
 
 
 def test_a_licence_address_typed_in_lower_case_or_without_dashes_leads_to_the_licence(
