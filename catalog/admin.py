@@ -60,6 +60,7 @@ STATUS_CLASS = {
     "waiting": "muted",
     "running": "warn",
     "processing": "warn",
+    "noaudio": "warn",
 }
 
 
@@ -492,6 +493,10 @@ class TrackAdminForm(PictureFormMixin, forms.ModelForm):
     def clean_is_published(self):
         published = self.cleaned_data.get("is_published")
         track = self.instance
+        if published and not track.is_published and track.ingest_status == IngestStatus.NO_AUDIO:
+            raise ValidationError(
+                "This track has no audio file: upload one (“Upload another version”) before publishing it."
+            )
         if published and not track.is_published and track.ingest_status != IngestStatus.READY:
             raise ValidationError(
                 "This track's audio has not finished processing, so it cannot be published yet."
@@ -575,6 +580,11 @@ class TrackAdmin(PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin):
             action = "catalog.publish" if obj.is_published else "catalog.unpublish"
             audit.record(action, actor=request.user, request=request, track_ids=[obj.pk])
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if any(getattr(formset, "deleted_objects", None) for formset in formsets):
+            services.describe_by_files(form.instance)  # in the transaction that locked its files
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "sound_category":
             kwargs["queryset"] = categories_in_tree_order()
@@ -640,6 +650,7 @@ NOT_READY = {
     IngestStatus.PENDING: "waiting to be processed",
     IngestStatus.PROCESSING: "still being processed",
     IngestStatus.FAILED: "processing failed",
+    IngestStatus.NO_AUDIO: "no audio file",
 }
 NAMED_AT_MOST = 10
 

@@ -60,6 +60,7 @@ class IngestStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
     READY = "ready", "Ready"
     FAILED = "failed", "Failed"
+    NO_AUDIO = "noaudio", "No audio file"  # a track whose files were all deleted
 
 
 class Taxonomy(models.Model):
@@ -255,7 +256,11 @@ class Track(TrackLabels, models.Model):
         help_text="SHA-256 of the full version's master: the same file cannot become a second track.",
     )
 
-    artwork = models.ImageField(upload_to=artwork_upload_to, blank=True, help_text="JPEG, up to 1200 px.")
+    artwork = models.ImageField(
+        upload_to=artwork_upload_to,
+        blank=True,
+        help_text="Kept as a JPEG of at most 720 px, with WebP copies for pages and result rows.",
+    )
     artwork_medium = models.ImageField(upload_to=artwork_upload_to, blank=True, editable=False)  # WebP 480
     artwork_small = models.ImageField(upload_to=artwork_upload_to, blank=True, editable=False)  # WebP 160
     artwork_color = models.CharField(max_length=7, blank=True, editable=False)  # average colour, #rrggbb

@@ -835,6 +835,32 @@ def undeletable_versions(track, versions, *, published):
     return refusals
 
 
+def describe_by_files(track):
+    """Make ``track`` describe the files it has left, after staff deleted some: its fingerprint is
+    its full version's (a deleted main file's is freed, so that file can be uploaded again, to this
+    track or another), its duration and mini waveform its main file's; a track left without any
+    file has no audio (``IngestStatus.NO_AUDIO``) and cannot be published until one is uploaded.
+    Saves only what changed."""
+    from .ingest import mini_waveform
+
+    versions = list(track.versions.filter(ingest_status=IngestStatus.READY).order_by("position", "pk"))
+    main = next((v for v in versions if v.kind == TrackVersion.Kind.FULL), versions[0] if versions else None)
+    full = main if main is not None and main.kind == TrackVersion.Kind.FULL else None
+    wanted = {"content_hash": full.content_hash if full else None}
+    if main is None:
+        wanted.update(ingest_status=IngestStatus.NO_AUDIO, ingest_error="", waveform=[])
+    else:
+        wanted.update(duration_seconds=main.duration_seconds, waveform=mini_waveform(main.peaks))
+        if track.ingest_status == IngestStatus.NO_AUDIO:
+            wanted["ingest_status"] = IngestStatus.READY
+    changed = [name for name, value in wanted.items() if getattr(track, name) != value]
+    for name in changed:
+        setattr(track, name, wanted[name])
+    if changed:
+        track.save(update_fields=changed)
+    return changed
+
+
 # What one use adds to a track's popularity (``refresh_popularity``): a preview play is cheap and
 # often a skim, a favourite is a choice, a licence is the track put to use.
 POPULARITY_WEIGHTS = {"play": 1, "favourite": 10, "licence": 25}

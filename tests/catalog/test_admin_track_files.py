@@ -109,3 +109,52 @@ def test_an_unlicensed_extra_version_of_a_licensed_track_can_still_be_deleted(ad
     assert list(track.versions.all()) == [full]
     track.refresh_from_db()
     assert track.is_published
+
+
+def test_a_draft_whose_files_all_go_has_no_audio_and_cannot_be_published_until_a_file_comes(admin_client):
+    track = TrackFactory(title="Paper Boats", is_published=False, content_hash="a" * 64)
+    full = TrackVersionFactory(track=track, kind="full", content_hash="a" * 64)
+    loop = TrackVersionFactory(track=track, kind="loop")
+
+    response = delete_files(admin_client, track, full, loop)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    track.refresh_from_db()
+    assert track.ingest_status == "noaudio" and track.content_hash is None and track.waveform == []
+
+    response = admin_client.post(
+        reverse("admin:catalog_track_change", args=[track.pk]),
+        sent_as_shown(
+            admin_client.get(reverse("admin:catalog_track_change", args=[track.pk])), is_published="on"
+        ),
+    )
+    assert response.status_code == 200
+    assert "This track has no audio file: upload one" in response.content.decode()
+    track.refresh_from_db()
+    assert not track.is_published
+    assert not Track.objects.published().filter(pk=track.pk).exists()
+
+    # The list's publish action leaves it out too, and says why.
+    response = admin_client.post(
+        reverse("admin:catalog_track_changelist"),
+        {"action": "publish", "_selected_action": [track.pk]},
+        follow=True,
+    )
+    assert "no audio file" in response.content.decode()
+    track.refresh_from_db()
+    assert not track.is_published
+
+
+def test_deleting_the_main_file_frees_its_fingerprint_and_the_track_follows_the_files_left(admin_client):
+    track = TrackFactory(is_published=False, content_hash="b" * 64, duration_seconds=180.0)
+    full = TrackVersionFactory(track=track, kind="full", content_hash="b" * 64, duration_seconds=180.0)
+    TrackVersionFactory(
+        track=track, kind="30s", duration_seconds=30.0, peaks=[[-0.5, 0.5]] * 500 + [[-1.0, 1.0]] * 500
+    )
+
+    response = delete_files(admin_client, track, full)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    track.refresh_from_db()
+    assert track.content_hash is None  # the same file may become this or another track's main file
+    assert track.ingest_status == "ready" and track.duration_seconds == 30.0
+    assert track.waveform[0] == 50 and track.waveform[-1] == 100
+    TrackFactory(content_hash="b" * 64)  # the fingerprint is free (unique) again
