@@ -324,9 +324,15 @@ def finish_transcode(proc, pcm_path):
     raw = Path(pcm_path).read_bytes() if Path(pcm_path).exists() else b""
     pcm = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
     if proc.returncode != 0 and pcm.size == 0:
-        first = errors.splitlines()[-1] if errors else f"exit status {proc.returncode}"
-        raise IngestError(f"The audio could not be decoded: {first}")
+        raise IngestError(undecodable_reason(errors or f"exit status {proc.returncode}"))
     return pcm, errors
+
+
+def undecodable_reason(decoder_errors):
+    """Why audio that mutagen could read cannot be decoded, in words staff can act on; ffmpeg's own
+    text (“[mp3float @ 0x55…] Header missing”, with the temporary file's path) goes to the log."""
+    log.warning("cannot decode audio: %s", decoder_errors[-2000:])
+    return "The audio in this file is damaged and cannot be decoded. Export it again and upload the new file."
 
 
 def transcode(path, preview_path, *, duration_hint):
@@ -342,6 +348,8 @@ def transcode(path, preview_path, *, duration_hint):
 def check_audio(pcm, *, header_duration, decoder_errors):
     decoded = pcm.size / PCM_RATE
     if pcm.size == 0 or decoded < 0.05:
+        if decoder_errors or (header_duration or 0) >= 0.05:  # sound was promised: the data is bad
+            raise IngestError(undecodable_reason(decoder_errors or "no audio decoded"))
         raise IngestError("No audio could be decoded from the file (it holds no sound).")
     if header_duration and decoded < header_duration * 0.97 and header_duration - decoded > 0.5:
         raise IngestError(
@@ -352,7 +360,7 @@ def check_audio(pcm, *, header_duration, decoder_errors):
     if peak < SILENCE:
         raise IngestError("The audio is silent (nothing louder than -60 dBFS).")
     if decoder_errors and "invalid" in decoder_errors.lower() and decoded < 1:
-        raise IngestError(f"The audio is damaged: {decoder_errors.splitlines()[-1]}")
+        raise IngestError(undecodable_reason(decoder_errors))
     return decoded
 
 

@@ -1,6 +1,7 @@
 import io
 import time
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -296,3 +297,20 @@ def test_deleting_an_uploads_record_deletes_its_file_but_never_a_master(
 
     assert not storage.exists(failed_name)
     assert storage.exists(master) and TrackVersion.objects.get().master.name == master
+
+
+@pytest.mark.parametrize("fmt", ["flac", "mp3"])
+def test_a_file_whose_audio_data_is_damaged_fails_with_a_reason_staff_can_act_on(make_audio, fmt):
+    path = make_audio(fmt, seconds=3)
+    data = bytearray(path.read_bytes())
+    keep = 600 if fmt == "mp3" else 200  # the header and tags stay readable: only the audio is garbage
+    data[keep:] = np.random.default_rng(1).integers(0, 256, len(data) - keep, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+
+    with pytest.raises(IngestError) as failure:
+        ingest_path(path)
+
+    assert str(failure.value) == (
+        "The audio in this file is damaged and cannot be decoded. Export it again and upload the new file."
+    )
+    assert not Track.objects.exists()
