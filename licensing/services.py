@@ -558,6 +558,16 @@ def project_letter_codes(user, projects):
     return {pk: found for pk, found in codes.items() if len(found) <= LETTER_MAX_LICENCES}
 
 
+NAME_FIRST = (
+    "A licence letter names you as the licensee: add your name (or your company's) to your profile first."
+)
+
+
+def names_licensee(account):
+    """Whether ``account`` has the name a letter gives as the licensee (its company's or its own)."""
+    return bool((account.company or "").strip() or (account.display_name or "").strip())
+
+
 def request_letter(*, user, licenses, request=None):
     """The letter for one licence (or, for an enterprise, several licences of one project).
 
@@ -570,6 +580,8 @@ def request_letter(*, user, licenses, request=None):
     revoked = [lic.code for lic in licenses if lic.is_revoked]
     if revoked:
         raise LicensingError(f"Licence {', '.join(revoked)} was revoked; no letter can be issued for it.")
+    if not names_licensee(user):
+        raise LicensingError(NAME_FIRST)
     if len(licenses) > 1:
         if not user.is_enterprise:
             raise LicensingError("A letter listing several licences is for enterprise accounts.")

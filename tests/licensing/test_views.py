@@ -397,6 +397,30 @@ def test_letter_request_status_poll_and_download(lic, owner_client, django_captu
     close_response(file)
 
 
+def test_a_member_without_a_name_is_asked_for_one_before_a_letter_names_them(lic, member, owner_client):
+    """A letter names the member as the licensee; an account from before sign-up asked for a name
+    has none, and a letter made for it would name a placeholder."""
+    member.display_name = member.company = ""
+    member.save(update_fields=["display_name", "company"])
+
+    page = owner_client.get(lic.get_absolute_url()).content.decode()
+    assert "Add your name to your profile" in page and reverse("accounts:profile") in page
+    assert "Request licence letter" not in page
+
+    url = reverse("licensing:letter-request", args=[lic.code])
+    response = owner_client.post(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    assert "add your name (or your company" in response.content.decode()
+    response = owner_client.post(url, follow=True)
+    assert "add your name (or your company" in response.content.decode()
+    assert not lic.letters.exists()
+
+    member.company = "Northwind Films"
+    member.save(update_fields=["company"])
+    assert owner_client.post(url, HTTP_HX_REQUEST="true").status_code == 200
+    assert lic.letters.count() == 1
+
+
 def test_pending_letter_polls_with_htmx(lic, member, owner_client):
     letter = services.request_letter(user=member, licenses=[lic])  # on-commit not run: still pending
     html = owner_client.get(reverse("licensing:letter-status", args=[lic.code, letter.pk])).content.decode()
