@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django_countries import countries
 
 from .models import EnterpriseApplication, User, today_minus_years
-from .names import validate_allowed_name
+from .names import refuse_web_address, validate_allowed_name
 from .services import AccountRestricted, current_agreement_versions
 from .uploads import check_avatar, check_letter
 
@@ -168,7 +168,7 @@ class ProfileForm(forms.ModelForm):
         return validate_allowed_name(self.cleaned_data["company"], what="The company name")
 
     def clean_bio(self):
-        return validate_allowed_name(self.cleaned_data["bio"], what="Your profile text")
+        return validate_allowed_name(self.cleaned_data["bio"], what="Your profile text", web_address_ok=True)
 
     def clean_date_of_birth(self):
         return clean_date_of_birth(self.cleaned_data.get("date_of_birth"))
@@ -188,6 +188,9 @@ class ProfileForm(forms.ModelForm):
 class GuardianRequestForm(forms.Form):
     guardian_name = forms.CharField(label="Parent's or guardian's full name", max_length=120)
     guardian_email = forms.EmailField(label="Parent's or guardian's email address")
+
+    def clean_guardian_name(self):
+        return refuse_web_address(self.cleaned_data["guardian_name"], what="The name")
 
 
 class GuardianConfirmForm(forms.Form):

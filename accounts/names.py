@@ -119,11 +119,27 @@ def blocked_term(text, terms=None):
     return None
 
 
-def validate_allowed_name(text, *, what="This name"):
-    """Clean ``text`` (NFKC, invisible characters removed) or raise a readable error."""
+# A web address in a name: a scheme ("https://"), "www.", or a domain followed by a path
+# ("example.com/pay"). A company called "Booking.com" is a name, not a link.
+WEB_ADDRESS = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/")
+
+
+def refuse_web_address(text, *, what="This name"):
+    """``text``, or a readable error when it holds a web address (``WEB_ADDRESS``)."""
+    if WEB_ADDRESS.search(text or ""):
+        raise ValidationError(f"{what} cannot contain a web address.", code="web_address")
+    return text
+
+
+def validate_allowed_name(text, *, what="This name", web_address_ok=False):
+    """Clean ``text`` (NFKC, invisible characters removed) or raise a readable error. A name
+    (``web_address_ok`` False) holds no web address: names are written into letters and into
+    emails the site sends to other people, where a link would be the site vouching for it."""
     cleaned = (
         " ".join(strip_invisible(text).split()) if "\n" not in (text or "") else strip_invisible(text).strip()
     )
+    if not web_address_ok:
+        refuse_web_address(cleaned, what=what)
     term = blocked_term(cleaned)
     if term:
         raise ValidationError(

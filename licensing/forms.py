@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from accounts.names import refuse_web_address
 from allmytracks.forms import OwnChoicesField
 from allmytracks.numbers import whole_number
 
@@ -138,6 +139,12 @@ class DownloadForm(ProjectFieldsMixin):
     def offers_new_designation(self):
         return self.user.is_enterprise and self.seats_left > 0
 
+    def clean_end_user_name(self):
+        return refuse_web_address(self.cleaned_data["end_user_name"], what="The end user's name")
+
+    def clean_end_user_role(self):
+        return refuse_web_address(self.cleaned_data["end_user_role"], what="The role or company")
+
     def clean(self):
         data = super().clean()
         # Fields the page may not show: their errors go on top of the form, where they are seen.
@@ -227,6 +234,12 @@ class EndUserForm(forms.Form):
         label="I designate this person or company in writing as an end user of this account.",
         error_messages={"required": "Tick to confirm the designation."},
     )
+
+    def clean_name(self):
+        return refuse_web_address(self.cleaned_data["name"], what="The name")
+
+    def clean_role(self):
+        return refuse_web_address(self.cleaned_data["role"], what="The role or company")
 
 
 FILTER_PROJECTS = 200  # the licences filter's project menu lists the most recent

@@ -1,5 +1,9 @@
+import re
+
 from django import template
 from django.urls import NoReverseMatch
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 
 from allmytracks.links import cached_reverse
 
@@ -26,3 +30,28 @@ def absolute(url):
     if not url or "://" in url or url.startswith("//"):
         return url
     return settings.SITE_URL.rstrip("/") + "/" + url.lstrip("/")
+
+
+_ADDRESS = re.compile(r"(https?://[^\s<>\"']+)")
+
+
+@register.filter
+def link_own_addresses(text):
+    """Plain text as HTML with this site's own addresses (``SITE_URL``) as links; everything else,
+    other addresses included, escaped as it stands. For emails whose text can carry what members
+    typed (an end user's name, a guardian's): the site's mail links only to the site."""
+    from django.conf import settings
+
+    own = settings.SITE_URL.rstrip("/")
+    parts = []
+    for i, piece in enumerate(_ADDRESS.split(str(text or ""))):
+        if i % 2 == 0:
+            parts.append(escape(piece))
+            continue
+        address = piece.rstrip(".,;:!?)")
+        trailing = piece[len(address) :]
+        if address == own or address.startswith(own + "/"):
+            parts.append(format_html('<a href="{}">{}</a>{}', address, address, trailing))
+        else:
+            parts.append(escape(piece))
+    return mark_safe("".join(parts))  # noqa: S308 — every piece escaped above

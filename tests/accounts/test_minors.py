@@ -101,6 +101,16 @@ def test_guardian_email_must_not_be_the_members_own(minor_client, minor, django_
     assert not GuardianConsent.objects.exists()
 
 
+def test_a_guardian_name_carrying_a_web_address_is_refused(minor_client, django_capture_on_commit_callbacks):
+    response = ask_guardian(
+        minor_client,
+        django_capture_on_commit_callbacks,
+        guardian_name="Pay your invoice at https://pay.example/",
+    )
+    assert "The name cannot contain a web address." in response.text
+    assert not GuardianConsent.objects.exists() and not mail.outbox
+
+
 def test_guardian_page_requires_sign_in(anon_client):
     assert anon_client.get(reverse("accounts:guardian")).status_code == 302
 

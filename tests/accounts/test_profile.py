@@ -84,9 +84,22 @@ def test_names_that_impersonate_staff_are_refused(db, name):
     assert "look-alike" in exc.value.messages[0]
 
 
-@pytest.mark.parametrize("name", ["Olivia Owner", "Zoë Müller", "李小龙", "Sound Lab"])
+@pytest.mark.parametrize(
+    "name", ["Olivia Owner", "Zoë Müller", "李小龙", "Sound Lab", "Booking.com", "AC/DC Fans"]
+)
 def test_ordinary_names_are_allowed(db, name):
     assert validate_allowed_name(name) == name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Jane https://pay.example", "see www.pay.example", "pay.example/renew", "Jane (HTTP://x.example)"],
+)
+def test_a_name_cannot_carry_a_web_address_but_profile_text_can(db, name):
+    with pytest.raises(ValidationError) as exc:
+        validate_allowed_name(name, what="Your name")
+    assert exc.value.messages == ["Your name cannot contain a web address."]
+    assert validate_allowed_name(f"My work: {name}", web_address_ok=True) == f"My work: {name}"
 
 
 def test_staff_added_blocklist_words_apply_at_once(db):

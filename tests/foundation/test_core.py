@@ -303,3 +303,23 @@ def test_pages_answer_head_as_they_answer_get(client):
         response = client.head(url)
         assert response.status_code in (200, 503), url  # /healthz: 503 when a service is down
         assert response.content == b""
+
+
+def test_emails_in_the_site_look_link_only_the_sites_own_addresses(settings):
+    """The HTML part of a text email (``emails/_layout.html``) links the site's own addresses; an
+    address in what a member typed into the text stays plain, escaped text."""
+    from django.template.loader import render_to_string
+
+    settings.SITE_URL = "https://allmytracks.example"
+    text = (
+        'Hello <b>Jane</b> see https://evil.example/pay?a=1&b="2" or www.evil.example,\n'
+        "and confirm at https://allmytracks.example/accounts/confirm-email/abc/."
+    )
+    html = render_to_string("emails/_layout.html", {"text_body": text, "subject": "Hello"})
+    assert '<a href="https://allmytracks.example/accounts/confirm-email/abc/">' in html
+    assert "confirm-email/abc/</a>." in html  # the sentence's full stop is not part of the link
+    assert "evil.example/pay?a=1&amp;b=&quot;2&quot;" in html and 'href="https://evil' not in html
+    assert "&lt;b&gt;Jane&lt;/b&gt;" in html and "<b>Jane" not in html
+    assert 'href="https://allmytracks.example.evil' not in render_to_string(
+        "emails/_layout.html", {"text_body": "https://allmytracks.example.evil.test/x"}
+    )

@@ -579,6 +579,42 @@ def test_enterprise_designates_in_writing_up_to_its_seats(enterprise, client):
     assert EndUser.objects.filter(account=enterprise).count() == 2
 
 
+def test_an_end_user_named_with_a_web_address_is_refused_and_no_email_is_sent(
+    enterprise, client, track, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The site emails a designated end user, greeting them by the name the member gave: a name
+    carrying an address would be the site sending a stranger a link it did not write."""
+    client.force_login(enterprise)
+    url = reverse("licensing:end-users")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url,
+            {
+                "name": "Jane. Your licence lapsed, renew at https://renew.example/pay",
+                "email": "jane@example.net",
+                "confirm": "on",
+            },
+        )
+        role = client.post(url, {"name": "Jane Roe", "role": "Visit www.renew.example", "confirm": "on"})
+        inline = client.post(
+            download_url(track),
+            form_data(client, track, end_user="new", end_user_name="pay at renew.example/x"),
+        )
+    assert (
+        response.status_code == 400 and "The name cannot contain a web address." in response.content.decode()
+    )
+    assert (
+        role.status_code == 400
+        and "The role or company cannot contain a web address." in role.content.decode()
+    )
+    assert inline.status_code == 200
+    assert "The end user&#x27;s name cannot contain a web address." in inline.content.decode()
+    assert not EndUser.objects.filter(account=enterprise).exists() and not mailoutbox
+
+    # A company whose name is a domain is still a name.
+    assert client.post(url, {"name": "Booking.com", "role": "Client", "confirm": "on"}).status_code == 302
+
+
 def test_enterprise_chooses_a_designated_end_user_on_the_download_form(enterprise, client, track):
     client.force_login(enterprise)
     ana = services.designate_end_user(user=enterprise, name="Ana Díaz")
