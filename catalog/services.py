@@ -62,23 +62,28 @@ def unique_slug(model, text, *, max_length=200, exclude_pk=None):
 # --- favourites ---------------------------------------------------------------------------
 
 
-def _toggle(model, **fields):
-    """Delete the row of ``model`` with ``fields``, or create it; returns True when it now exists.
-    A double click that races the create finds it made: it exists either way."""
-    deleted, _ = model.objects.filter(**fields).delete()
-    if deleted:
+def _set(model, wanted, **fields):
+    """Make the row of ``model`` with ``fields`` exist (``wanted`` True) or not (False); None flips
+    it. Returns True when it now exists. A button posts the state it asks for, so a double click
+    or a resent form asks for the same thing twice rather than undoing itself; a double click that
+    races the create finds it made."""
+    if wanted is None:
+        wanted = not model.objects.filter(**fields).exists()
+    if not wanted:
+        model.objects.filter(**fields).delete()
         return False
     try:
         with transaction.atomic():
-            model.objects.create(**fields)
+            model.objects.get_or_create(**fields)
     except IntegrityError:
         pass
     return True
 
 
-def toggle_favourite(*, user, track):
-    """Add or remove ``track`` from ``user``'s favourites; returns True when it is now a favourite."""
-    return _toggle(Favourite, user=user, track=track)
+def set_favourite(*, user, track, wanted=None):
+    """Make ``track`` one of ``user``'s favourites (``wanted`` True) or not (False; None flips it);
+    returns True when it is now a favourite."""
+    return _set(Favourite, wanted, user=user, track=track)
 
 
 def licence_counts(user, tracks):
@@ -328,9 +333,10 @@ def forget_cancelled_account(sender, user, **kwargs):
 FOLLOWED_NEW_DAYS = 30  # "new from artists you follow": tracks first published within this many days
 
 
-def toggle_follow(*, user, artist):
-    """Follow ``artist``, or stop following; returns True when ``user`` now follows it."""
-    return _toggle(ArtistFollow, user=user, artist=artist)
+def set_follow(*, user, artist, wanted=None):
+    """Follow ``artist`` (``wanted`` True) or stop (False; None flips it); returns True when
+    ``user`` now follows it."""
+    return _set(ArtistFollow, wanted, user=user, artist=artist)
 
 
 def new_from_followed(user, *, limit=8, now=None):

@@ -111,6 +111,12 @@ def artist_detail(request, slug):
     )
 
 
+def _wanted(request):
+    """The state an on/off button asks for (its ``on`` field: "1" or "0"); None, for a form from
+    before the field, flips the state."""
+    return {"1": True, "0": False}.get(request.POST.get("on"))
+
+
 @require_POST
 @ratelimit("follow", "60/m")
 def artist_follow(request, slug):
@@ -118,7 +124,7 @@ def artist_follow(request, slug):
     artist = get_object_or_404(_visible_artists(request), slug=slug)
     if not request.user.is_authenticated:
         return redirect_to_login(artist.get_absolute_url())
-    following = services.toggle_follow(user=request.user, artist=artist)
+    following = services.set_follow(user=request.user, artist=artist, wanted=_wanted(request))
     if request.htmx:
         return render(request, "catalog/_follow_button.html", {"artist": artist, "following": following})
     return redirect(safe_next(request, artist.get_absolute_url()))
@@ -250,7 +256,7 @@ def favourite_toggle(request, slug):
             return response
         return redirect_to_login(reverse("catalog:track-detail", args=[slug]))
     track = get_object_or_404(Track.objects.published(), slug=slug)
-    favourited = services.toggle_favourite(user=request.user, track=track)
+    favourited = services.set_favourite(user=request.user, track=track, wanted=_wanted(request))
     if request.htmx:
         context = {
             "track": track,

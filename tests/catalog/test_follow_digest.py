@@ -37,7 +37,7 @@ def member(email, *, opted_in=True, follows=(), **fields):
     if opted_in:
         set_marketing_consent(user=user, opted_in=True, source="test")
     for artist in follows:
-        services.toggle_follow(user=user, artist=artist)
+        services.set_follow(user=user, artist=artist)
     return user
 
 
@@ -424,7 +424,7 @@ def test_an_unsent_email_the_member_no_longer_gets_is_marked_skipped(artists, at
     if drop_out == "turned off":
         services.set_follow_digest(user=olivia, wanted=False)
     elif drop_out == "unfollowed":
-        services.toggle_follow(user=olivia, artist=followed)
+        services.set_follow(user=olivia, artist=followed)
     elif drop_out == "unsubscribed":
         set_marketing_consent(user=olivia, opted_in=False, source="test")
     else:

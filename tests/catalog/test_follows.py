@@ -39,6 +39,21 @@ def test_a_member_follows_an_artist_from_their_page_and_can_stop(owner_client, o
     assert not ArtistFollow.objects.exists()
 
 
+def test_a_double_clicked_follow_button_follows_once_and_stays_following(owner_client, owner):
+    artist = ArtistFactory(name="Mira Vale")
+    TrackFactory(artist=artist)
+    page = owner_client.get(artist.get_absolute_url()).content.decode()
+    assert '<input type="hidden" name="on" value="1">' in page
+    for _ in range(2):
+        owner_client.post(follow_url(artist), {"on": "1"})
+    assert ArtistFollow.objects.filter(user=owner, artist=artist).count() == 1
+    page = owner_client.get(artist.get_absolute_url()).content.decode()
+    assert '<input type="hidden" name="on" value="0">' in page
+    for _ in range(2):
+        owner_client.post(follow_url(artist), {"on": "0"}, headers={"HX-Request": "true"})
+    assert not ArtistFollow.objects.exists()
+
+
 def test_the_following_page_and_home_show_what_followed_artists_added_lately(owner_client, owner):
     followed, other_artist = ArtistFactory(name="Mira Vale"), ArtistFactory(name="Kai Rowan")
     ArtistFollow.objects.create(user=owner, artist=followed)

@@ -247,6 +247,25 @@ def test_favourite_toggle_adds_and_removes_with_htmx(owner, owner_client):
     assert not Favourite.objects.exists()
 
 
+def test_a_double_clicked_heart_asks_for_the_same_state_twice_and_keeps_it(owner, owner_client):
+    """The heart posts the state it asks for: a double click or a resent form does not undo it."""
+    track = playable(title="Keep Me")
+    url = reverse("catalog:favourite-toggle", args=[track.slug])
+    page = owner_client.get(reverse("catalog:track-list")).content.decode()
+    row = page[page.index(f'action="{url}"') :]
+    assert '<input type="hidden" name="on" value="1">' in row[: row.index("</form>")]
+
+    for _ in range(2):
+        response = owner_client.post(url, {"on": "1"}, headers={"HX-Request": "true"})
+        assert 'aria-pressed="true"' in response.content.decode()
+        assert '<input type="hidden" name="on" value="0">' in response.content.decode()
+    assert Favourite.objects.filter(user=owner, track=track).count() == 1
+
+    for _ in range(2):
+        owner_client.post(url, {"on": "0"})
+    assert not Favourite.objects.exists()
+
+
 def test_favourite_toggle_without_htmx_redirects_back(owner_client):
     track = playable()
     response = owner_client.post(
