@@ -282,6 +282,7 @@
       node.setAttribute("hx-boost", "true");
       node.setAttribute("hx-target", "#main");
       node.setAttribute("hx-select", "#main");
+      node.setAttribute("hx-select-oob", "#main-nav,#messages");
       node.setAttribute("hx-swap", "outerHTML show:window:top");
       if (window.htmx) window.htmx.process(node);
     });

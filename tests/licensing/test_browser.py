@@ -94,3 +94,24 @@ def test_member_licenses_a_playlist_for_one_project_and_downloads_from_a_licence
     assert {lic.project.title for lic in licences} == {"Desert road trip vlog"} and licences.count() == 2
     page.get_by_role("link", name=licences[0].code).click()
     page.wait_for_url(f"**/licenses/{licences[0].code}/")
+
+
+def test_a_member_sent_to_the_profile_from_the_track_page_is_told_why(page, agreements, owner, track):
+    """The track page swaps only <main> when a link is followed (the player keeps playing): the
+    message a redirect leaves comes along with it, and goes on the next page."""
+    from legal import services as legal
+
+    for slug in ("user-agreement", "privacy-policy"):
+        legal.record_acceptance(user=owner, version=legal.current_version(slug), method="signup")
+    give_membership(owner)  # a member, but no date of birth yet
+    login(page, owner, DEFAULT_PASSWORD)
+
+    page.goto(track.get_absolute_url())
+    page.get_by_role("link", name="Download with licence").click()
+    page.wait_for_url("**/account/profile/**")
+    assert page.locator("#messages").get_by_text("date of birth").is_visible()
+
+    page.goto(track.get_absolute_url())
+    page.get_by_role("link", name="Mira Vale").first.click()
+    page.wait_for_url(f"**{track.artist.get_absolute_url()}")
+    assert page.locator("#messages").inner_text().strip() == ""
