@@ -24,3 +24,13 @@ def past_due_banner(context):
         ):
             membership = None
     return {"membership": membership, "csrf_token": context.get("csrf_token"), "request": request}
+
+
+@register.simple_tag
+def single_licence_price(kind):
+    """What one licence of a track of ``kind`` ("music" or "sfx") costs bought on its own, as
+    shown ("$19.00"); no query."""
+    from billing.money import format_money
+    from billing.services import single_track_price
+
+    return format_money(*single_track_price(kind))

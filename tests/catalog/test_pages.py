@@ -41,6 +41,7 @@ def test_track_page_shows_metadata_versions_player_and_a_sign_in_prompt(anon_cli
     assert html.count("data-play") >= 2 and "/previews/" in html
     assert '<audio class="native-audio" controls' in html  # works without JavaScript
     assert "Sign in to download" in html
+    assert "Included in paid memberships, or <strong>$19</strong> on its own." in html
     assert "masters/" not in html
 
 
