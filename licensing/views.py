@@ -266,13 +266,19 @@ def license_list(request):
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    licenses = list(page.object_list)
+    # An individual account licenses for its one end user: named once above the table, not per row.
+    end_users = {lic.end_user for lic in licenses}
     return render(
         request,
         "licensing/license_list.html",
         {
             "form": form,
             "page": page,
-            "licenses": page.object_list,
+            "licenses": licenses,
+            "sole_end_user": end_users.pop()
+            if len(end_users) == 1 and not request.user.is_enterprise
+            else None,
             "querystring": query.urlencode(),
             "filtered": any(request.GET.get(k) for k in ("q", "status", "platform", "end_user", "project")),
         },
