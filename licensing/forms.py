@@ -160,7 +160,18 @@ class DownloadForm(ProjectFieldsMixin):
         if self.user.is_enterprise and choice and choice != NEW:
             data["end_user_obj"] = next(e for e in self.end_users if str(e.pk) == choice)
         elif not self.user.is_enterprise and self.sole is not None:
-            data["end_user_obj"] = self.sole
+            typed = (data.get("end_user_name") or "").strip()
+            if typed and " ".join(typed.split()).casefold() != " ".join(self.sole.name.split()).casefold():
+                # A page opened before the account's first download asked for a name; that
+                # download has fixed the end user since, and it cannot change.
+                self.add_error(
+                    None,
+                    f"Your account's end user is now {self.sole.name} (set by your first download, from "
+                    f"another page) and cannot change. Licences from this account are for "
+                    f"{self.sole.name} only: nothing was licensed for {typed}.",
+                )
+            else:
+                data["end_user_obj"] = self.sole
         else:
             name = (data.get("end_user_name") or "").strip()
             if self.user.is_enterprise and not self.seats_left:
@@ -195,6 +206,14 @@ class DownloadForm(ProjectFieldsMixin):
             self.add_error(
                 "accept_terms",
                 f"Tick to accept the Music Licence Agreement (version {self.agreement.number}).",
+            )
+        elif self.needs_acceptance and self.data.get("agreement_shown") != str(self.agreement.pk):
+            # The tick was for the version the page showed (``_accept_terms.html``); staff published
+            # another since. An acceptance records the exact version read, so this one is not taken.
+            self.add_error(
+                "accept_terms",
+                f"The Music Licence Agreement changed while this page was open. Read version "
+                f"{self.agreement.number} and tick to accept it.",
             )
         return data
 

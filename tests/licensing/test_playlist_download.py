@@ -26,8 +26,10 @@ def url(playlist):
 
 
 def form_data(client, playlist, **extra):
-    form = client.get(url(playlist)).context["form"]
+    page = client.get(url(playlist))
+    form = page.context["form"]
     data = {
+        "agreement_shown": str(page.context["agreement"].pk),
         "submission": str(form["submission"].initial),
         "tracks": [t.pk for t in form.fields["tracks"].queryset],
         "end_user_name": "Olivia Owner",

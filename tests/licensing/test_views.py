@@ -37,6 +37,7 @@ def form_data(client, track, **overrides):
     assert page.status_code == 200
     form = page.context["form"]
     data = {
+        "agreement_shown": str(page.context["agreement"].pk),  # the version the page shows
         "submission": str(form.fields["submission"].initial),
         "version": str(full_version(track).pk),
         "project": "new",
@@ -69,6 +70,59 @@ def test_download_form_shows_account_agreement_and_permanent_end_user(
     assert reverse("legal:version", args=["music-licence", number]) in html
     assert "This is permanent" in html
     assert 'value="Olivia Owner"' in html  # defaults to the account holder
+
+
+def test_a_page_opened_before_the_first_download_cannot_name_another_end_user(
+    member, owner_client, track, second_track
+):
+    """Two pages opened before the account's first download both ask for the end user; the first
+    sent fixes it. The other, sent with another name, licenses nothing and says why — it never
+    issues a licence naming someone the member did not type."""
+    first = form_data(owner_client, track, end_user_name="Tom Tabs", project_title="Tom vlog")
+    second = form_data(
+        owner_client, second_track, end_user_name="Acme Client GmbH", project_title="Acme video"
+    )
+    assert owner_client.post(download_url(track), first).status_code == 302
+
+    response = owner_client.post(download_url(second_track), second)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert (
+        "Your account&#x27;s end user is now Tom Tabs" in html
+        and "nothing was licensed for Acme Client GmbH" in html
+    )
+    assert License.objects.count() == 1 and EndUser.objects.get().name == "Tom Tabs"
+    # The same name, however spaced or cased, is the same end user.
+    again = form_data(owner_client, second_track, end_user_name="  tom  TABS ", project_title="Acme video")
+    assert owner_client.post(download_url(second_track), again).status_code == 302
+    assert License.objects.filter(end_user__name="Tom Tabs").count() == 2
+
+
+def test_a_tick_for_a_version_replaced_while_the_page_was_open_is_not_taken(
+    member, owner_client, track, agreements
+):
+    """The page showed version 1; staff published version 2 before the member sent it. The tick
+    accepted what the member read, so nothing is recorded or licensed until version 2 is read."""
+    from legal.models import Acceptance
+    from tests.factories import publish_agreement
+
+    data = form_data(owner_client, track)
+    shown = agreements["music-licence"]
+    newer = publish_agreement("music-licence", material=True)
+
+    response = owner_client.post(download_url(track), data)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"changed while this page was open. Read version {newer.number} and tick to accept it." in html
+    assert f'name="agreement_shown" value="{newer.pk}"' in html and shown.pk != newer.pk
+    assert not License.objects.exists()
+    assert not Acceptance.objects.filter(user=member, version__document__kind="music-licence").exists()
+
+    response = owner_client.post(download_url(track), {**data, "agreement_shown": str(newer.pk)})
+    assert response.status_code == 302
+    assert License.objects.get().agreement_version == newer.number
 
 
 def test_the_form_says_what_the_membership_leaves(owner, owner_client, track, agreements):
