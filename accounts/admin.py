@@ -670,7 +670,8 @@ class CancellationRequestAdmin(AuditLogMixin, ReadOnlyAdmin):
             done="Approved",
             form_class=OptionalReasonForm,
             consequences=[
-                "Irreversible: the account can never be restored or registered again.",
+                "Irreversible: the account can never be restored. Its email address may later sign up "
+                "as a new, empty account.",
                 "Sessions end, memberships are cancelled at Stripe and personal data is anonymised.",
                 "Licences, invoices and agreement acceptances are kept.",
             ],
