@@ -87,7 +87,13 @@ class DownloadForm(ProjectFieldsMixin):
         required=False,
         help_text="We send them a notice of what the licence allows.",
     )
-    project = forms.ChoiceField(label="Project", required=False)
+    project = forms.ChoiceField(
+        label="Project",
+        required=False,
+        error_messages={
+            "invalid_choice": "That project is not one of yours: choose one of the list or a new project."
+        },
+    )
     accept_terms = forms.BooleanField(required=False)
 
     def __init__(self, *args, user, track, agreement, needs_acceptance, **kwargs):
@@ -151,7 +157,8 @@ class DownloadForm(ProjectFieldsMixin):
         if "submission" in self._errors:
             del self._errors["submission"]
             self.add_error(None, "This form did not come from its page. Reload the page and try again.")
-        if "project" in self._errors and not self.projects:
+        project_refused = "project" in self._errors
+        if project_refused and not self.projects:
             del self._errors["project"]
             self.add_error(None, "That project is not one of yours. Start a new project for this download.")
         # End user
@@ -184,10 +191,12 @@ class DownloadForm(ProjectFieldsMixin):
                     "role": data.get("end_user_role", ""),
                     "email": data.get("end_user_email", "") if self.user.is_enterprise else "",
                 }
-        # Project
+        # Project (a refused choice has its error already: no new project's fields are asked for)
         choice = data.get("project") or NEW
         data["project_obj"], data["new_project"] = None, None
-        if choice != NEW:
+        if project_refused:
+            pass
+        elif choice != NEW:
             data["project_obj"] = self.projects.get(choice)
             if data["project_obj"] is None:
                 self.add_error("project", "Choose one of your projects.")

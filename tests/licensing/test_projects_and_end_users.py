@@ -98,11 +98,14 @@ def test_another_members_project_id_is_refused_on_the_download_form(
     data = form_data(owner_client, second_track, project=str(theirs.pk), project_title="", platform="")
     html = owner_client.post(download_url(second_track), data).content.decode()
     assert "That project is not one of yours. Start a new project for this download." in html
+    # Only that: not also the new project's empty title and platform, which were never asked for.
+    assert "Give the project a title" not in html and "Choose where the project" not in html
     assert not License.objects.filter(account=member).exists()
     grant(member, track, title="My own film", name="Olivia Owner")  # with a menu: the field says it
     data = form_data(owner_client, second_track, project=str(theirs.pk), project_title="", platform="")
     html = owner_client.post(download_url(second_track), data).content.decode()
-    assert "Select a valid choice" in html
+    assert "That project is not one of yours: choose one of the list or a new project." in html
+    assert "Give the project a title" not in html and "Choose where the project" not in html
     assert not License.objects.filter(account=member, track=second_track).exists()
 
 
