@@ -471,11 +471,18 @@ if PRODUCTION:
 # ---------------------------------------------------------------------------
 # The operator (shown in the footer, the legal pages and every email)
 # ---------------------------------------------------------------------------
+# The operator's details on every page's footer, in letters and in emails. The defaults are
+# samples for development; `check --deploy` refuses them (``allmytracks.checks``).
+OPERATOR_SAMPLES = {
+    "registration": "Company no. 0000000 (sample)",
+    "address": "1 Sample Street, Example City",
+    "support_email": "support@allmytracks.example",
+}
 OPERATOR = {
     "name": env("OPERATOR_NAME", default="AllMyTracks Technology Ltd."),
-    "registration": env("OPERATOR_REGISTRATION", default="Company no. 0000000 (sample)"),
-    "address": env("OPERATOR_ADDRESS", default="1 Sample Street, Example City"),
-    "support_email": env("SUPPORT_EMAIL", default="support@allmytracks.example"),
+    "registration": env("OPERATOR_REGISTRATION", default=OPERATOR_SAMPLES["registration"]),
+    "address": env("OPERATOR_ADDRESS", default=OPERATOR_SAMPLES["address"]),
+    "support_email": env("SUPPORT_EMAIL", default=OPERATOR_SAMPLES["support_email"]),
     "governing_law": env(
         "OPERATOR_GOVERNING_LAW",
         default="These terms are governed by the law of the operator's place of registration.",

@@ -14,6 +14,9 @@ PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "k" * 20 + "-production-test-key-with-enough-entropy-9f8e7d",
     "DJANGO_ALLOWED_HOSTS": "allmytracks.example",
     "SITE_URL": "https://allmytracks.example",
+    "OPERATOR_REGISTRATION": "Company no. 12345678",
+    "OPERATOR_ADDRESS": "2 Studio Lane, London",
+    "SUPPORT_EMAIL": "support@allmytracks.example.com",
 }
 
 
@@ -37,6 +40,15 @@ def test_deploy_checks_pass_with_production_values():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env_extra=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_deploy_checks_refuse_the_operators_sample_details():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in ("OPERATOR_ADDRESS", "SUPPORT_EMAIL")}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env_extra=env)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "allmytracks.W001" in output and "Set OPERATOR_ADDRESS to the real value." in output
+    assert "Set SUPPORT_EMAIL to the real value." in output and "OPERATOR_REGISTRATION" not in output
 
 
 def test_production_settings_turn_on_https_cookies_hsts_and_manifest_static_files():
