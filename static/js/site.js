@@ -17,6 +17,22 @@
   }
   document.addEventListener("DOMContentLoaded", showCurrentAccountItem);
   document.addEventListener("htmx:afterSettle", showCurrentAccountItem);
+  // The favourite heart and the follow button are swapped for their new state: keep the keyboard
+  // on the new button (its pressed state is then read out), not dropped back to the page.
+  var TOGGLES = ".fav-form, .follow-form";
+  var refocus = -1; // the swapped form's place among the page's toggles (swapping keeps the order)
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.target.closest && event.target.closest(TOGGLES);
+    refocus = form && form.contains(document.activeElement)
+      ? Array.prototype.indexOf.call(document.querySelectorAll(TOGGLES), form) : -1;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (refocus < 0) return;
+    var form = document.querySelectorAll(TOGGLES)[refocus];
+    var button = form && form.querySelector("button");
+    if (button) button.focus();
+    refocus = -1;
+  });
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     document.querySelectorAll("details.account-menu[open]").forEach(function (menu) {

@@ -143,6 +143,16 @@ def test_a_search_result_is_favourited_in_place_from_the_results(page, live_serv
     assert list(favourites) == ["Summer Nights"]
     page.wait_for_load_state("networkidle")
 
+    # From the keyboard: the swapped button keeps the focus, so its new state is read out.
+    second = page.locator(".track-row").nth(1).locator(".fav-btn")
+    second.focus()
+    page.keyboard.press("Enter")
+    expect(second).to_have_attribute("aria-pressed", "true")
+    expect(second).to_be_focused()
+    page.keyboard.press("Space")
+    expect(second).to_have_attribute("aria-pressed", "false")
+    expect(second).to_be_focused()
+
 
 def test_without_javascript_filters_apply_and_a_result_is_favourited(_browser, live_server, owner, catalogue):
     """The filters join the search form by their form attribute; the rows' favourite forms post
