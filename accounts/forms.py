@@ -50,6 +50,10 @@ class SignupExtraForm(forms.Form):
         label="Date of birth",
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
         help_text="Members under 18 can browse and preview; a parent or guardian confirms before buying.",
+        error_messages={
+            "required": "Enter your date of birth.",
+            "invalid": "Enter your date of birth as a date.",
+        },
     )
     agree = forms.BooleanField(
         required=True,
@@ -159,6 +163,7 @@ class ProfileForm(forms.ModelForm):
             del self.fields["date_of_birth"]
         else:
             self.fields["date_of_birth"].required = True
+            self.fields["date_of_birth"].error_messages["required"] = "Enter your date of birth."
         self.fields["display_name"].required = True
 
     def clean_display_name(self):

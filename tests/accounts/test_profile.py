@@ -291,3 +291,16 @@ def test_countries_saved_before_the_list_become_iso_codes_or_are_cleared(members
         User.objects.filter(pk=user.pk).update(country=country)
     migration.to_iso_codes(apps, None)
     assert [User.objects.get(pk=u.pk).country for u in (owner, other, third)] == ["GB", "", "DE"]
+
+
+def test_a_profile_without_its_date_of_birth_asks_for_it_in_plain_words(client):
+    """Accounts from before sign-up asked for it (or from Google/Apple) give it on the profile."""
+    from tests.factories import UserFactory
+
+    user = UserFactory(date_of_birth=None)
+    client.force_login(user)
+    response = client.post(reverse("accounts:profile"), profile_data(user))
+    assert response.status_code == 200
+    assert "Enter your date of birth." in response.text and "This field is required." not in response.text
+    user.refresh_from_db()
+    assert user.date_of_birth is None

@@ -72,6 +72,7 @@ def test_signup_without_the_agreement_tick_is_refused(client, agreements):
 def test_signup_without_date_of_birth_is_refused(client, agreements):
     response = client.post(reverse("account_signup"), signup_data(date_of_birth=None))
     assert response.status_code == 200
+    assert "Enter your date of birth." in response.text and "This field is required." not in response.text
     assert not User.objects.filter(email="new.member@example.com").exists()
 
 
