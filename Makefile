@@ -22,6 +22,8 @@ setup: venv
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py dev_setup
 
+# Links in emails and letters point at the server `make run` starts (unless SITE_URL is set).
+run setup: export SITE_URL ?= http://$(HOST):$(PORT)
 run: setup
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -245,3 +245,16 @@ def test_dev_setup_staff_account_is_guided_to_two_factor(db, client):
     assert response.url == reverse("mfa_activate_totp")
     give_totp(staff)
     assert client.get("/admin/").status_code == 200
+
+
+def test_dev_setup_run_again_names_the_staff_account_and_how_to_reset_its_password(db):
+    import io
+
+    from allmytracks.management.commands.dev_setup import Command
+
+    first, again = io.StringIO(), io.StringIO()
+    Command(stdout=first).ensure_staff()
+    Command(stdout=again).ensure_staff()
+    assert "password:" in first.getvalue()
+    assert "password:" not in again.getvalue() and User.objects.filter(is_staff=True).count() == 1
+    assert "manage.py changepassword staff@allmytracks.test" in again.getvalue()

@@ -48,10 +48,27 @@ def test_the_progress_line_guesses_the_time_left_only_once_a_few_files_are_done(
 
     from catalog.management.commands import seed_demo
 
-    out = StringIO()
+    class Terminal(StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
     command = seed_demo.Command(stdout=out)
     monkeypatch.setattr(seed_demo.time, "monotonic", lambda: 100.0)
     command._progress(1, 200, started=10.0)  # the first file took the workers' start too
     assert "1/200" in out.getvalue() and "working out the time left" in out.getvalue()
     command._progress(50, 200, started=10.0)
     assert "about 270 s left" in out.getvalue()
+
+
+def test_the_progress_in_a_log_file_is_a_line_each_tenth_not_a_redrawn_bar(monkeypatch):
+    from catalog.management.commands import seed_demo
+
+    out = StringIO()  # not a terminal: `make run > log`
+    command = seed_demo.Command(stdout=out)
+    monkeypatch.setattr(seed_demo.time, "monotonic", lambda: 100.0)
+    for n in range(1, 201):
+        command._progress(n, 200, started=10.0)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 10 and "\r" not in out.getvalue()
+    assert lines[0].strip().startswith("20/200") and lines[-1].strip().startswith("200/200")

@@ -37,7 +37,12 @@ class Command(BaseCommand):
         from django.contrib.auth import get_user_model
 
         User = get_user_model()
-        if User.objects.filter(is_staff=True).exists():
+        staff = User.objects.filter(is_staff=True).order_by("pk").first()
+        if staff is not None:
+            self.stdout.write(
+                f"Staff account: {staff.email} (password shown on the first run; to set a new one: "
+                f"manage.py changepassword {staff.email})."
+            )
             return
         password = secrets.token_urlsafe(12)
         user = User.objects.create_superuser(STAFF_EMAIL, password, display_name="Staff")

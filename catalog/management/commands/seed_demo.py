@@ -63,11 +63,19 @@ class Command(BaseCommand):
             else:
                 # Synthesis in processes, ingest in threads (ffmpeg runs outside the GIL).
                 with ThreadPoolExecutor(max_workers=jobs) as threads:
-                    futures = [
-                        threads.submit(self._ingest, items[i], rendered)
-                        for i, rendered in self._rendered(items, folder, jobs)
-                    ]
-                    for future in as_completed(futures):
+                    pending = set()
+                    # Each item is ingested as soon as it is synthesised, and counted as soon as
+                    # it is in: the progress moves from the first track, not after the last synthesis.
+                    for i, rendered in self._rendered(items, folder, jobs):
+                        pending.add(threads.submit(self._ingest, items[i], rendered))
+                        finished = {future for future in pending if future.done()}
+                        pending -= finished
+                        for future in finished:
+                            done, failed, files = self._count(
+                                future.result(), items_by_track, done, failed, files
+                            )
+                            self._progress(done + failed, len(items), started)
+                    for future in as_completed(pending):
                         done, failed, files = self._count(
                             future.result(), items_by_track, done, failed, files
                         )
@@ -132,5 +140,8 @@ class Command(BaseCommand):
             left = f"about {elapsed / n * (total - n):.0f} s left"
         else:
             left = "working out the time left"
-        self.stdout.write(f"\r  [{bar}] {n}/{total}  {elapsed:.0f} s, {left}   ", ending="")
-        self.stdout.flush()
+        if self.stdout.isatty():
+            self.stdout.write(f"\r  [{bar}] {n}/{total}  {elapsed:.0f} s, {left}   ", ending="")
+            self.stdout.flush()
+        elif n == total or n * 10 // total != (n - 1) * 10 // total:  # a log: a line each tenth
+            self.stdout.write(f"  {n}/{total}  {elapsed:.0f} s, {left}")
