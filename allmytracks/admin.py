@@ -235,6 +235,58 @@ class AuditedEditsMixin:
             record(self.add_audit_action, actor=request.user, target=obj, request=request)
 
 
+class ChangedMeanwhileFormMixin(forms.Form):
+    """A change page's form that refuses to save over a change made since the page was opened
+    (another tab, another staff member, a list action such as Unpublish): saving the stale page would
+    silently undo it. The page carries the record's ``updated_at`` as it was loaded (the hidden
+    ``loaded`` field: put it in the admin's first fieldset); the check reads the row locked, inside
+    the admin's transaction."""
+
+    loaded = forms.CharField(widget=forms.HiddenInput, required=False)
+    changed_meanwhile_noun = "record"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["loaded"].initial = self.instance.updated_at.isoformat()
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None:
+            return data
+        model = type(self.instance)
+        now = (
+            model.objects.select_for_update().filter(pk=self.instance.pk).values_list("updated_at", flat=True)
+        )
+        current = now.first()
+        if current is not None and self.data.get(self.add_prefix("loaded")) != current.isoformat():
+            when = timezone.localtime(current)
+            raise ValidationError(
+                f"This {self.changed_meanwhile_noun} was changed at {when:%H:%M:%S} ({when:%-d %b}), after "
+                "you opened this page. Saving it now would undo that change: reload the page, then make "
+                "your change again.",
+                code="changed_meanwhile",
+            )
+        return data
+
+
+class GoneRowsFormSet(forms.BaseInlineFormSet):
+    """An inline whose rows someone deleted after the page was opened says so at its top: Django
+    marks only the row's hidden id as invalid, and the page showed "Please correct the error
+    below" with nothing marked."""
+
+    gone_rows_message = (
+        "A row of this list was deleted after you opened this page: reload the page, then make your "
+        "change again."
+    )
+
+    def clean(self):
+        super().clean()
+        pk_name = self.model._meta.pk.name
+        if any(pk_name in form.errors for form in self.initial_forms):
+            raise ValidationError(self.gone_rows_message, code="gone_rows")
+
+
 def note_form(label, help_text, *, name="reason", required=True):
     """The form of a confirmation page that asks for one piece of text (a reason, a note)."""
     field = forms.CharField(

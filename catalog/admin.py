@@ -26,7 +26,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
 from allmytracks import audit
-from allmytracks.admin import confirm_action, waiting_for_staff
+from allmytracks.admin import ChangedMeanwhileFormMixin, GoneRowsFormSet, confirm_action, waiting_for_staff
 from allmytracks.errors import UserFacingError
 from allmytracks.numbers import whole_number
 from allmytracks.storage import private_download_url
@@ -407,10 +407,15 @@ class TrackVersionForm(forms.ModelForm):
         widgets = {"name": forms.TextInput(attrs={"size": 16})}
 
 
-class TrackVersionFormSet(forms.BaseInlineFormSet):
+class TrackVersionFormSet(GoneRowsFormSet):
     """A track's files. One that a licence names, or the main or last ready file of a track that
     stays published, is not deleted (``services.undeletable_versions``): the page says why and
     nothing is saved."""
+
+    gone_rows_message = (
+        "A file of this track was deleted after you opened this page: reload the page, then make your "
+        "change again."
+    )
 
     def clean(self):
         super().clean()
@@ -465,8 +470,11 @@ class TrackVersionInline(admin.TabularInline):
         )
 
 
-class TrackAdminForm(PictureFormMixin, forms.ModelForm):
-    """The track page's form (its fields come from ``TrackAdmin.fieldsets``)."""
+class TrackAdminForm(PictureFormMixin, ChangedMeanwhileFormMixin, forms.ModelForm):
+    """The track page's form (its fields come from ``TrackAdmin.fieldsets``). A page opened before
+    another change to the track (an Unpublish from the list, another tab) is not saved over it."""
+
+    changed_meanwhile_noun = "track"
 
     picture_help = (
         f"JPEG, PNG or WebP. Kept as a JPEG of at most {ingest.ARTWORK_SIZE} px, without its metadata, "
@@ -544,7 +552,10 @@ class TrackAdmin(PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin):
     actions = ["publish", "unpublish"]
     date_hierarchy = "created_at"
     fieldsets = [
-        (None, {"fields": ["kind", "title", "slug", "artist", "album", "description", "is_published"]}),
+        (
+            None,
+            {"fields": ["kind", "title", "slug", "artist", "album", "description", "is_published", "loaded"]},
+        ),
         ("Tags", {"fields": ["genres", "moods", "instruments", "themes", "sound_category"]}),
         ("Music", {"fields": ["bpm", "key", "mode", "energy", "vocals", "explicit", "release_date", "isrc"]}),
         ("Artwork", {"fields": ["artwork", "artwork_preview"]}),
@@ -1221,8 +1232,13 @@ class SelectedTrackAutocomplete(AutocompleteSelect):
         return [(None, options, 0)]
 
 
-class CollectionItemFormSet(forms.BaseInlineFormSet):
+class CollectionItemFormSet(GoneRowsFormSet):
     """A collection's rows, whose tracks are loaded together (the queryset's, or those sent)."""
+
+    gone_rows_message = (
+        "A track was taken out of this collection after you opened this page: reload the page, then make "
+        "your change again."
+    )
 
     def _construct_form(self, i, **kwargs):
         form = super()._construct_form(i, **kwargs)

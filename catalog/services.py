@@ -788,7 +788,8 @@ def set_published(queryset, published, *, actor, request=None):
             else:
                 ids.append(track.pk)
         if ids:
-            changed = {"is_published": published}
+            # ``updated_at`` too (an update() leaves it): a track page opened before this is stale.
+            changed = {"is_published": published, "updated_at": timezone.now()}
             if published:  # the first publication's time stays (``Track.published_at``)
                 changed["published_at"] = Coalesce("published_at", Value(timezone.now()))
             Track.objects.filter(pk__in=ids).update(**changed)

@@ -386,6 +386,7 @@ def _track_form_data(track, **changes):
         "versions-INITIAL_FORMS": 0,
         "versions-MIN_NUM_FORMS": 0,
         "versions-MAX_NUM_FORMS": 1000,
+        "loaded": track.updated_at.isoformat(),  # the page was opened with the track as it is
     }
     return {**data, **changes}
 

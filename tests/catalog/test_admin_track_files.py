@@ -158,3 +158,58 @@ def test_deleting_the_main_file_frees_its_fingerprint_and_the_track_follows_the_
     assert track.ingest_status == "ready" and track.duration_seconds == 30.0
     assert track.waveform[0] == 50 and track.waveform[-1] == 100
     TrackFactory(content_hash="b" * 64)  # the fingerprint is free (unique) again
+
+
+def test_a_track_page_opened_before_an_unpublish_cannot_publish_it_again(admin_client, admin_user):
+    """Tab B has the track's page open; tab A unpublishes it from the list (a takedown). Saving tab B
+    — any change — would have published it again: it is refused and says to reload."""
+    from catalog import services
+
+    track = TrackFactory(title="Harbour Lights")
+    TrackVersionFactory(track=track, kind="full")
+    url = reverse("admin:catalog_track_change", args=[track.pk])
+    tab_b = sent_as_shown(admin_client.get(url), description="A new description")
+
+    services.set_published(Track.objects.filter(pk=track.pk), False, actor=admin_user)
+    response = admin_client.post(url, tab_b)
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "after you opened this page" in html and "reload the page" in html
+    track.refresh_from_db()
+    assert not track.is_published and track.description != "A new description"
+
+    # Reloaded, the page saves.
+    response = admin_client.post(url, sent_as_shown(admin_client.get(url), description="A new description"))
+    assert response.status_code == 302
+    track.refresh_from_db()
+    assert not track.is_published and track.description == "A new description"
+
+
+def test_two_tabs_editing_one_track_the_second_save_is_refused_not_silently_applied(admin_client):
+    track = TrackFactory(title="Harbour Lights", bpm=90)
+    TrackVersionFactory(track=track, kind="full")
+    url = reverse("admin:catalog_track_change", args=[track.pk])
+    tab_a, tab_b = admin_client.get(url), admin_client.get(url)
+    assert (
+        admin_client.post(url, sent_as_shown(tab_a, title="Harbour Lights (Remastered)")).status_code == 302
+    )
+    response = admin_client.post(url, sent_as_shown(tab_b, bpm=120))
+    assert response.status_code == 200 and "after you opened this page" in response.content.decode()
+    track.refresh_from_db()
+    assert track.title == "Harbour Lights (Remastered)" and track.bpm == 90
+
+
+def test_a_track_page_whose_file_was_deleted_meanwhile_says_so(admin_client):
+    track = TrackFactory(is_published=False)
+    TrackVersionFactory(track=track, kind="full")
+    stem = TrackVersionFactory(track=track, kind="stem", name="Drums stem")
+    url = reverse("admin:catalog_track_change", args=[track.pk])
+    stale = sent_as_shown(admin_client.get(url))
+    assert delete_files(admin_client, track, stem).status_code == 302  # another tab
+
+    response = admin_client.post(url, stale)
+
+    assert response.status_code == 200
+    assert "A file of this track was deleted after you opened this page: reload the page" in (
+        response.content.decode()
+    )
