@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_countries import countries
 
-from .models import EnterpriseApplication, User, today_minus_years
+from .models import EnterpriseApplication, ProfileReview, User, today_minus_years
 from .names import refuse_web_address, validate_allowed_name
 from .services import AccountRestricted, current_agreement_versions
 from .uploads import check_avatar, check_letter
@@ -167,7 +167,22 @@ class ProfileForm(forms.ModelForm):
         self.fields["display_name"].required = True
 
     def clean_display_name(self):
-        return validate_allowed_name(self.cleaned_data["display_name"], what="Your display name")
+        name = validate_allowed_name(self.cleaned_data["display_name"], what="Your display name")
+        if self.instance.profile_review == ProfileReview.RENAME and name.casefold() == (
+            " ".join(self.instance.display_name.split()).casefold()
+        ):
+            raise ValidationError("Staff asked you to choose a new display name: enter a different one.")
+        return name
+
+    def clean(self):
+        data = super().clean()
+        changed = set(self.changed_data) - {"marketing_opt_in"}
+        if self.instance.profile_review == ProfileReview.RESUBMIT and not changed:
+            raise ValidationError(
+                "Staff asked you to correct your registration details: change what their message points "
+                "out, then save."
+            )
+        return data
 
     def clean_company(self):
         return validate_allowed_name(self.cleaned_data["company"], what="The company name")

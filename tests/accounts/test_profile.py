@@ -188,6 +188,39 @@ def test_saving_the_profile_after_a_forced_rename_lifts_the_review(owner_client,
     assert owner_client.get(reverse("accounts:account")).status_code == 200
 
 
+def test_a_forced_rename_is_not_lifted_by_saving_the_same_name(owner_client, members, staff, password):
+    from accounts import services
+
+    owner = members[0]
+    services.request_profile_review(user=owner, actor=staff, kind="rename", message="Choose another name")
+    reauthenticate(owner_client, password)
+    for same in ("Olivia Owner", "  olivia   OWNER "):
+        response = owner_client.post(reverse("accounts:profile"), profile_data(owner, display_name=same))
+        assert response.status_code == 200
+        assert "Staff asked you to choose a new display name: enter a different one." in response.text
+    owner.refresh_from_db()
+    assert owner.profile_review == "rename"
+    assert owner_client.get(reverse("accounts:account")).status_code == 302  # still held at the profile
+
+
+def test_refused_registration_data_is_not_lifted_by_saving_the_profile_unchanged(
+    owner_client, members, staff, password
+):
+    from accounts import services
+
+    owner = members[0]
+    services.request_profile_review(user=owner, actor=staff, kind="resubmit", message="Your company is wrong")
+    reauthenticate(owner_client, password)
+    response = owner_client.post(reverse("accounts:profile"), profile_data(owner))
+    assert response.status_code == 200 and "correct your registration details" in response.text
+    owner.refresh_from_db()
+    assert owner.profile_review == "resubmit"
+    response = owner_client.post(reverse("accounts:profile"), profile_data(owner, company="Owner Films Ltd"))
+    assert response.status_code == 302
+    owner.refresh_from_db()
+    assert owner.profile_review == "" and owner.company == "Owner Films Ltd"
+
+
 # --- avatar ---------------------------------------------------------------------------------
 
 
