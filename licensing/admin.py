@@ -27,6 +27,7 @@ from legal.models import DocumentKind
 from legal.models import Version as AgreementVersion
 
 from . import services
+from .forms import clean_url_or_channel
 from .models import Download, EndUser, Letter, License, Project, normalise_code
 
 ReasonForm = note_form("Reason", "Recorded and emailed to the account holder.")
@@ -372,8 +373,16 @@ class EndUserAdmin(AuditLogMixin, AuditedEditsMixin, admin.ModelAdmin):
         return related_link(License, "end_user", obj, "Licences for this end user")
 
 
+class ProjectAdminForm(forms.ModelForm):
+    """Staff corrections meet the rule members' projects meet: a web address or a channel handle."""
+
+    def clean_url(self):
+        return clean_url_or_channel(self.cleaned_data.get("url"))
+
+
 @admin.register(Project)
 class ProjectAdmin(AuditLogMixin, AuditedEditsMixin, admin.ModelAdmin):
+    form = ProjectAdminForm
     list_display = ("project", "platform", "account_link", "created_at")
     list_filter = ("platform", account_filter("account"))
     search_fields = ("title", "url", "client_name", "account__email")

@@ -283,6 +283,19 @@ def test_a_project_correction_is_audited_with_what_it_was_and_became(staff_admin
     assert AuditLog.objects.for_object(lic.project).filter(action="licensing.project_corrected").count() == 1
 
 
+def test_a_project_correction_meets_the_address_rule_members_meet(staff_admin, lic):
+    url = reverse("admin:licensing_project_change", args=[lic.project_id])
+    data = {"title": "Launch video", "platform": "youtube", "client_name": ""}
+    response = staff_admin.post(url, {**data, "url": "javascript:alert(1)"})
+    assert response.status_code == 200
+    assert "Enter a full web address (https://…) or a channel handle" in response.content.decode()
+    lic.project.refresh_from_db()
+    assert not lic.project.url.startswith("javascript")
+    assert staff_admin.post(url, {**data, "url": "youtube.com/@olivia"}).status_code == 302
+    lic.project.refresh_from_db()
+    assert lic.project.url == "https://youtube.com/@olivia"
+
+
 def test_an_end_user_correction_is_audited(staff_admin, lic):
     url = reverse("admin:licensing_enduser_change", args=[lic.end_user_id])
     response = staff_admin.post(url, {"role": "Owner, Acme Films", "email": "olivia@example.com"})
