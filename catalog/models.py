@@ -200,8 +200,10 @@ class Track(TrackLabels, models.Model):
     moods = models.ManyToManyField(Mood, blank=True, related_name="tracks")
     instruments = models.ManyToManyField(Instrument, blank=True, related_name="tracks")
     themes = models.ManyToManyField(Theme, blank=True, related_name="tracks")
+    # A category in use cannot be deleted (staff move its tracks first): deleting it would quietly
+    # take published sounds out of the category tree.
     sound_category = models.ForeignKey(
-        SoundCategory, null=True, blank=True, on_delete=models.SET_NULL, related_name="tracks"
+        SoundCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="tracks"
     )
     bpm = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(20), MaxValueValidator(300)]

@@ -477,6 +477,22 @@ def test_a_sound_category_cannot_go_under_itself_or_its_children_or_four_levels_
     assert not SoundCategory.objects.filter(slug="wet").exists()
 
 
+def test_a_sound_category_in_use_is_not_deleted_and_its_tracks_are_named(admin_client):
+    hits = SoundCategory.objects.create(name="Cinematic Hits", slug="cinematic-hits")
+    TrackFactory(kind="sfx", title="Heavy Thud", sound_category=hits)
+    url = reverse("admin:catalog_soundcategory_delete", args=[hits.pk])
+
+    page = admin_client.get(url).content.decode()
+    assert "Heavy Thud" in page and "would require deleting the following protected" in page
+    admin_client.post(url, {"post": "yes"})
+    assert SoundCategory.objects.filter(pk=hits.pk).exists()
+    assert Track.objects.get(title="Heavy Thud").sound_category == hits
+
+    Track.objects.filter(title="Heavy Thud").update(sound_category=None)  # moved elsewhere first
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert not SoundCategory.objects.filter(pk=hits.pk).exists()
+
+
 def test_a_track_s_sound_category_is_chosen_from_the_tree(admin_client):
     nature = SoundCategory.objects.create(name="Nature", slug="nature")
     SoundCategory.objects.create(name="Rain", slug="nature-rain", parent=nature)
