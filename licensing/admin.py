@@ -103,7 +103,7 @@ class LicenseAdmin(AuditLogMixin, LicenceCodeSearchMixin, PageActionsMixin, Read
         PaidWithFilter,
     )
     search_fields = (
-        "=code",
+        "code",  # part of a code too ("282R"); a whole code in any form: ``LicenceCodeSearchMixin``
         "account__email",
         "track__title",
         "track__artist__name",
@@ -430,7 +430,7 @@ class ProjectAdmin(AuditLogMixin, AuditedEditsMixin, admin.ModelAdmin):
 class DownloadAdmin(LicenceCodeSearchMixin, ReadOnlyAdmin):
     list_display = ("created_at", "licence", "account", "file", "ip", "first")
     list_filter = ("first", record_filter("license", "licence"))
-    search_fields = ("=license__code", "license__account__email", "license__track__title", "ip")
+    search_fields = ("license__code", "license__account__email", "license__track__title", "ip")
     list_select_related = ("license__account", "version__track")
     date_hierarchy = "created_at"
     code_lookup = "license__code"

@@ -142,6 +142,20 @@ def test_a_licence_code_is_found_however_it_was_typed_or_read_out(
         assert listed == {lic.code} and theirs.code not in listed, url
 
 
+def test_part_of_a_licence_code_finds_it_in_the_staff_lists(staff_admin, lic, other_member, second_track):
+    theirs = grant(other_member, second_track, title="Other").license
+    part = lic.code.split("-")[1]
+    for url in (
+        reverse("admin:licensing_license_changelist"),
+        reverse("admin:licensing_download_changelist"),
+    ):
+        response = staff_admin.get(url, {"q": part.lower()})
+        listed = {
+            getattr(row, "code", None) or row.license.code for row in response.context["cl"].result_list
+        }
+        assert lic.code in listed and (theirs.code not in listed or part in theirs.code), url
+
+
 @pytest.mark.parametrize("list_name", ["license", "letter", "download", "enduser", "project"])
 @pytest.mark.parametrize("query", ["%", "'", '"', "\\", "_", "x" * 3000, "AMT-"])
 def test_licensing_lists_answer_odd_searches(staff_admin, lic, list_name, query):

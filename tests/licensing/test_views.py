@@ -203,9 +203,10 @@ def test_form_without_the_agreement_tick_issues_nothing(member, owner_client, tr
 def test_a_licence_revoked_before_its_page_loads_starts_no_download(member, owner_client, track, staff):
     response = owner_client.post(download_url(track), form_data(owner_client, track))
     lic = License.objects.get()
-    services.revoke_license(license=lic, actor=staff, reason="Chargeback")
+    services.revoke_license(license=lic, actor=staff, reason="Chargeback (card dispute).")
     page = owner_client.get(response["Location"]).content.decode()
     assert "http-equiv" not in page and "Your download is starting" not in page and "revoked" in page
+    assert "Reason: Chargeback (card dispute). Its files" in page  # one full stop, not two
 
 
 def test_same_form_posted_twice_quickly_gives_one_licence(member, owner_client, track):
