@@ -396,12 +396,14 @@ class ComplimentaryForm(AccountEmailMixin, forms.ModelForm):
             raise forms.ValidationError("The end date must be in the future.")
         return ends_at
 
+    actor = None  # the staff member granting (ComplimentaryMembershipAdmin.get_form sets it)
+
     def clean(self):
         cleaned = super().clean()
         user = cleaned.get("user")
         if user is not None:
             try:
-                services.check_can_grant_complimentary(user)
+                services.check_can_grant_complimentary(user, actor=self.actor)
             except services.CheckoutError as exc:
                 self.add_error("account_email", str(exc))
         return cleaned
@@ -437,7 +439,10 @@ class ComplimentaryMembershipAdmin(PageActionsMixin, admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:
             kwargs["form"] = forms.ModelForm
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is None:
+            form.actor = request.user  # a class made for this request: refuses a grant to oneself
+        return form
 
     def get_fields(self, request, obj=None):
         return self.add_fields if obj is None else self.view_fields
@@ -503,6 +508,17 @@ class ComplimentaryMembershipAdmin(PageActionsMixin, admin.ModelAdmin):
 
 
 class BillingAccountForm(forms.ModelForm):
+    # Declared here so that its ceiling is the service's, said in words (the model field's own range
+    # is the database column's).
+    extra_seats = forms.IntegerField(
+        min_value=0,
+        widget=forms.NumberInput(attrs={"max": BillingAccount.MAX_EXTRA_SEATS}),
+        help_text=(
+            "Designated-user seats on top of the purchased quantity, at most "
+            f"{BillingAccount.MAX_EXTRA_SEATS:,}. Enterprise accounts only: an individual account has "
+            "exactly one end user."
+        ),
+    )
     reason = forms.CharField(
         required=False, widget=forms.Textarea, help_text="Why the seats change (audited)."
     )
@@ -511,10 +527,22 @@ class BillingAccountForm(forms.ModelForm):
         model = BillingAccount
         fields = ["extra_seats"]
 
+    def seat_holder(self):
+        return self.instance.user if self.instance.pk else self.cleaned_data.get("user")
+
     def clean(self):
         cleaned = super().clean()
-        if "extra_seats" in self.changed_data and not (cleaned.get("reason") or "").strip():
+        if "extra_seats" not in self.changed_data:
+            return cleaned
+        if not (cleaned.get("reason") or "").strip():
             self.add_error("reason", "Say why the seats change.")
+        user, extra_seats = self.seat_holder(), cleaned.get("extra_seats")
+        if user is not None and extra_seats is not None:
+            # Asked again under the account's lock when saving (services.set_extra_seats).
+            try:
+                services.check_can_set_extra_seats(user, extra_seats)
+            except services.CheckoutError as exc:
+                self.add_error("extra_seats", str(exc))
         return cleaned
 
 
@@ -588,6 +616,16 @@ class BillingAccountAdmin(admin.ModelAdmin):
             related_link(Invoice, "user", obj.user, "Invoices"),
             related_link(TrackCredit, "user", obj.user, "Single-track purchases"),
         )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The form refuses what the service would (BillingAccountForm.clean). Should the account change
+        # between that check and the save, the service refuses under the account's lock: nothing is
+        # saved (the page's transaction rolls back) and the page says why.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.CheckoutError as exc:
+            self.message_user(request, f"Nothing was saved. {exc}", level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
         if change and "extra_seats" not in form.changed_data:

@@ -126,6 +126,10 @@ class Plan(models.Model):
 class BillingAccount(models.Model):
     """Billing facts about one account: its Stripe customer and staff-granted extra seats."""
 
+    # The most extra seats staff may grant one account (``services.check_can_set_extra_seats``): far
+    # above any real agency, and far below what the seat count can hold.
+    MAX_EXTRA_SEATS = 1000
+
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="billing")
     stripe_customer_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     extra_seats = models.PositiveSmallIntegerField(

@@ -402,9 +402,15 @@ def apply_business_seats(sub, *, actor=None):
 # --- staff actions -------------------------------------------------------------------------
 
 
-def check_can_grant_complimentary(user):
-    """Raise CheckoutError unless staff may grant ``user`` a membership now: not on top of a live one
-    (the grant form asks first; the grant asks again under the account's lock)."""
+def check_can_grant_complimentary(user, *, actor=None):
+    """Raise CheckoutError unless staff member ``actor`` may grant ``user`` a membership now: not to a
+    cancelled account (it can never be used again), not to their own account (another staff member
+    grants that), not on top of a live one (the grant form asks first; the grant asks again under the
+    account's lock)."""
+    if user.is_cancelled:
+        raise CheckoutError("This account is cancelled: it can no longer be given a membership.")
+    if actor is not None and actor.pk == user.pk:
+        raise CheckoutError("You cannot grant a membership to your own account; ask another staff member.")
     if live_membership(user) is not None:
         raise CheckoutError(f"{user} already has a membership; end it first.")
 
@@ -418,8 +424,8 @@ def grant_complimentary_membership(*, user, plan, ends_at, actor, reason, quanti
         raise CheckoutError("The end date must be in the future.")
     if not reason.strip():
         raise CheckoutError("Say why this membership is granted.")
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-    check_can_grant_complimentary(user)
+    locked = get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    check_can_grant_complimentary(locked or user, actor=actor)
     sub = Subscription.objects.create(
         user=user,
         plan=plan,
@@ -463,11 +469,39 @@ def end_complimentary_membership(*, subscription, actor, reason, request=None):
     return sub
 
 
+def _live_business_membership(user):
+    return (
+        Subscription.objects.for_account(user)
+        .filter(status__in=(Status.ACTIVE, Status.TRIALING), plan__is_business=True)
+        .first()
+    )
+
+
+def check_can_set_extra_seats(user, extra_seats):
+    """Raise CheckoutError unless staff may set ``user``'s extra seats to ``extra_seats``: at most
+    ``BillingAccount.MAX_EXTRA_SEATS``, and only on an enterprise account (or one with a business
+    membership, which makes it one): an individual account has exactly one end user, so seats would
+    mean nothing there. Taking seats away (0) is always allowed. The seat forms ask first;
+    ``set_extra_seats`` asks again under the account's lock."""
+    if extra_seats < 0:
+        raise CheckoutError("Extra seats cannot be negative.")
+    if extra_seats > BillingAccount.MAX_EXTRA_SEATS:
+        raise CheckoutError(f"Grant at most {BillingAccount.MAX_EXTRA_SEATS:,} extra seats.")
+    if extra_seats and not user.is_enterprise and _live_business_membership(user) is None:
+        raise CheckoutError(
+            f"{user} is not an enterprise account: an individual account has exactly one end user. "
+            "Seats can be granted once it is an enterprise (an approved application or a business plan)."
+        )
+
+
 @transaction.atomic
 def set_extra_seats(*, user, extra_seats, actor, reason, request=None):
     """Staff grant designated-user seats on top of the purchased quantity. Audited."""
     if not reason.strip():
         raise CheckoutError("Say why the seats change.")
+    User = get_user_model()
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    check_can_set_extra_seats(locked or user, extra_seats)
     account, _ = BillingAccount.objects.select_for_update().get_or_create(user=user)
     old = account.extra_seats
     account.extra_seats = extra_seats
@@ -481,12 +515,7 @@ def set_extra_seats(*, user, extra_seats, actor, reason, request=None):
         old=old,
         new=extra_seats,
     )
-    User = get_user_model()
-    business = (
-        Subscription.objects.for_account(user)
-        .filter(status__in=("active", "trialing"), plan__is_business=True)
-        .first()
-    )
+    business = _live_business_membership(user)
     if business is not None:
         apply_business_seats(business, actor=actor)
     else:

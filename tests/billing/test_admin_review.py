@@ -1,21 +1,24 @@
-"""What a staff reviewer found on the billing pages of the staff site: a grant on top of a membership
-that crashed the page, seats that had no audited way in for accounts without a Stripe customer, and
-messages that named a membership as it was before the action."""
+"""What staff reviewers found on the billing pages of the staff site: a grant on top of a membership
+that crashed the page, seats that had no audited way in for accounts without a Stripe customer,
+messages that named a membership as it was before the action; memberships granted to a cancelled
+account and to the staff member's own, extra seats without a ceiling and for individual accounts, and
+plain-text emails that showed HTML entities ("Music &amp; Sound Effects Business")."""
 
 import datetime
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.messages import get_messages
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services as accounts_services
 from accounts.models import AccountType, EnterpriseApplication, User
 from allmytracks.models import AuditLog
-from billing import services
+from billing import emails, services
 from billing.models import BillingAccount, Subscription
-from tests.factories import SubscriptionFactory
+from tests.factories import SubscriptionFactory, TrackCreditFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
 GRANT = reverse("admin:billing_complimentarymembership_add")
@@ -176,7 +179,218 @@ def test_both_add_pages_find_the_account_by_its_email_in_any_case_and_refuse_an_
     assert unknown.context["adminform"].form.errors == {"account_email": ["No account has this email."]}
     granted = staff_client.post(GRANT, grant_form(plans["pro-monthly"], "OWNER@Example.COM"))
     assert granted.status_code == 302 and Subscription.objects.filter(user=owner).exists()
+    User.objects.filter(pk=owner.pk).update(account_type=AccountType.ENTERPRISE)  # seats: enterprises only
     seats = staff_client.post(
         ADD_SEATS, {"account_email": "OWNER@Example.COM", "extra_seats": 1, "reason": "x"}
     )
     assert seats.status_code == 302 and BillingAccount.objects.get(user=owner).extra_seats == 1
+
+
+# --- a second staff QA pass ----------------------------------------------------------------------
+
+
+def cancel(user):
+    """What approving a cancellation leaves: the account's email replaced by a tombstone address."""
+    User.objects.filter(pk=user.pk).update(
+        cancelled_at=timezone.now(), email=f"cancelled-{user.pk}-0a1b2c3d@cancelled.invalid", is_active=False
+    )
+    user.refresh_from_db()
+    return user
+
+
+def make_enterprise(user):
+    User.objects.filter(pk=user.pk).update(account_type=AccountType.ENTERPRISE)
+    user.refresh_from_db()
+    return user
+
+
+# --- complimentary memberships: not for a cancelled account, not for oneself ---------------------
+
+
+def test_a_cancelled_account_cannot_be_granted_a_complimentary_membership(staff_client, staff, owner, plans):
+    cancelled = cancel(owner)
+    response = staff_client.post(GRANT, grant_form(plans["pro-monthly"], cancelled.email))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "account_email": ["This account is cancelled: it can no longer be given a membership."]
+    }
+    with pytest.raises(services.CheckoutError, match="This account is cancelled"):
+        services.grant_complimentary_membership(
+            user=cancelled,
+            plan=plans["pro-monthly"],
+            ends_at=timezone.now() + datetime.timedelta(days=30),
+            actor=staff,
+            reason="x",
+        )
+    assert not Subscription.objects.filter(user=cancelled).exists()
+    assert not AuditLog.objects.filter(action="billing.complimentary_granted").exists()
+
+
+def test_staff_cannot_grant_a_complimentary_membership_to_their_own_account(staff_client, staff, plans):
+    response = staff_client.post(GRANT, grant_form(plans["pro-monthly"], staff.email.upper()))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "account_email": ["You cannot grant a membership to your own account; ask another staff member."]
+    }
+    with pytest.raises(services.CheckoutError, match="your own account"):
+        services.grant_complimentary_membership(
+            user=staff,
+            plan=plans["pro-monthly"],
+            ends_at=timezone.now() + datetime.timedelta(days=30),
+            actor=staff,
+            reason="x",
+        )
+    assert not Subscription.objects.filter(user=staff).exists()
+
+
+def test_another_staff_member_may_grant_a_staff_account_a_membership(staff, plans):
+    from tests.factories import StaffFactory
+
+    colleague = StaffFactory(email="colleague@allmytracks.test")
+    sub = services.grant_complimentary_membership(
+        user=colleague,
+        plan=plans["pro-monthly"],
+        ends_at=timezone.now() + datetime.timedelta(days=30),
+        actor=staff,
+        reason="Testing downloads",
+    )
+    assert sub.user == colleague and sub.is_complimentary
+
+
+# --- extra seats: a ceiling, and enterprise accounts only ------------------------------------------
+
+
+@pytest.mark.parametrize("seats", [1001, 99999999999])
+def test_extra_seats_above_the_ceiling_are_refused_on_both_seat_pages(staff_client, owner, seats):
+    make_enterprise(owner)
+    response = staff_client.post(
+        ADD_SEATS, {"account_email": owner.email, "extra_seats": seats, "reason": "x"}
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"extra_seats": ["Grant at most 1,000 extra seats."]}
+    assert not BillingAccount.objects.exists()
+
+    account = BillingAccount.objects.create(user=owner, extra_seats=2)
+    change = reverse("admin:billing_billingaccount_change", args=[account.pk])
+    response = staff_client.post(change, {"extra_seats": seats, "reason": "x"})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"extra_seats": ["Grant at most 1,000 extra seats."]}
+    account.refresh_from_db()
+    owner.refresh_from_db()
+    assert account.extra_seats == 2 and owner.designated_seats == 1
+
+
+def test_the_seat_service_refuses_more_than_the_ceiling(staff, owner):
+    make_enterprise(owner)
+    with pytest.raises(services.CheckoutError, match="at most 1,000 extra seats"):
+        services.set_extra_seats(user=owner, extra_seats=1001, actor=staff, reason="x")
+    services.set_extra_seats(user=owner, extra_seats=1000, actor=staff, reason="The ceiling itself")
+    owner.refresh_from_db()
+    assert owner.designated_seats == 1001
+
+
+def test_extra_seats_for_an_individual_account_are_refused(staff_client, staff, owner):
+    message = (
+        "owner@example.com is not an enterprise account: an individual account has exactly one end user. "
+        "Seats can be granted once it is an enterprise (an approved application or a business plan)."
+    )
+    response = staff_client.post(ADD_SEATS, {"account_email": owner.email, "extra_seats": 2, "reason": "x"})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"extra_seats": [message]}
+    assert not BillingAccount.objects.exists()
+
+    account = BillingAccount.objects.create(user=owner, stripe_customer_id="cus_1")
+    change = reverse("admin:billing_billingaccount_change", args=[account.pk])
+    response = staff_client.post(change, {"extra_seats": 2, "reason": "x"})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"extra_seats": [message]}
+    with pytest.raises(services.CheckoutError, match="not an enterprise account"):
+        services.set_extra_seats(user=owner, extra_seats=2, actor=staff, reason="x")
+    account.refresh_from_db()
+    owner.refresh_from_db()
+    assert account.extra_seats == 0 and owner.designated_seats == 1
+    assert not AuditLog.objects.filter(action__in=["billing.extra_seats", "billing.seats_set"]).exists()
+
+
+def test_extra_seats_left_on_an_individual_account_can_still_be_taken_away(staff_client, owner):
+    account = BillingAccount.objects.create(user=owner, extra_seats=2)
+    change = reverse("admin:billing_billingaccount_change", args=[account.pk])
+    response = staff_client.post(change, {"extra_seats": 0, "reason": "Granted by mistake"})
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.extra_seats == 0
+
+
+def test_an_account_with_a_business_membership_may_get_extra_seats(staff, owner, plans):
+    SubscriptionFactory(user=owner, plan=plans["business-monthly"], quantity=2)
+    services.set_extra_seats(user=owner, extra_seats=3, actor=staff, reason="Agency")
+    owner.refresh_from_db()
+    assert owner.is_enterprise and owner.designated_seats == 5
+
+
+# --- plain-text emails are plain text -------------------------------------------------------------
+
+
+def test_a_complimentary_business_grant_email_says_and_not_amp(
+    staff_client, owner, plans, django_capture_on_commit_callbacks
+):
+    plan = plans["business-monthly"]
+    assert plan.name == "Music & Sound Effects Business"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(GRANT, grant_form(plan, owner.email))
+    assert response.status_code == 302
+    [message] = mail.outbox
+    assert message.subject.endswith("Your Music & Sound Effects Business membership is active")
+    assert "Your Music & Sound Effects Business membership (monthly) is active" in message.body
+    assert "&amp;" not in message.subject + message.body
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    assert "Music &amp; Sound Effects Business" in html
+    assert "Music & Sound" not in html and "&amp;amp;" not in html
+
+
+def _every_billing_email(owner, plans):
+    """Each billing email, sent about a plan and a track whose names carry an ampersand."""
+    plan = plans["business-monthly"]
+    sub = SubscriptionFactory(
+        user=owner, plan=plan, current_period_end=timezone.now() + datetime.timedelta(days=9)
+    )
+    credit = TrackCreditFactory(user=owner, track=TrackFactory(title="Salt & Pepper"))
+    return {
+        "membership_started": lambda: emails.membership_started(sub),
+        "payment_failed": lambda: emails.payment_failed(sub),
+        "payment_recovered": lambda: emails.payment_recovered(sub),
+        "membership_ending": lambda: emails.membership_ending(sub),
+        "membership_ended": lambda: emails.membership_ended(sub),
+        "track_purchased": lambda: emails.track_purchased(credit),
+        "credit_revoked": lambda: emails.credit_revoked(credit),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "membership_started",
+        "payment_failed",
+        "payment_recovered",
+        "membership_ending",
+        "membership_ended",
+        "track_purchased",
+        "credit_revoked",
+    ],
+)
+def test_every_billing_email_keeps_ampersands_plain_in_text_and_escaped_in_html(
+    name, owner, plans, django_capture_on_commit_callbacks
+):
+    User.objects.filter(pk=owner.pk).update(display_name="Olivia & Co")
+    owner.refresh_from_db()
+    send = _every_billing_email(owner, plans)[name]
+    with django_capture_on_commit_callbacks(execute=True):
+        send()
+    [message] = mail.outbox
+    named = "Salt & Pepper" if name in {"track_purchased", "credit_revoked"} else "Music & Sound Effects"
+    assert named in message.subject and named in message.body
+    assert "Hello Olivia & Co," in message.body
+    assert "&amp;" not in message.subject + message.body
+    [(html, _mimetype)] = message.alternatives
+    assert named.replace("&", "&amp;") in html and "&amp;amp;" not in html
