@@ -122,6 +122,9 @@ class VersionForm(forms.ModelForm):
             refusal = services.draft_refusal(document, editing=self.instance)
             if refusal:
                 raise ValidationError(refusal)
+            refusal = number is not None and services.number_refusal(document, number)
+            if refusal:
+                raise ValidationError({"number": refusal})
         return cleaned
 
 
@@ -227,7 +230,14 @@ class VersionAdmin(admin.ModelAdmin):
         versions = list(queryset.select_related("document").order_by("document_id", "number"))
         drafts = [version for version in versions if not version.is_published]
         refusals = _one_per_agreement(drafts, "publish one version of an agreement at a time")
-        refusals += [refusal for refusal in map(services.publish_refusal, drafts) if refusal]
+        refusals += [
+            refusal
+            for refusal in (
+                services.number_refusal(draft.document, draft.number) or services.publish_refusal(draft)
+                for draft in drafts
+            )
+            if refusal
+        ]
         if refusals:
             self.message_user(request, " ".join(["Nothing was published.", *refusals]), messages.ERROR)
             return None
@@ -421,6 +431,15 @@ class NoticeAdmin(PageActionsMixin, admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         return without_related_tools(form, "recipient", "version")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "version":
+            # Notices are about published versions only (Notice.clean refuses a draft too).
+            kwargs["queryset"] = Version.objects.published().select_related("document")
+            kwargs["help_text"] = (
+                "Published versions only: a draft is not in force and members cannot read it."
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_change_permission(self, request, obj=None):
         # A notice that went out is a record of what was served: its page shows it, nothing to save.

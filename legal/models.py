@@ -377,6 +377,11 @@ class Notice(models.Model):
             raise ValidationError({"recipient": "Choose the account to write to."})
         if self.audience == self.Audience.ACCEPTED and not self.version_id:
             raise ValidationError({"version": "Choose the version whose document defines the audience."})
+        if self.version_id and not self.version.is_published:
+            # A draft is not in force and has no public page: a notice about it tells members nothing
+            # they can read (and names a text that may still change or never be published).
+            refusal = f"Choose a published version: {self.version} is a draft, which members cannot read."
+            raise ValidationError({"version": refusal})
         if not (self.send_message or self.send_email):
             raise ValidationError("Choose at least one channel: private message or email.")
         if self.kind == self.Kind.PROMOTIONAL and self.send_message:

@@ -679,6 +679,18 @@ def draft_refusal(document, *, editing=None):
     return f"The {document.title} already has {named}: edit it, or delete it to start again."
 
 
+def number_refusal(document, number):
+    """Why a draft of ``document`` numbered ``number`` could never be published (a version numbered
+    at or above it is published already), in a sentence; "" when it could.
+
+    Answers without locking, for forms; ``save_draft`` and ``publish_version`` ask again under the
+    document's lock."""
+    latest = document.versions.published().aggregate(n=Max("number"))["n"]
+    if latest is not None and number <= latest:
+        return f"Version {latest} of the {document.title} is already published; number this draft above it."
+    return ""
+
+
 def publish_refusal(draft, *, now=None):
     """Why ``draft`` may not be published, in a sentence; "" when it may.
 
@@ -730,12 +742,7 @@ def publish_version(*, version, actor, notify=True, now=None):
             )
         if not fresh.body.strip():
             raise LegalError(f"{fresh} has no text.")
-        latest = document.versions.published().aggregate(n=Max("number"))["n"]
-        if latest is not None and fresh.number <= latest:
-            raise LegalError(
-                f"Version {latest} of the {document.title} is already published; number this draft above it."
-            )
-        refusal = publish_refusal(fresh, now=now)
+        refusal = number_refusal(document, fresh.number) or publish_refusal(fresh, now=now)
         if refusal:
             raise LegalError(refusal)
         effective = fresh.effective_at
@@ -836,12 +843,14 @@ def save_draft(*, version, actor):
 
     Refused (LegalError) when its agreement has another draft, under the document's lock: a second
     draft could never be published once the other one is (its number would be at or below the
-    latest), or would strand the other one. A published version is never saved here."""
+    latest), or would strand the other one. Refused too when its number is at or below the latest
+    published version's: publishing it would be refused, so it is refused now. A published version
+    is never saved here."""
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=version.document_id)
         if version.pk and Version.objects.filter(pk=version.pk, status=Version.Status.PUBLISHED).exists():
             raise LegalError(f"{version} is published and cannot be changed. Make a new draft instead.")
-        refusal = draft_refusal(document, editing=version)
+        refusal = draft_refusal(document, editing=version) or number_refusal(document, version.number)
         if refusal:
             raise LegalError(refusal)
         created = version.pk is None

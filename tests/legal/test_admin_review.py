@@ -1,21 +1,27 @@
-"""What a staff reviewer found on the agreement versions of the staff site: drafts started without a
+"""What staff reviewers found on the agreement versions of the staff site: drafts started without a
 question and over other drafts, and publications of the same agreement twice at once, of unchanged
-text, or of a material change that did not say what changed; each said twice."""
+text, or of a material change that did not say what changed; each said twice. A second pass: notices
+about draft agreement versions (one reached every account), drafts numbered below the published
+version that could never be published, and notice emails whose subject showed HTML entities."""
 
 import datetime
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from allmytracks.models import AuditLog
 from legal import services
-from legal.models import Announcement, Notice, Version
-from tests.factories import AgreementVersionFactory, publish_agreement
+from legal.models import Announcement, Notice, NoticeDelivery, Version
+from tests.factories import AgreementVersionFactory, UserFactory, publish_agreement
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:legal_version_changelist")
+NOTICE_ADD = reverse("admin:legal_notice_add")
+VERSION_ADD = reverse("admin:legal_version_add")
 
 
 @pytest.fixture(autouse=True)
@@ -229,3 +235,150 @@ def test_the_service_refuses_to_publish_a_material_change_without_a_summary(staf
         services.publish_version(version=silent, actor=staff, notify=False)
     silent.refresh_from_db()
     assert not silent.is_published
+
+
+# --- a second staff QA pass ----------------------------------------------------------------------
+
+
+def notice_form(**fields):
+    return {
+        "kind": "agreement",
+        "audience": "all",
+        "recipient": "",
+        "version": "",
+        "send_message": "on",
+        "send_email": "on",
+        "subject": "Our terms change",
+        "body": "Read the new terms.",
+        **fields,
+    }
+
+
+# --- notices name published versions only ----------------------------------------------------------
+
+
+def test_the_notice_add_page_offers_only_published_versions(staff_client, v1):
+    draft = AgreementVersionFactory(document=v1.document, number=2)
+    page = staff_client.get(NOTICE_ADD)
+    offered = list(page.context["adminform"].form.fields["version"].queryset)
+    assert offered == [v1]
+    assert f'<option value="{v1.pk}">' in page.text and f'<option value="{draft.pk}">' not in page.text
+
+
+def test_a_notice_about_a_draft_version_is_refused_and_reaches_no_one(staff_client, v1):
+    UserFactory.create_batch(3)
+    draft = AgreementVersionFactory(document=v1.document, number=2)
+    response = staff_client.post(NOTICE_ADD, notice_form(version=draft.pk))
+    assert response.status_code == 200
+    assert "version" in response.context["adminform"].form.errors
+    assert not Notice.objects.exists()
+    accepted = staff_client.post(NOTICE_ADD, notice_form(version=v1.pk))
+    assert accepted.status_code == 302
+    assert Notice.objects.get().version == v1
+
+
+def test_a_draft_notice_naming_a_draft_version_cannot_be_sent(staff, v1):
+    UserFactory.create_batch(3)
+    draft = AgreementVersionFactory(document=v1.document, number=2)
+    notice = Notice.objects.create(subject="About v2", body="x", audience="all", version=draft)
+    message = "Choose a published version: User Agreement v2 is a draft, which members cannot read."
+    with pytest.raises(ValidationError) as refused:
+        services.start_notice(notice=notice, actor=staff)
+    assert refused.value.message_dict == {"version": [message]}
+    notice.refresh_from_db()
+    assert notice.status == Notice.Status.DRAFT and not NoticeDelivery.objects.exists()
+
+
+# --- a draft numbered at or below the published version is refused when saved -------------------
+
+
+def version_form(document, number, **fields):
+    past = timezone.now() - datetime.timedelta(days=3)
+    return {
+        "document": document.pk,
+        "number": number,
+        "title": f"{document.title} v{number}",
+        "effective_at_0": f"{past:%Y-%m-%d}",
+        "effective_at_1": "12:00:00",
+        "material": "on",
+        "summary": "Clause 3 changes.",
+        "body": f"## Terms\n\nThe terms, version {number}.\n",
+        **fields,
+    }
+
+
+def test_a_draft_numbered_at_or_below_the_published_version_is_refused_when_saved(staff_client, v1):
+    publish_agreement()  # v2
+    message = "Version 2 of the User Agreement is already published; number this draft above it."
+    response = staff_client.post(VERSION_ADD, version_form(v1.document, 0))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"number": [message]}
+    assert not Version.objects.filter(status=Version.Status.DRAFT).exists()
+    assert staff_client.post(VERSION_ADD, version_form(v1.document, 3)).status_code == 302
+
+
+def test_a_draft_renumbered_below_the_published_version_is_refused(staff_client, v1):
+    draft = AgreementVersionFactory(document=v1.document, number=2)
+    change = reverse("admin:legal_version_change", args=[draft.pk])
+    response = staff_client.post(change, version_form(v1.document, 0))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "number": ["Version 1 of the User Agreement is already published; number this draft above it."]
+    }
+    draft.refresh_from_db()
+    assert draft.number == 2
+
+
+def test_the_draft_service_refuses_a_number_at_or_below_the_published_version(staff, v1):
+    low = Version(document=v1.document, number=0, title="v0", body="x", effective_at=timezone.now())
+    with pytest.raises(
+        services.LegalError, match="^Version 1 of the User Agreement is already published; number"
+    ):
+        services.save_draft(version=low, actor=staff)
+    assert low.pk is None and not AuditLog.objects.filter(action="legal.draft").exists()
+    services.save_draft(version=Version(document=v1.document, number=2, title="v2", body="x"), actor=staff)
+
+
+# --- notice emails are plain text ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["service", "promotional"])
+def test_a_notice_email_keeps_ampersands_plain_in_text_and_escaped_in_html(
+    staff, owner, kind, django_capture_on_commit_callbacks
+):
+    services.set_marketing_consent(user=owner, opted_in=True, source="signup")
+    notice = Notice.objects.create(
+        kind=kind,
+        subject="Music & Sound Effects prices",
+        body="Terms & prices change.",
+        audience="one",
+        recipient=owner,
+        send_message=kind != "promotional",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.start_notice(notice=notice, actor=staff)
+    [message] = mail.outbox
+    assert "Music & Sound Effects prices" in message.subject
+    assert "Terms & prices change." in message.body
+    assert "&amp;" not in message.subject + message.body
+    [(html, _mimetype)] = message.alternatives
+    assert "Music &amp; Sound Effects prices" in html and "&amp;amp;" not in html
+
+
+def test_publishing_a_draft_left_numbered_below_the_published_version_is_refused_before_asking(
+    staff_client, v1
+):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    low = AgreementVersionFactory(document=v1.document, number=0)  # saved before drafts were checked
+    response = staff_client.post(
+        reverse("admin:legal_version_changelist"),
+        {"action": "publish_selected", ACTION_CHECKBOX_NAME: [low.pk]},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        "Nothing was published. Version 1 of the User Agreement is already published; number this draft "
+        "above it."
+    ]
+    low.refresh_from_db()
+    assert not low.is_published
