@@ -688,17 +688,27 @@ def ingest_path(path, *, options=None, master_name=None, content_hash=None, save
         if not preview_path.exists() or preview_path.stat().st_size == 0:
             raise IngestError("The preview could not be made from this file.")
         with save_lock or nullcontext():
-            version = save_ingested(
-                source_path=path,
-                master_name=master_name,
-                probe_result=probe_result,
-                content_hash=content_hash,
-                preview_path=preview_path,
-                pcm=pcm,
-                decoded=decoded,
-                options=options,
-                artwork=artwork,
-            )
+            try:
+                version = save_ingested(
+                    source_path=path,
+                    master_name=master_name,
+                    probe_result=probe_result,
+                    content_hash=content_hash,
+                    preview_path=preview_path,
+                    pcm=pcm,
+                    decoded=decoded,
+                    options=options,
+                    artwork=artwork,
+                )
+            except IngestError:
+                # The same file stored meanwhile (a double-clicked upload, two imports at once) is
+                # a duplicate, as it would have been found to be a moment later.
+                duplicate = find_duplicate(content_hash)
+                if duplicate is None:
+                    raise
+                return IngestResult(
+                    "duplicate", duplicate, f"Same file as “{duplicate.track.title}” ({duplicate.label})."
+                )
     return IngestResult("imported", version)
 
 

@@ -69,6 +69,26 @@ def test_re_ingesting_the_same_file_changes_nothing(make_audio):
     assert (Track.objects.count(), TrackVersion.objects.count(), first.version.preview.name) == before
 
 
+def test_the_same_file_stored_meanwhile_is_a_duplicate_not_a_failure(make_audio, monkeypatch):
+    """A double-clicked upload: both jobs pass the duplicate check before either has stored the
+    file; the one that comes second finds it stored when it saves, and is a duplicate."""
+    path = make_audio("wav")
+    first = ingest_path(path)
+    real, looks = ingest.find_duplicate, []
+
+    def racing(content_hash):  # the second job's first look finds nothing: the first had not saved yet
+        looks.append(content_hash)
+        return None if len(looks) == 1 else real(content_hash)
+
+    monkeypatch.setattr(ingest, "find_duplicate", racing)
+
+    again = ingest_path(path)
+
+    assert again.status == "duplicate" and again.version.pk == first.version.pk
+    assert len(looks) == 2  # it went as far as saving
+    assert Track.objects.count() == 1 and TrackVersion.objects.count() == 1
+
+
 def test_a_version_is_attached_to_an_existing_track(make_audio):
     main = ingest_path(make_audio("wav", freq=330)).version
     stem = ingest_path(
