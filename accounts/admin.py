@@ -577,8 +577,14 @@ def _already_decided(request_obj, data=None):
 
 
 @admin.register(EnterpriseApplication)
-class EnterpriseApplicationAdmin(AuditLogMixin, ReadOnlyAdmin):
+class EnterpriseApplicationAdmin(AuditLogMixin, PageActionsMixin, ReadOnlyAdmin):
     list_display = ["company_name", "applicant", "status", "submitted_at", "decided_at"]
+    # Decided where staff read the application and its letter.
+    page_actions = [("approve", "Approve", False), ("reject", "Reject", True)]
+
+    def page_action_offered(self, obj, name):
+        return obj.status == RequestStatus.PENDING
+
     list_filter = ["status", "submitted_at", account_filter("user")]
     search_fields = ["company_name", "registration_number", "user__email"]
     list_select_related = ["user"]
@@ -647,8 +653,13 @@ def _cancellation_decided(cancellation, data=None):
 
 
 @admin.register(CancellationRequest)
-class CancellationRequestAdmin(AuditLogMixin, ReadOnlyAdmin):
+class CancellationRequestAdmin(AuditLogMixin, PageActionsMixin, ReadOnlyAdmin):
     list_display = ["member", "status", "requested_at", "decided_by", "completed_at"]
+    page_actions = [("approve", "Approve: cancel the account", True), ("reject", "Reject", False)]
+
+    def page_action_offered(self, obj, name):
+        return obj.status == RequestStatus.PENDING
+
     list_filter = ["status", "requested_at", account_filter("user")]
     search_fields = ["user__email"]
     list_select_related = ["user", "decided_by"]
@@ -705,8 +716,13 @@ NotesForm = note_form("Notes", "What was checked and done. Kept in the audit log
 
 
 @admin.register(CompromiseReport)
-class CompromiseReportAdmin(ReadOnlyAdmin):
+class CompromiseReportAdmin(PageActionsMixin, ReadOnlyAdmin):
     list_display = ["reported_email", "account", "created_at", "recovered_at", "resolved_at"]
+    page_actions = [("resolve", "Mark resolved", False)]
+
+    def page_action_offered(self, obj, name):
+        return obj.resolved_at is None
+
     list_filter = [ResolvedFilter, "created_at"]
     search_fields = ["reported_email", "user__email"]
     list_select_related = ["user"]

@@ -207,3 +207,27 @@ def test_an_account_history_page_links_to_its_audit_entries(staff_client, staff,
     assert f'<a href="{url}">audit log entries about this account</a>' in page
     listed = staff_client.get(url)
     assert [entry.action for entry in listed.context["cl"].result_list] == ["accounts.suspended"]
+
+
+def test_requests_are_decided_on_the_page_where_staff_read_them(staff_client, owner):
+    """An enterprise application, a cancellation request and a compromise report offer their
+    decisions as buttons on their own page while undecided (staff read the letter there), and
+    none once decided."""
+    from accounts.models import CancellationRequest, CompromiseReport
+
+    application = enterprise_application(owner)
+    cancellation = CancellationRequest.objects.create(user=owner)
+    report = CompromiseReport.objects.create(user=owner, reported_email=owner.email)
+    pages = [
+        ("enterpriseapplication", application, ["approve", "reject"]),
+        ("cancellationrequest", cancellation, ["approve", "reject"]),
+        ("compromisereport", report, ["resolve"]),
+    ]
+    for model, obj, actions in pages:
+        page = staff_client.get(reverse(f"admin:accounts_{model}_change", args=[obj.pk])).content.decode()
+        for action in actions:
+            assert f'name="action" value="{action}"' in page, (model, action)
+
+    approve(staff_client, application)
+    page = staff_client.get(reverse("admin:accounts_enterpriseapplication_change", args=[application.pk]))
+    assert 'name="action" value="approve"' not in page.content.decode()
