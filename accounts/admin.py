@@ -254,6 +254,13 @@ class UserAdmin(AuditLogMixin, AuditedEditsMixin, PageActionsMixin, BaseUserAdmi
     add_audit_action = "accounts.admin_created"
     actions = ["suspend", "ban", "reinstate", "force_rename", "refuse_registration_data"]
     add_form = AccountCreationForm
+
+    def has_delete_permission(self, request, obj=None):
+        # Accounts are never deleted: a member's cancellation (approved under Cancellation requests)
+        # erases the personal data and keeps what the law and licences need; staff suspend or ban.
+        # Deleting was offered and could only fail on the records every account has.
+        return False
+
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     MODERATION_FIELDS = [
         "moderation",

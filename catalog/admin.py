@@ -516,6 +516,21 @@ class TrackAdminForm(PictureFormMixin, ChangedMeanwhileFormMixin, forms.ModelFor
 class TrackAdmin(PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin):
     Media = CatalogAdminMedia
     form = TrackAdminForm
+
+    def get_deleted_objects(self, objs, request):
+        """A track that records hang on (licences and their downloads, which no one deletes) is
+        kept, and the page says so as it says for any protected record — not that staff lack the
+        permission to delete licences."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if perms_needed:
+            kept = ", ".join(sorted(perms_needed))
+            protected = [
+                *protected,
+                f"its {kept}: these stay as customers' proof. Unpublish the track instead.",
+            ]
+            perms_needed = set()
+        return deleted, counts, perms_needed, protected
+
     # What staff scan for; BPM, key, duration and the rest are on each track's page and in the filters.
     list_display = ["title", "artist", "kind", "status", "added"]
     list_filter = [

@@ -231,3 +231,10 @@ def test_requests_are_decided_on_the_page_where_staff_read_them(staff_client, ow
     approve(staff_client, application)
     page = staff_client.get(reverse("admin:accounts_enterpriseapplication_change", args=[application.pk]))
     assert 'name="action" value="approve"' not in page.content.decode()
+
+
+def test_accounts_are_never_deleted_from_the_staff_site(staff_client, owner):
+    listing = staff_client.get(CHANGELIST).content.decode()
+    assert 'value="delete_selected"' not in listing
+    assert staff_client.get(reverse("admin:accounts_user_delete", args=[owner.pk])).status_code == 403
+    assert User.objects.filter(pk=owner.pk).exists()

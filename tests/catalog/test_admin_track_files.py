@@ -213,3 +213,15 @@ def test_a_track_page_whose_file_was_deleted_meanwhile_says_so(admin_client):
     assert "A file of this track was deleted after you opened this page: reload the page" in (
         response.content.decode()
     )
+
+
+def test_a_licensed_track_cannot_be_deleted_and_the_page_says_why_in_plain_words(admin_client):
+    full = TrackVersionFactory(kind="full")
+    licence_of(full)
+    url = reverse("admin:catalog_track_delete", args=[full.track_id])
+
+    page = admin_client.get(url).content.decode()
+    assert "protected related objects" in page and "stay as customers" in page
+    assert "have permission" not in page
+    admin_client.post(url, {"post": "yes"})
+    assert Track.objects.filter(pk=full.track_id).exists()
