@@ -724,6 +724,10 @@ def outcome_detail(job):
     """The rest of the outcome's sentence: which track, or why not."""
     key, _ = job_outcome(job)
     if key == "imported":
+        if job.track_id and (job.options or {}).get("track_id"):  # a file added to a track staff chose
+            kind = job.options.get("version_kind") or TrackVersion.Kind.FULL
+            label = TrackVersion.Kind(kind).label if kind in TrackVersion.Kind.values else kind
+            return format_html("as a new file ({}) of {}", label, track_link(job.track))
         if job.track_id:
             return format_html("as {}", track_link(job.track))
         return "its track has since been deleted"

@@ -213,6 +213,21 @@ def test_an_upload_s_page_shows_each_fact_once_in_words(admin_client):
     assert "<dt>Version</dt><dd>Stem</dd>" in html and "<dt>Publish when processed</dt><dd>Yes</dd>" in html
 
 
+def test_a_file_added_to_a_track_is_reported_as_that_track_s_new_file(db):
+    from catalog.admin import outcome_message
+
+    track = TrackFactory(title="Harbour Lights")
+    job = IngestJob.objects.create(
+        original_filename="drums.wav",
+        status=IngestJob.Status.DONE,
+        track=track,
+        options={"track_id": track.pk, "version_kind": "stem", "version_name": "Drums"},
+    )
+    _, message = outcome_message([job])
+    assert message.startswith("“drums.wav” is imported as a new file (Stem) of <a href=")
+    assert "Harbour Lights</a>." in message
+
+
 def test_the_uploads_list_names_the_source_in_words(admin_client):
     failed_job(source=IngestJob.Source.IMPORT)
     html = admin_client.get(reverse("admin:catalog_ingestjob_changelist")).content.decode()
