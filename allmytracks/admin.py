@@ -235,6 +235,24 @@ class AuditedEditsMixin:
             record(self.add_audit_action, actor=request.user, target=obj, request=request)
 
 
+class AuditedDeletesMixin:
+    """Records deleted on their page or from the list go to the audit log first (``delete_audit_action``),
+    by name: the row stays readable after the record is gone."""
+
+    delete_audit_action = ""
+
+    def delete_model(self, request, obj):
+        if self.delete_audit_action:
+            record(self.delete_audit_action, actor=request.user, target=obj, request=request)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        if self.delete_audit_action:
+            for obj in queryset:
+                record(self.delete_audit_action, actor=request.user, target=obj, request=request)
+        super().delete_queryset(request, queryset)
+
+
 class ChangedMeanwhileFormMixin(forms.Form):
     """A change page's form that refuses to save over a change made since the page was opened
     (another tab, another staff member, a list action such as Unpublish): saving the stale page would

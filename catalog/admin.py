@@ -26,7 +26,14 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
 from allmytracks import audit
-from allmytracks.admin import ChangedMeanwhileFormMixin, GoneRowsFormSet, confirm_action, waiting_for_staff
+from allmytracks.admin import (
+    AuditedDeletesMixin,
+    AuditedEditsMixin,
+    ChangedMeanwhileFormMixin,
+    GoneRowsFormSet,
+    confirm_action,
+    waiting_for_staff,
+)
 from allmytracks.errors import UserFacingError
 from allmytracks.numbers import whole_number
 from allmytracks.storage import private_download_url
@@ -195,7 +202,10 @@ class SoundCategoryForm(forms.ModelForm):
 
 
 @admin.register(SoundCategory)
-class SoundCategoryAdmin(admin.ModelAdmin):
+class SoundCategoryAdmin(AuditedEditsMixin, AuditedDeletesMixin, admin.ModelAdmin):
+    edit_audit_action = "catalog.category_edited"
+    add_audit_action = "catalog.category_added"
+    delete_audit_action = "catalog.category_deleted"
     Media = CatalogAdminMedia
     form = SoundCategoryForm
     list_display = ["tree_name", "slug", "position", "track_count"]
@@ -311,7 +321,12 @@ class ArtistAdminForm(PictureFormMixin, forms.ModelForm):
 
 
 @admin.register(Artist)
-class ArtistAdmin(PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin):
+class ArtistAdmin(
+    AuditedEditsMixin, AuditedDeletesMixin, PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin
+):
+    edit_audit_action = "catalog.artist_edited"
+    add_audit_action = "catalog.artist_added"
+    delete_audit_action = "catalog.artist_deleted"
     form = ArtistAdminForm
     list_display = ["name", "slug", "track_count", "created_at"]
     actions = ["merge"]
@@ -513,7 +528,11 @@ class TrackAdminForm(PictureFormMixin, ChangedMeanwhileFormMixin, forms.ModelFor
 
 
 @admin.register(Track)
-class TrackAdmin(PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin):
+class TrackAdmin(
+    AuditedEditsMixin, AuditedDeletesMixin, PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin
+):
+    edit_audit_action = "catalog.track_edited"
+    delete_audit_action = "catalog.track_deleted"
     Media = CatalogAdminMedia
     form = TrackAdminForm
 
@@ -1299,7 +1318,12 @@ class CollectionAdminForm(PictureFormMixin, forms.ModelForm):
 
 
 @admin.register(Collection)
-class CollectionAdmin(PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin):
+class CollectionAdmin(
+    AuditedEditsMixin, AuditedDeletesMixin, PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin
+):
+    edit_audit_action = "catalog.collection_edited"
+    add_audit_action = "catalog.collection_added"
+    delete_audit_action = "catalog.collection_deleted"
     Media = CatalogAdminMedia
     form = CollectionAdminForm
     list_display = ["title", "is_published", "position", "item_count", "created_at"]

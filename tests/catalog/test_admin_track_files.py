@@ -225,3 +225,34 @@ def test_a_licensed_track_cannot_be_deleted_and_the_page_says_why_in_plain_words
     assert "have permission" not in page
     admin_client.post(url, {"post": "yes"})
     assert Track.objects.filter(pk=full.track_id).exists()
+
+
+def test_staff_edits_and_deletions_in_the_catalogue_are_in_the_audit_log(admin_client):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    from allmytracks.models import AuditLog
+    from tests.factories import CollectionFactory
+
+    track = TrackFactory(title="Lucky Orbit", bpm=90, is_published=False)
+    TrackVersionFactory(track=track, kind="full")
+    url = reverse("admin:catalog_track_change", args=[track.pk])
+    assert admin_client.post(url, sent_as_shown(admin_client.get(url), bpm=120)).status_code == 302
+    edit = AuditLog.objects.get(action="catalog.track_edited")
+    assert edit.actor.is_staff and edit.data["old"]["bpm"] == 90 and edit.data["new"]["bpm"] == 120
+
+    admin_client.post(reverse("admin:catalog_track_delete", args=[track.pk]), {"post": "yes"})
+    assert not Track.objects.filter(pk=track.pk).exists()
+    deleted = AuditLog.objects.get(action="catalog.track_deleted")
+    assert deleted.target_repr == "Lucky Orbit" and deleted.target_id == str(track.pk)
+
+    collections = [CollectionFactory(title="Spring picks"), CollectionFactory(title="Autumn picks")]
+    admin_client.post(
+        reverse("admin:catalog_collection_changelist"),
+        {"action": "delete_selected", ACTION_CHECKBOX_NAME: [c.pk for c in collections], "post": "yes"},
+    )
+    assert set(
+        AuditLog.objects.filter(action="catalog.collection_deleted").values_list("target_repr", flat=True)
+    ) == {
+        "Spring picks",
+        "Autumn picks",
+    }
