@@ -22,8 +22,11 @@ setup: venv
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py dev_setup
 
-# Links in emails and letters point at the server `make run` starts (unless SITE_URL is set).
+# Links in emails and letters point at the server `make run` starts (unless SITE_URL is set, in
+# the environment or in .env).
+ifeq ($(shell grep -s '^SITE_URL=' .env),)
 run setup: export SITE_URL ?= http://$(HOST):$(PORT)
+endif
 run: setup
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -277,7 +277,11 @@ class ChangedMeanwhileFormMixin(forms.Form):
             model.objects.select_for_update().filter(pk=self.instance.pk).values_list("updated_at", flat=True)
         )
         current = now.first()
-        if current is not None and self.data.get(self.add_prefix("loaded")) != current.isoformat():
+        if (
+            current is not None
+            and self.data.get(self.add_prefix("loaded")) != current.isoformat()
+            and self._would_overwrite()
+        ):
             when = timezone.localtime(current)
             raise ValidationError(
                 f"This {self.changed_meanwhile_noun} was changed at {when:%H:%M:%S} ({when:%-d %b}), after "
@@ -286,6 +290,16 @@ class ChangedMeanwhileFormMixin(forms.Form):
                 code="changed_meanwhile",
             )
         return data
+
+    def _would_overwrite(self):
+        """Whether the page sends a value other than the record holds now: a page sent twice (a
+        double-clicked Save), or one whose fields all still match, undoes nothing and is saved."""
+        now = type(self)(instance=type(self.instance).objects.get(pk=self.instance.pk), prefix=self.prefix)
+        return any(
+            field.has_changed(now[name].initial, self[name].data)
+            for name, field in self.fields.items()
+            if name != "loaded" and not field.disabled
+        )
 
 
 class GoneRowsFormSet(forms.BaseInlineFormSet):
@@ -301,7 +315,8 @@ class GoneRowsFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
         pk_name = self.model._meta.pk.name
-        if any(pk_name in form.errors for form in self.initial_forms):
+        # A row ticked for deletion that is gone already (a double click, two tabs) is no loss.
+        if any(pk_name in form.errors for form in self.initial_forms if not self._should_delete_form(form)):
             raise ValidationError(self.gone_rows_message, code="gone_rows")
 
 

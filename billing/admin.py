@@ -540,7 +540,8 @@ class BillingAccountForm(forms.ModelForm):
         if user is not None and extra_seats is not None:
             # Asked again under the account's lock when saving (services.set_extra_seats).
             try:
-                services.check_can_set_extra_seats(user, extra_seats)
+                current = self.instance.extra_seats if self.instance.pk else 0  # as saved, before this form
+                services.check_can_set_extra_seats(user, extra_seats, current=current)
             except services.CheckoutError as exc:
                 self.add_error("extra_seats", str(exc))
         return cleaned

@@ -477,14 +477,16 @@ def _live_business_membership(user):
     )
 
 
-def check_can_set_extra_seats(user, extra_seats):
-    """Raise CheckoutError unless staff may set ``user``'s extra seats to ``extra_seats``: at most
-    ``BillingAccount.MAX_EXTRA_SEATS``, and only on an enterprise account (or one with a business
-    membership, which makes it one): an individual account has exactly one end user, so seats would
-    mean nothing there. Taking seats away (0) is always allowed. The seat forms ask first;
-    ``set_extra_seats`` asks again under the account's lock."""
+def check_can_set_extra_seats(user, extra_seats, *, current=0):
+    """Raise CheckoutError unless staff may set ``user``'s extra seats from ``current`` to
+    ``extra_seats``: at most ``BillingAccount.MAX_EXTRA_SEATS``, and only on an enterprise account
+    (or one with a business membership, which makes it one): an individual account has exactly one
+    end user, so seats would mean nothing there. Taking seats away is always allowed. The seat
+    forms ask first; ``set_extra_seats`` asks again under the account's lock."""
     if extra_seats < 0:
         raise CheckoutError("Extra seats cannot be negative.")
+    if extra_seats <= current:
+        return
     if extra_seats > BillingAccount.MAX_EXTRA_SEATS:
         raise CheckoutError(f"Grant at most {BillingAccount.MAX_EXTRA_SEATS:,} extra seats.")
     if extra_seats and not user.is_enterprise and _live_business_membership(user) is None:
@@ -501,8 +503,8 @@ def set_extra_seats(*, user, extra_seats, actor, reason, request=None):
         raise CheckoutError("Say why the seats change.")
     User = get_user_model()
     locked = User.objects.select_for_update().filter(pk=user.pk).first()
-    check_can_set_extra_seats(locked or user, extra_seats)
     account, _ = BillingAccount.objects.select_for_update().get_or_create(user=user)
+    check_can_set_extra_seats(locked or user, extra_seats, current=account.extra_seats)
     old = account.extra_seats
     account.extra_seats = extra_seats
     account.save(update_fields=["extra_seats", "updated_at"])

@@ -854,8 +854,8 @@ def describe_by_files(track):
     main = next((v for v in versions if v.kind == TrackVersion.Kind.FULL), versions[0] if versions else None)
     full = main if main is not None and main.kind == TrackVersion.Kind.FULL else None
     wanted = {"content_hash": full.content_hash if full else None}
-    if main is None:
-        wanted.update(ingest_status=IngestStatus.NO_AUDIO, ingest_error="", waveform=[])
+    if main is None:  # the next file uploaded gives the track its length again (``save_ingested``)
+        wanted.update(ingest_status=IngestStatus.NO_AUDIO, ingest_error="", waveform=[], duration_seconds=0)
     else:
         wanted.update(duration_seconds=main.duration_seconds, waveform=mini_waveform(main.peaks))
         if track.ingest_status == IngestStatus.NO_AUDIO:

@@ -224,6 +224,9 @@ class DownloadForm(ProjectFieldsMixin):
                 f"The Music Licence Agreement changed while this page was open. Read version "
                 f"{self.agreement.number} and tick to accept it.",
             )
+            # The page comes back with the box clear: the tick was for the other version.
+            self.data = self.data.copy()
+            self.data.pop(self.add_prefix("accept_terms"), None)
         return data
 
 

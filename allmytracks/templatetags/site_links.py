@@ -42,7 +42,6 @@ def link_own_addresses(text):
     typed (an end user's name, a guardian's): the site's mail links only to the site."""
     from django.conf import settings
 
-    own = settings.SITE_URL.rstrip("/")
     parts = []
     for i, piece in enumerate(_ADDRESS.split(str(text or ""))):
         if i % 2 == 0:
@@ -50,8 +49,28 @@ def link_own_addresses(text):
             continue
         address = piece.rstrip(".,;:!?)")
         trailing = piece[len(address) :]
-        if address == own or address.startswith(own + "/"):
+        if _is_own(address, settings):
             parts.append(format_html('<a href="{}">{}</a>{}', address, address, trailing))
         else:
             parts.append(escape(piece))
     return mark_safe("".join(parts))  # noqa: S308 — every piece escaped above
+
+
+def _is_own(address, settings):
+    """Whether ``address`` is on this site: the host of ``SITE_URL``, or one the site answers on
+    (``ALLOWED_HOSTS``, where allauth's links point: the host the member signed up on)."""
+    from urllib.parse import urlsplit
+
+    try:
+        host = (urlsplit(address).hostname or "").lower()
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if host == (urlsplit(settings.SITE_URL).hostname or "").lower():
+        return True
+    for allowed in settings.ALLOWED_HOSTS:
+        allowed = allowed.lower()
+        if allowed == host or (allowed.startswith(".") and (host.endswith(allowed) or host == allowed[1:])):
+            return True
+    return False

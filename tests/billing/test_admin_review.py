@@ -312,13 +312,19 @@ def test_extra_seats_for_an_individual_account_are_refused(staff_client, staff, 
     assert not AuditLog.objects.filter(action__in=["billing.extra_seats", "billing.seats_set"]).exists()
 
 
-def test_extra_seats_left_on_an_individual_account_can_still_be_taken_away(staff_client, owner):
-    account = BillingAccount.objects.create(user=owner, extra_seats=2)
+def test_extra_seats_left_on_an_individual_account_can_still_be_taken_away(staff_client, owner, staff):
+    account = BillingAccount.objects.create(user=owner, extra_seats=5)
     change = reverse("admin:billing_billingaccount_change", args=[account.pk])
-    response = staff_client.post(change, {"extra_seats": 0, "reason": "Granted by mistake"})
-    assert response.status_code == 302
-    account.refresh_from_db()
-    assert account.extra_seats == 0
+    for fewer in (2, 0):  # some or all of them
+        response = staff_client.post(change, {"extra_seats": fewer, "reason": "Granted by mistake"})
+        assert response.status_code == 302
+        account.refresh_from_db()
+        assert account.extra_seats == fewer
+    # More than the ceiling, left from before it: lowering is allowed, raising is not.
+    BillingAccount.objects.filter(pk=account.pk).update(extra_seats=1500)
+    services.set_extra_seats(user=owner, extra_seats=1200, actor=staff, reason="Fewer")
+    with pytest.raises(services.CheckoutError):
+        services.set_extra_seats(user=owner, extra_seats=1300, actor=staff, reason="More")
 
 
 def test_an_account_with_a_business_membership_may_get_extra_seats(staff, owner, plans):

@@ -120,6 +120,7 @@ def test_a_draft_whose_files_all_go_has_no_audio_and_cannot_be_published_until_a
     assert response.status_code == 302, response.content.decode()[:3000]
     track.refresh_from_db()
     assert track.ingest_status == "noaudio" and track.content_hash is None and track.waveform == []
+    assert track.duration_seconds == 0  # the next file uploaded gives it its length
 
     response = admin_client.post(
         reverse("admin:catalog_track_change", args=[track.pk]),
@@ -256,3 +257,22 @@ def test_staff_edits_and_deletions_in_the_catalogue_are_in_the_audit_log(admin_c
         "Spring picks",
         "Autumn picks",
     }
+
+
+def test_a_double_clicked_save_or_file_delete_is_saved_not_refused_as_stale(admin_client):
+    """The second of two identical posts finds the track changed — by the first. It would undo
+    nothing, so it saves; and a file already deleted by the first is no loss."""
+    track = TrackFactory(is_published=False, bpm=90)
+    TrackVersionFactory(track=track, kind="full")
+    stem = TrackVersionFactory(track=track, kind="stem", name="Drums stem")
+    url = reverse("admin:catalog_track_change", args=[track.pk])
+    page = admin_client.get(url)
+    rows = {form.instance.pk: form.prefix for form in page.context["inline_admin_formsets"][0].formset.forms}
+    twice = sent_as_shown(page, bpm=120, **{f"{rows[stem.pk]}-DELETE": "on"})
+
+    assert admin_client.post(url, twice).status_code == 302
+    again = admin_client.post(url, twice)
+
+    assert again.status_code == 302, again.content.decode()[:2000]
+    track.refresh_from_db()
+    assert track.bpm == 120 and list(track.versions.values_list("kind", flat=True)) == ["full"]

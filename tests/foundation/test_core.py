@@ -323,3 +323,13 @@ def test_emails_in_the_site_look_link_only_the_sites_own_addresses(settings):
     assert 'href="https://allmytracks.example.evil' not in render_to_string(
         "emails/_layout.html", {"text_body": "https://allmytracks.example.evil.test/x"}
     )
+    # Links allauth makes from the host the member used (one the site answers on) are the site's too.
+    settings.ALLOWED_HOSTS = [".allmytracks.example"]
+    html = render_to_string(
+        "emails/_layout.html",
+        {
+            "text_body": "Confirm: https://www.allmytracks.example/accounts/confirm-email/k/ not https://allmytracks.example@evil.test/"
+        },
+    )
+    assert '<a href="https://www.allmytracks.example/accounts/confirm-email/k/">' in html
+    assert 'href="https://allmytracks.example@evil' not in html

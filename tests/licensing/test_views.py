@@ -117,6 +117,8 @@ def test_a_tick_for_a_version_replaced_while_the_page_was_open_is_not_taken(
     assert response.status_code == 200
     assert f"changed while this page was open. Read version {newer.number} and tick to accept it." in html
     assert f'name="agreement_shown" value="{newer.pk}"' in html and shown.pk != newer.pk
+    box = re.search(r'<input type="checkbox" name="accept_terms"[^>]*>', html).group(0)
+    assert "checked" not in box  # the tick was for the other version: sending again needs a new one
     assert not License.objects.exists()
     assert not Acceptance.objects.filter(user=member, version__document__kind="music-licence").exists()
 
