@@ -103,8 +103,35 @@ def fold(text):
     return _NON_LETTERS.sub("", text)
 
 
+# A term of this many letters or more is refused anywhere in a name ("allmytracks", "moderator",
+# "administrator"): no ordinary word holds one. A shorter one ("admin", "staff", "official") only as
+# a word of its own, or with a plural "s": "Staffan", "Badminton" and "Unofficial" are names, while
+# "Admins", "Staff Picks", "S.t.a.f.f", "AdminTeam" and "4dm1n" are not.
+ANYWHERE_LETTERS = 9
+# Characters that end a word inside a token ("staff-picks", "the_admin"); those used as letters
+# ("4dm1n", "@dmin", "$taff") do not.
+_WORD_BREAK = re.compile(r"[^\w@$|!]+|_")
+
+
+def _words(text):
+    """The folded words of ``text``: each space-separated token whole ("S.t.a.f.f" is "staff"), and
+    its parts split at punctuation and where a small letter meets a capital ("AdminTeam")."""
+    words = set()
+    for token in strip_invisible(text).split():
+        words.add(fold(token))
+        for part in _WORD_BREAK.split(token):
+            start = 0
+            for i in range(1, len(part)):
+                if part[i - 1].islower() and part[i].isupper():
+                    words.add(fold(part[start:i]))
+                    start = i
+            words.add(fold(part[start:]))
+    words.discard("")
+    return words
+
+
 def blocked_term(text, terms=None):
-    """The first blocklist term found in ``text``, or None."""
+    """The first blocklist term found in ``text``, or None (see ``ANYWHERE_LETTERS``)."""
     if terms is None:
         from .models import NameBlocklistEntry
 
@@ -112,9 +139,14 @@ def blocked_term(text, terms=None):
     skeleton = fold(text)
     if not skeleton:
         return None
+    words = _words(text)
     for term in terms:
         folded = fold(term)
-        if folded and folded in skeleton:
+        if not folded:
+            continue
+        if len(folded) >= ANYWHERE_LETTERS and folded in skeleton:
+            return term
+        if folded in words or f"{folded}s" in words or folded == skeleton:
             return term
     return None
 
