@@ -1278,6 +1278,19 @@ class CollectionItemFormSet(GoneRowsFormSet):
         "your change again."
     )
 
+    def clean(self):
+        super().clean()
+        kept = [
+            form
+            for form in self.forms
+            if not self._should_delete_form(form) and (form.cleaned_data or {}).get("track") is not None
+        ]
+        if self.instance.is_published and not kept:
+            raise ValidationError(
+                "A published collection needs at least one track: add tracks, or untick Published.",
+                code="empty_collection",
+            )
+
     def _construct_form(self, i, **kwargs):
         form = super()._construct_form(i, **kwargs)
         widget = form.fields["track"].widget

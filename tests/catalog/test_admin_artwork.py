@@ -128,6 +128,7 @@ def test_an_artist_s_or_collection_s_picture_is_re_encoded_too(admin_client, kin
         url = reverse("admin:catalog_artist_change", args=[obj.pk])
     else:
         obj, field = CollectionFactory(), "cover"
+        obj.items.create(track=TrackFactory(), position=0)  # a published collection has tracks
         url = reverse("admin:catalog_collection_change", args=[obj.pk])
 
     response = save_page(admin_client, url, **{field: phone_photo()})

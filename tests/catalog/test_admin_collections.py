@@ -67,3 +67,18 @@ def test_a_collection_row_sent_with_a_track_that_is_not_an_id_is_refused_on_the_
         assert response.status_code == 200
         assert "Select a valid choice" in response.content.decode()
     assert collection.items.count() == 1
+
+
+def test_a_collection_cannot_be_published_with_no_tracks(admin_client):
+    collection = CollectionFactory(title="Empty for now", is_published=False)
+    url = reverse("admin:catalog_collection_change", args=[collection.pk])
+    response = admin_client.post(url, sent_as_shown(admin_client.get(url), is_published="on"))
+    assert response.status_code == 200
+    assert "A published collection needs at least one track" in response.content.decode()
+    collection.refresh_from_db()
+    assert not collection.is_published
+
+    add_tracks(collection, 1)
+    assert admin_client.post(url, sent_as_shown(admin_client.get(url), is_published="on")).status_code == 302
+    collection.refresh_from_db()
+    assert collection.is_published
