@@ -390,6 +390,12 @@ class ComplimentaryForm(AccountEmailMixin, forms.ModelForm):
         for tool in ("can_add_related", "can_change_related", "can_view_related", "can_delete_related"):
             setattr(plan.widget, tool, False)
 
+    def clean_quantity(self):
+        quantity = self.cleaned_data.get("quantity") or 1
+        if quantity > BillingAccount.MAX_EXTRA_SEATS:
+            raise forms.ValidationError(f"Grant at most {BillingAccount.MAX_EXTRA_SEATS:,} seats.")
+        return quantity
+
     def clean_ends_at(self):
         ends_at = self.cleaned_data["ends_at"]
         if ends_at <= timezone.now():

@@ -424,6 +424,8 @@ def grant_complimentary_membership(*, user, plan, ends_at, actor, reason, quanti
         raise CheckoutError("The end date must be in the future.")
     if not reason.strip():
         raise CheckoutError("Say why this membership is granted.")
+    if plan.is_business and quantity > BillingAccount.MAX_EXTRA_SEATS:
+        raise CheckoutError(f"Grant at most {BillingAccount.MAX_EXTRA_SEATS:,} seats.")
     locked = get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     check_can_grant_complimentary(locked or user, actor=actor)
     sub = Subscription.objects.create(
@@ -431,7 +433,7 @@ def grant_complimentary_membership(*, user, plan, ends_at, actor, reason, quanti
         plan=plan,
         source=Source.COMPLIMENTARY,
         status=Status.ACTIVE,
-        quantity=max(quantity, 1),
+        quantity=max(quantity, 1) if plan.is_business else 1,  # seats are a business plan's
         started_at=now,
         current_period_start=now,
         current_period_end=ends_at,
@@ -477,7 +479,7 @@ def _live_business_membership(user):
     )
 
 
-def check_can_set_extra_seats(user, extra_seats, *, current=0):
+def check_can_set_extra_seats(user, extra_seats, *, current=0, actor=None):
     """Raise CheckoutError unless staff may set ``user``'s extra seats from ``current`` to
     ``extra_seats``: at most ``BillingAccount.MAX_EXTRA_SEATS``, and only on an enterprise account
     (or one with a business membership, which makes it one): an individual account has exactly one
@@ -487,6 +489,8 @@ def check_can_set_extra_seats(user, extra_seats, *, current=0):
         raise CheckoutError("Extra seats cannot be negative.")
     if extra_seats <= current:
         return
+    if actor is not None and actor.pk == user.pk:
+        raise CheckoutError("You cannot grant seats to your own account; ask another staff member.")
     if extra_seats > BillingAccount.MAX_EXTRA_SEATS:
         raise CheckoutError(f"Grant at most {BillingAccount.MAX_EXTRA_SEATS:,} extra seats.")
     if extra_seats and not user.is_enterprise and _live_business_membership(user) is None:
@@ -504,7 +508,7 @@ def set_extra_seats(*, user, extra_seats, actor, reason, request=None):
     User = get_user_model()
     locked = User.objects.select_for_update().filter(pk=user.pk).first()
     account, _ = BillingAccount.objects.select_for_update().get_or_create(user=user)
-    check_can_set_extra_seats(locked or user, extra_seats, current=account.extra_seats)
+    check_can_set_extra_seats(locked or user, extra_seats, current=account.extra_seats, actor=actor)
     old = account.extra_seats
     account.extra_seats = extra_seats
     account.save(update_fields=["extra_seats", "updated_at"])

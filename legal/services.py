@@ -688,6 +688,8 @@ def number_refusal(document, number):
     latest = document.versions.published().aggregate(n=Max("number"))["n"]
     if latest is not None and number <= latest:
         return f"Version {latest} of the {document.title} is already published; number this draft above it."
+    if number < 1:
+        return "Number versions from 1."
     return ""
 
 

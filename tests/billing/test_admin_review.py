@@ -327,6 +327,31 @@ def test_extra_seats_left_on_an_individual_account_can_still_be_taken_away(staff
         services.set_extra_seats(user=owner, extra_seats=1300, actor=staff, reason="More")
 
 
+def test_staff_cannot_add_seats_to_their_own_account_nor_grant_a_thousand_and_one(staff, owner, plans):
+    SubscriptionFactory(user=staff, plan=plans["business-monthly"], quantity=2)
+    with pytest.raises(services.CheckoutError, match="your own account"):
+        services.set_extra_seats(user=staff, extra_seats=3, actor=staff, reason="Mine")
+    with pytest.raises(services.CheckoutError, match="at most 1,000 seats"):
+        services.grant_complimentary_membership(
+            user=owner,
+            plan=plans["business-monthly"],
+            ends_at=timezone.now() + datetime.timedelta(days=30),
+            actor=staff,
+            reason="Agency",
+            quantity=1001,
+        )
+    # Seats belong to business plans: another plan's grant has one, whatever was asked.
+    sub = services.grant_complimentary_membership(
+        user=owner,
+        plan=plans["pro-monthly"],
+        ends_at=timezone.now() + datetime.timedelta(days=30),
+        actor=staff,
+        reason="Partner",
+        quantity=40,
+    )
+    assert sub.quantity == 1
+
+
 def test_an_account_with_a_business_membership_may_get_extra_seats(staff, owner, plans):
     SubscriptionFactory(user=owner, plan=plans["business-monthly"], quantity=2)
     services.set_extra_seats(user=owner, extra_seats=3, actor=staff, reason="Agency")

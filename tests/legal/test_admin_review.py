@@ -339,6 +339,16 @@ def test_the_draft_service_refuses_a_number_at_or_below_the_published_version(st
     services.save_draft(version=Version(document=v1.document, number=2, title="v2", body="x"), actor=staff)
 
 
+def test_a_document_s_first_version_is_numbered_from_1(staff):
+    from legal.services import ensure_documents
+
+    document = ensure_documents()["privacy-policy"]
+    zero = Version(document=document, number=0, title="v0", body="x", effective_at=timezone.now())
+    with pytest.raises(services.LegalError, match="^Number versions from 1.$"):
+        services.save_draft(version=zero, actor=staff)
+    assert zero.pk is None
+
+
 # --- notice emails are plain text ------------------------------------------------------------------
 
 
