@@ -16,6 +16,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 REFUSAL_SESSION_KEY = "accounts_refusal"
+SIGNED_OUT_SESSION_KEY = "accounts_signed_out"  # the refusal ended a session (not a sign-in attempt)
 # Pages a member under profile review may still use.
 _REVIEW_ALLOWED_PREFIXES = (
     "/account/profile/",
@@ -48,6 +49,7 @@ class AccountStatusMiddleware:
             if refusal:
                 logout(request)
                 request.session[REFUSAL_SESSION_KEY] = refusal
+                request.session[SIGNED_OUT_SESSION_KEY] = True
                 return redirect("account_login")
             if user.profile_review and not request.path.startswith(_REVIEW_ALLOWED_PREFIXES):
                 messages.warning(request, "Please update your profile before you continue.")

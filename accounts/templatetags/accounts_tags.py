@@ -1,17 +1,20 @@
 from django import template
 
-from accounts.middleware import REFUSAL_SESSION_KEY
+from accounts.middleware import REFUSAL_SESSION_KEY, SIGNED_OUT_SESSION_KEY
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def sign_in_refusal(context):
-    """Why the last sign-in was refused or the member was signed out (shown once)."""
+    """Why the last sign-in was refused or the member was signed out (shown once), as
+    ``{"reason": …, "signed_out": bool}``; None when there is nothing to say."""
     request = context.get("request")
     if request is None or not hasattr(request, "session"):
-        return ""
-    return request.session.pop(REFUSAL_SESSION_KEY, "")
+        return None
+    reason = request.session.pop(REFUSAL_SESSION_KEY, "")
+    signed_out = request.session.pop(SIGNED_OUT_SESSION_KEY, False)
+    return {"reason": reason, "signed_out": signed_out} if reason else None
 
 
 @register.filter

@@ -77,7 +77,7 @@ def test_suspended_member_is_signed_out_at_next_request_and_told_why(owner_clien
     assert response.status_code == 302 and response.url == reverse("account_login")
     login_page = owner_client.get(reverse("account_login"))
     assert "Chargeback investigation" in login_page.text
-    assert "suspended" in login_page.text
+    assert "suspended" in login_page.text and "You have been signed out." in login_page.text
     assert owner_client.get(reverse("accounts:account")).status_code == 302
 
 
@@ -89,6 +89,8 @@ def test_suspended_member_cannot_sign_in_and_sees_the_reason(client, members, st
     )
     assert "_auth_user_id" not in client.session
     assert "Abusive uploads" in response.text
+    # A sign-in attempt signed no one out: the notice says so as it is.
+    assert "You cannot sign in." in response.text and "You have been signed out." not in response.text
 
 
 def test_banned_member_cannot_sign_in(client, members, staff, password):
