@@ -516,7 +516,14 @@ def _field_label(target_type, name):
     return name.replace("_", " ").capitalize()
 
 
+# How an account became an enterprise, in the staff's words (stored as "purchase"/"verification":
+# a business plan, bought or granted by staff, or an application staff approved).
+ENTERPRISE_SOURCES = {"purchase": "a business plan", "verification": "an application staff approved"}
+
+
 def _detail_value(entry, key, value):
+    if entry.action == "accounts.enterprise_marked" and key == "source":
+        return ENTERPRISE_SOURCES.get(value, value)
     if key == "fields" and isinstance(value, list):
         return ", ".join(_field_label(entry.target_type, name) for name in value)
     if isinstance(value, bool):
