@@ -21,13 +21,16 @@
   // on the new button (its pressed state is then read out), not dropped back to the page.
   var TOGGLES = ".fav-form, .follow-form";
   var refocus = -1; // the swapped form's place among the page's toggles (swapping keeps the order)
+  var refocusXhr = null; // ... after its own request, not another swap's
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.target.closest && event.target.closest(TOGGLES);
-    refocus = form && form.contains(document.activeElement)
+    if (!form) return; // another request (a poll, the results) leaves a pending refocus alone
+    refocus = form.contains(document.activeElement)
       ? Array.prototype.indexOf.call(document.querySelectorAll(TOGGLES), form) : -1;
+    refocusXhr = refocus < 0 ? null : event.detail.xhr;
   });
-  document.addEventListener("htmx:afterSettle", function () {
-    if (refocus < 0) return;
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (refocus < 0 || (refocusXhr && event.detail.xhr && event.detail.xhr !== refocusXhr)) return;
     var form = document.querySelectorAll(TOGGLES)[refocus];
     var button = form && form.querySelector("button");
     if (button) button.focus();
