@@ -1330,6 +1330,17 @@ class CollectionAdminForm(PictureFormMixin, forms.ModelForm):
     picture_field = "cover"
 
 
+class CollectionRowForm(CollectionAdminForm):
+    """A row of the collections list (Published and position edited in place): a collection with no
+    tracks is not published from there either (its page says the same, ``CollectionItemFormSet``)."""
+
+    def clean_is_published(self):
+        published = self.cleaned_data.get("is_published")
+        if published and not self.instance.is_published and not self.instance.items.exists():
+            raise ValidationError("Add tracks first: a published collection needs at least one.")
+        return published
+
+
 @admin.register(Collection)
 class CollectionAdmin(
     AuditedEditsMixin, AuditedDeletesMixin, PictureAdminMixin, KeepOldAddressMixin, admin.ModelAdmin
@@ -1341,6 +1352,10 @@ class CollectionAdmin(
     form = CollectionAdminForm
     list_display = ["title", "is_published", "position", "item_count", "created_at"]
     list_editable = ["is_published", "position"]
+
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=CollectionRowForm, **kwargs)
+
     search_fields = ["title"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [CollectionItemInline]

@@ -82,3 +82,25 @@ def test_a_collection_cannot_be_published_with_no_tracks(admin_client):
     assert admin_client.post(url, sent_as_shown(admin_client.get(url), is_published="on")).status_code == 302
     collection.refresh_from_db()
     assert collection.is_published
+
+
+def test_an_empty_collection_is_not_published_from_the_list_either(admin_client):
+    empty = CollectionFactory(title="Empty for now", is_published=False)
+    url = reverse("admin:catalog_collection_changelist")
+    data = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-0-id": str(empty.pk),
+        "form-0-is_published": "on",
+        "form-0-position": "0",
+        "_save": "Save",
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 200 and "Add tracks first" in response.content.decode()
+    empty.refresh_from_db()
+    assert not empty.is_published
+
+    add_tracks(empty, 1)
+    assert admin_client.post(url, data).status_code == 302
+    empty.refresh_from_db()
+    assert empty.is_published
