@@ -254,13 +254,6 @@ class UserAdmin(AuditLogMixin, AuditedEditsMixin, PageActionsMixin, BaseUserAdmi
     add_audit_action = "accounts.admin_created"
     actions = ["suspend", "ban", "reinstate", "force_rename", "refuse_registration_data"]
     add_form = AccountCreationForm
-
-    def has_delete_permission(self, request, obj=None):
-        # Accounts are never deleted: a member's cancellation (approved under Cancellation requests)
-        # erases the personal data and keeps what the law and licences need; staff suspend or ban.
-        # Deleting was offered and could only fail on the records every account has.
-        return False
-
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     MODERATION_FIELDS = [
         "moderation",
@@ -275,6 +268,12 @@ class UserAdmin(AuditLogMixin, AuditedEditsMixin, PageActionsMixin, BaseUserAdmi
         "guardian_confirmed_at",
         "account_type",
     ]
+
+    def has_delete_permission(self, request, obj=None):
+        # Accounts are never deleted: a member's cancellation (approved under Cancellation requests)
+        # erases the personal data and keeps what the law and licences need; staff suspend or ban.
+        # Deleting was offered and could only fail on the records every account has.
+        return False
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -588,16 +587,15 @@ class EnterpriseApplicationAdmin(AuditLogMixin, PageActionsMixin, ReadOnlyAdmin)
     list_display = ["company_name", "applicant", "status", "submitted_at", "decided_at"]
     # Decided where staff read the application and its letter.
     page_actions = [("approve", "Approve", False), ("reject", "Reject", True)]
-
-    def page_action_offered(self, obj, name):
-        return obj.status == RequestStatus.PENDING
-
     list_filter = ["status", "submitted_at", account_filter("user")]
     search_fields = ["company_name", "registration_number", "user__email"]
     list_select_related = ["user"]
     actions = ["approve", "reject"]
     extra_readonly = ["letter_link", "history"]
     exclude = ["letter"]
+
+    def page_action_offered(self, obj, name):
+        return obj.status == RequestStatus.PENDING
 
     @admin.display(description="Applicant", ordering="user__email")
     def applicant(self, obj):
@@ -663,15 +661,14 @@ def _cancellation_decided(cancellation, data=None):
 class CancellationRequestAdmin(AuditLogMixin, PageActionsMixin, ReadOnlyAdmin):
     list_display = ["member", "status", "requested_at", "decided_by", "completed_at"]
     page_actions = [("approve", "Approve: cancel the account", True), ("reject", "Reject", False)]
-
-    def page_action_offered(self, obj, name):
-        return obj.status == RequestStatus.PENDING
-
     list_filter = ["status", "requested_at", account_filter("user")]
     search_fields = ["user__email"]
     list_select_related = ["user", "decided_by"]
     actions = ["approve", "reject"]
     extra_readonly = ["history"]
+
+    def page_action_offered(self, obj, name):
+        return obj.status == RequestStatus.PENDING
 
     @admin.display(description="Account", ordering="user__email")
     def member(self, obj):
@@ -726,14 +723,13 @@ NotesForm = note_form("Notes", "What was checked and done. Kept in the audit log
 class CompromiseReportAdmin(PageActionsMixin, ReadOnlyAdmin):
     list_display = ["reported_email", "account", "created_at", "recovered_at", "resolved_at"]
     page_actions = [("resolve", "Mark resolved", False)]
-
-    def page_action_offered(self, obj, name):
-        return obj.resolved_at is None
-
     list_filter = [ResolvedFilter, "created_at"]
     search_fields = ["reported_email", "user__email"]
     list_select_related = ["user"]
     actions = ["resolve"]
+
+    def page_action_offered(self, obj, name):
+        return obj.resolved_at is None
 
     @admin.display(description="Account", ordering="user__email")
     def account(self, obj):

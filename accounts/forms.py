@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django_countries import countries
 
 from .models import EnterpriseApplication, ProfileReview, User, today_minus_years
-from .names import refuse_web_address, validate_allowed_name
+from .names import refuse_web_address, same_name, validate_allowed_name
 from .services import AccountRestricted, current_agreement_versions
 from .uploads import check_avatar, check_letter
 
@@ -168,8 +168,8 @@ class ProfileForm(forms.ModelForm):
 
     def clean_display_name(self):
         name = validate_allowed_name(self.cleaned_data["display_name"], what="Your display name")
-        if self.instance.profile_review == ProfileReview.RENAME and name.casefold() == (
-            " ".join(self.instance.display_name.split()).casefold()
+        if self.instance.profile_review == ProfileReview.RENAME and same_name(
+            name, self.instance.display_name
         ):
             raise ValidationError("Staff asked you to choose a new display name: enter a different one.")
         return name

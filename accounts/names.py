@@ -151,6 +151,11 @@ def blocked_term(text, terms=None):
     return None
 
 
+def same_name(a, b):
+    """Whether two names are the same name as people write it: case and spacing aside."""
+    return " ".join((a or "").split()).casefold() == " ".join((b or "").split()).casefold()
+
+
 # A web address in a name: a scheme ("https://"), "www.", or a domain followed by a path
 # ("example.com/pay"). A company called "Booking.com" is a name, not a link.
 WEB_ADDRESS = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/")

@@ -535,21 +535,6 @@ class TrackAdmin(
     delete_audit_action = "catalog.track_deleted"
     Media = CatalogAdminMedia
     form = TrackAdminForm
-
-    def get_deleted_objects(self, objs, request):
-        """A track that records hang on (licences and their downloads, which no one deletes) is
-        kept, and the page says so as it says for any protected record — not that staff lack the
-        permission to delete licences."""
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        if perms_needed:
-            kept = ", ".join(sorted(perms_needed))
-            protected = [
-                *protected,
-                f"its {kept}: these stay as customers' proof. Unpublish the track instead.",
-            ]
-            perms_needed = set()
-        return deleted, counts, perms_needed, protected
-
     # What staff scan for; BPM, key, duration and the rest are on each track's page and in the filters.
     list_display = ["title", "artist", "kind", "status", "added"]
     list_filter = [
@@ -629,6 +614,30 @@ class TrackAdmin(
         super().save_related(request, form, formsets, change)
         if any(getattr(formset, "deleted_objects", None) for formset in formsets):
             services.describe_by_files(form.instance)  # in the transaction that locked its files
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and self.has_change_permission(request, obj):
+            return fieldsets
+        # ``loaded`` guards a save (``ChangedMeanwhileFormMixin``): a page that saves nothing has none.
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f != "loaded"]})
+            for name, opts in fieldsets
+        ]
+
+    def get_deleted_objects(self, objs, request):
+        """A track that records hang on (licences and their downloads, which no one deletes) is
+        kept, and the page says so as it says for any protected record — not that staff lack the
+        permission to delete licences."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if perms_needed:
+            kept = " and ".join(sorted(perms_needed))
+            protected = [
+                *protected,
+                f"{kept.capitalize()} records, kept as customers' proof: unpublish the track instead.",
+            ]
+            perms_needed = set()
+        return deleted, counts, perms_needed, protected
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "sound_category":
@@ -1352,13 +1361,12 @@ class CollectionAdmin(
     form = CollectionAdminForm
     list_display = ["title", "is_published", "position", "item_count", "created_at"]
     list_editable = ["is_published", "position"]
-
-    def get_changelist_form(self, request, **kwargs):
-        return super().get_changelist_form(request, form=CollectionRowForm, **kwargs)
-
     search_fields = ["title"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [CollectionItemInline]
+
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=CollectionRowForm, **kwargs)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n=Count("items"))

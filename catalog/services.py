@@ -72,11 +72,7 @@ def _set(model, wanted, **fields):
     if not wanted:
         model.objects.filter(**fields).delete()
         return False
-    try:
-        with transaction.atomic():
-            model.objects.get_or_create(**fields)
-    except IntegrityError:
-        pass
+    model.objects.get_or_create(**fields)  # a create that loses a race reads the winner's row
     return True
 
 
@@ -850,8 +846,7 @@ def describe_by_files(track):
     Saves only what changed."""
     from .ingest import mini_waveform
 
-    versions = list(track.versions.filter(ingest_status=IngestStatus.READY).order_by("position", "pk"))
-    main = next((v for v in versions if v.kind == TrackVersion.Kind.FULL), versions[0] if versions else None)
+    main = track.main_version()
     full = main if main is not None and main.kind == TrackVersion.Kind.FULL else None
     wanted = {"content_hash": full.content_hash if full else None}
     if main is None:  # the next file uploaded gives the track its length again (``save_ingested``)

@@ -230,14 +230,7 @@ class VersionAdmin(admin.ModelAdmin):
         versions = list(queryset.select_related("document").order_by("document_id", "number"))
         drafts = [version for version in versions if not version.is_published]
         refusals = _one_per_agreement(drafts, "publish one version of an agreement at a time")
-        refusals += [
-            refusal
-            for refusal in (
-                services.number_refusal(draft.document, draft.number) or services.publish_refusal(draft)
-                for draft in drafts
-            )
-            if refusal
-        ]
+        refusals += [refusal for refusal in map(services.publish_refusal, drafts) if refusal]
         if refusals:
             self.message_user(request, " ".join(["Nothing was published.", *refusals]), messages.ERROR)
             return None

@@ -694,7 +694,8 @@ def number_refusal(document, number):
 
 
 def publish_refusal(draft, *, now=None):
-    """Why ``draft`` may not be published, in a sentence; "" when it may.
+    """Why ``draft`` may not be published, in a sentence; "" when it may (its number first:
+    ``number_refusal``).
 
     A text already published (in force, or to take effect later) announced again would only ask
     everyone to accept what they accepted; a material change is accepted again by every member, and
@@ -703,6 +704,9 @@ def publish_refusal(draft, *, now=None):
     document's lock."""
     now = now or timezone.now()
     document = draft.document
+    refusal = number_refusal(document, draft.number)
+    if refusal:
+        return refusal
     published = [(current_version(document.kind, now=now), "the version in force")]
     published += [
         (version, "already published to take effect later")
@@ -734,7 +738,7 @@ def publish_version(*, version, actor, notify=True, now=None):
     notes = []
     with transaction.atomic():
         # Locks the document so two versions of it are never published at once.
-        document = Document.objects.select_for_update().get(pk=version.document_id)
+        Document.objects.select_for_update().get(pk=version.document_id)
         fresh = Version.objects.get(pk=version.pk)
         if fresh.is_published:
             who = fresh.published_by or "another staff member"
@@ -744,7 +748,7 @@ def publish_version(*, version, actor, notify=True, now=None):
             )
         if not fresh.body.strip():
             raise LegalError(f"{fresh} has no text.")
-        refusal = number_refusal(document, fresh.number) or publish_refusal(fresh, now=now)
+        refusal = publish_refusal(fresh, now=now)
         if refusal:
             raise LegalError(refusal)
         effective = fresh.effective_at

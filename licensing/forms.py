@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from accounts.names import refuse_web_address
+from accounts.names import refuse_web_address, same_name
 from allmytracks.forms import OwnChoicesField
 from allmytracks.numbers import whole_number
 
@@ -168,7 +168,7 @@ class DownloadForm(ProjectFieldsMixin):
             data["end_user_obj"] = next(e for e in self.end_users if str(e.pk) == choice)
         elif not self.user.is_enterprise and self.sole is not None:
             typed = (data.get("end_user_name") or "").strip()
-            if typed and " ".join(typed.split()).casefold() != " ".join(self.sole.name.split()).casefold():
+            if typed and not same_name(typed, self.sole.name):
                 # A page opened before the account's first download asked for a name; that
                 # download has fixed the end user since, and it cannot change.
                 self.add_error(

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.names import same_name
 from allmytracks import audit
 from allmytracks.errors import UserFacingError
 from allmytracks.storage import private_download_url
@@ -186,7 +187,7 @@ def _resolve_end_user(account, user, *, end_user, new_end_user, version_number, 
         )
     existing = sole_end_user(account)
     if existing is not None:
-        if existing.name.casefold() == name.casefold():
+        if same_name(existing.name, name):
             return existing
         raise LicensingError(
             f"Your account's end user is {existing.name}, fixed by your first download. "

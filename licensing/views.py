@@ -122,8 +122,6 @@ def download(request, slug):
             request.session[PENDING_DOWNLOAD] = {"code": lic.code, "version": version.pk, "new": issued}
             return redirect(lic)
     from billing import entitlements
-    from billing.money import format_money
-    from billing.services import single_track_price
 
     decision = entitlements.check(request.user, track=track)
     existing = list(
@@ -145,7 +143,6 @@ def download(request, slug):
             # Nothing to take a licence from and no project to download again for free: say so
             # before the customer fills in a form that could only send them to the pricing page.
             "blocked": not decision.allowed and not existing,
-            "single_price": format_money(*single_track_price(track.kind)),
             "error": error,
         },
         status=400 if error else 200,

@@ -319,13 +319,19 @@ def membership_terms(db):
     return publish_agreement("premium-membership")
 
 
+def grant_for_30_days(user, plan, actor, **kwargs):
+    """``services.grant_complimentary_membership`` of ``plan`` to ``user`` for 30 days from now
+    (the reason "Launch partner" unless one is given)."""
+    return services.grant_complimentary_membership(
+        user=user,
+        plan=plan,
+        ends_at=timezone.now() + datetime.timedelta(days=30),
+        actor=actor,
+        **{"reason": "Launch partner", **kwargs},
+    )
+
+
 @pytest.fixture
 def comp(staff, owner, plans):
     """A complimentary Pro membership staff granted ``owner`` for 30 days."""
-    return services.grant_complimentary_membership(
-        user=owner,
-        plan=plans["pro-monthly"],
-        ends_at=timezone.now() + datetime.timedelta(days=30),
-        actor=staff,
-        reason="Launch partner",
-    )
+    return grant_for_30_days(owner, plans["pro-monthly"], staff)

@@ -18,6 +18,7 @@ from accounts.models import AccountType, EnterpriseApplication, User
 from allmytracks.models import AuditLog
 from billing import emails, services
 from billing.models import BillingAccount, Subscription
+from tests.billing.helpers import grant_for_30_days
 from tests.factories import SubscriptionFactory, TrackCreditFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
@@ -215,13 +216,7 @@ def test_a_cancelled_account_cannot_be_granted_a_complimentary_membership(staff_
         "account_email": ["This account is cancelled: it can no longer be given a membership."]
     }
     with pytest.raises(services.CheckoutError, match="This account is cancelled"):
-        services.grant_complimentary_membership(
-            user=cancelled,
-            plan=plans["pro-monthly"],
-            ends_at=timezone.now() + datetime.timedelta(days=30),
-            actor=staff,
-            reason="x",
-        )
+        grant_for_30_days(cancelled, plans["pro-monthly"], staff, reason="x")
     assert not Subscription.objects.filter(user=cancelled).exists()
     assert not AuditLog.objects.filter(action="billing.complimentary_granted").exists()
 
@@ -233,13 +228,7 @@ def test_staff_cannot_grant_a_complimentary_membership_to_their_own_account(staf
         "account_email": ["You cannot grant a membership to your own account; ask another staff member."]
     }
     with pytest.raises(services.CheckoutError, match="your own account"):
-        services.grant_complimentary_membership(
-            user=staff,
-            plan=plans["pro-monthly"],
-            ends_at=timezone.now() + datetime.timedelta(days=30),
-            actor=staff,
-            reason="x",
-        )
+        grant_for_30_days(staff, plans["pro-monthly"], staff, reason="x")
     assert not Subscription.objects.filter(user=staff).exists()
 
 
@@ -247,13 +236,7 @@ def test_another_staff_member_may_grant_a_staff_account_a_membership(staff, plan
     from tests.factories import StaffFactory
 
     colleague = StaffFactory(email="colleague@allmytracks.test")
-    sub = services.grant_complimentary_membership(
-        user=colleague,
-        plan=plans["pro-monthly"],
-        ends_at=timezone.now() + datetime.timedelta(days=30),
-        actor=staff,
-        reason="Testing downloads",
-    )
+    sub = grant_for_30_days(colleague, plans["pro-monthly"], staff, reason="Testing downloads")
     assert sub.user == colleague and sub.is_complimentary
 
 
@@ -332,23 +315,9 @@ def test_staff_cannot_add_seats_to_their_own_account_nor_grant_a_thousand_and_on
     with pytest.raises(services.CheckoutError, match="your own account"):
         services.set_extra_seats(user=staff, extra_seats=3, actor=staff, reason="Mine")
     with pytest.raises(services.CheckoutError, match="at most 1,000 seats"):
-        services.grant_complimentary_membership(
-            user=owner,
-            plan=plans["business-monthly"],
-            ends_at=timezone.now() + datetime.timedelta(days=30),
-            actor=staff,
-            reason="Agency",
-            quantity=1001,
-        )
+        grant_for_30_days(owner, plans["business-monthly"], staff, reason="Agency", quantity=1001)
     # Seats belong to business plans: another plan's grant has one, whatever was asked.
-    sub = services.grant_complimentary_membership(
-        user=owner,
-        plan=plans["pro-monthly"],
-        ends_at=timezone.now() + datetime.timedelta(days=30),
-        actor=staff,
-        reason="Partner",
-        quantity=40,
-    )
+    sub = grant_for_30_days(owner, plans["pro-monthly"], staff, reason="Partner", quantity=40)
     assert sub.quantity == 1
 
 

@@ -222,7 +222,7 @@ def test_a_licensed_track_cannot_be_deleted_and_the_page_says_why_in_plain_words
     url = reverse("admin:catalog_track_delete", args=[full.track_id])
 
     page = admin_client.get(url).content.decode()
-    assert "protected related objects" in page and "stay as customers" in page
+    assert "protected related objects" in page and "records, kept as customers" in page
     assert "have permission" not in page
     admin_client.post(url, {"post": "yes"})
     assert Track.objects.filter(pk=full.track_id).exists()
@@ -276,3 +276,21 @@ def test_a_double_clicked_save_or_file_delete_is_saved_not_refused_as_stale(admi
     assert again.status_code == 302, again.content.decode()[:2000]
     track.refresh_from_db()
     assert track.bpm == 120 and list(track.versions.values_list("kind", flat=True)) == ["full"]
+
+
+def test_staff_who_may_only_view_tracks_see_no_stray_field_of_the_edit_guard(client, settings):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import StaffFactory
+
+    settings.ACCOUNTS_STAFF_REQUIRE_MFA = False
+    viewer = StaffFactory(is_superuser=False)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_track"))
+    client.force_login(viewer)
+    track = TrackFactory(title="Harbour Lights")
+    TrackVersionFactory(track=track)
+
+    page = client.get(reverse("admin:catalog_track_change", args=[track.pk]))
+
+    assert page.status_code == 200 and "Harbour Lights" in page.content.decode()
+    assert "Loaded" not in page.content.decode() and 'name="loaded"' not in page.content.decode()
